@@ -1,0 +1,141 @@
+"""The whole site's content after validation, with the aggregates pages need."""
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cached_property
+from pathlib import Path
+
+from .derive import CATEGORY_LABELS, CATEGORY_ORDER
+from .model import Indicator, Project, Unit
+from .problems import Problem
+
+UNPUBLISHED = "未公布主管部门"
+
+
+@dataclass(frozen=True)
+class Page:
+    """A free page: ``content/pages/<slug>.md`` → ``/<slug>/``."""
+    slug: str
+    title: str
+    body: str
+    path: str
+
+    @property
+    def url(self) -> str:
+        return f"/{self.slug}/"
+
+    @classmethod
+    def read(cls, path: Path) -> tuple[Page | None, list[Problem]]:
+        shown = str(path)
+        if not re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", path.stem):
+            return None, [Problem(shown, 1, 1, "", "page file names are ASCII slugs "
+                                  "(lower-case letters, digits, hyphens), e.g. about.md")]
+        try:
+            body = path.read_bytes().decode("utf-8").removeprefix("\ufeff")
+        except UnicodeDecodeError:
+            return None, [Problem(shown, 1, 1, "", "file is not UTF-8; save it as UTF-8")]
+        match = re.search(r"^#\s+(.+)$", body, re.M)
+        if not match:
+            return None, [Problem(shown, 1, 1, "", "a page needs a title: a first line '# 标题'")]
+        return cls(path.stem, match.group(1).strip(), body, shown), []
+
+
+@dataclass
+class Department:
+    name: str
+    units: list[Unit]
+    projects: list[Project]
+
+    @property
+    def slug(self) -> str:
+        return department_slug(self.name)
+
+    @property
+    def url(self) -> str:
+        return f"/departments/{self.slug}/"
+
+
+def department_slug(name: str) -> str:
+    """Department names have no published id; a short stable hash of the name serves."""
+    return "d-" + hashlib.sha1(name.encode("utf-8")).hexdigest()[:8]
+
+
+def total(projects) -> Decimal:
+    return sum((p.funds.annual_yuan for p in projects), Decimal("0.00"))
+
+
+@dataclass
+class Catalog:
+    units_list: list[Unit]
+    projects_list: list[Project]
+    pages: list[Page]
+    sources: Path | None = None
+    origins: dict = field(default_factory=dict)   # (kind, id) → content file
+
+    def __post_init__(self):
+        self.units = {u.id: u for u in sorted(self.units_list, key=lambda u: u.id)}
+        # newest year first, then unit and published order (ids end in the order number)
+        self.projects = sorted(self.projects_list, key=lambda p: (-p.year, p.unit, p.id))
+        self.project_by_id = {p.id: p for p in self.projects}
+
+    def unit_of(self, project: Project) -> Unit:
+        return self.units[project.unit]
+
+    def department_of(self, project: Project) -> str:
+        return self.units[project.unit].department or UNPUBLISHED
+
+    @cached_property
+    def by_unit(self) -> dict[str, list[Project]]:
+        out = defaultdict(list)
+        for p in self.projects:
+            out[p.unit].append(p)
+        return {uid: out.get(uid, []) for uid in self.units}
+
+    @cached_property
+    def by_year(self) -> dict[int, list[Project]]:
+        out = defaultdict(list)
+        for p in self.projects:
+            out[p.year].append(p)
+        return dict(sorted(out.items(), reverse=True))
+
+    @cached_property
+    def departments(self) -> list[Department]:
+        units = defaultdict(list)
+        for u in self.units.values():
+            units[u.department or UNPUBLISHED].append(u)
+        return [Department(name, us, [p for u in us for p in self.by_unit[u.id]])
+                for name, us in sorted(units.items())]
+
+    @cached_property
+    def years(self) -> list[int]:
+        return list(self.by_year)
+
+    def indicators(self):
+        """Every (project, indicator), in site order."""
+        for p in self.projects:
+            for ind in p.indicators:
+                yield p, ind
+
+    @cached_property
+    def indicator_groups(self) -> list[tuple[str, list[tuple[str, list[tuple[Project, Indicator]]]]]]:
+        """category → level2 → [(project, indicator)], in a stable order."""
+        tree: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+        for p, ind in self.indicators():
+            tree[ind.category][ind.level2].append((p, ind))
+        return [(cat, sorted(tree[cat].items(), key=lambda kv: (-len(kv[1]), kv[0])))
+                for cat in CATEGORY_ORDER if cat in tree]
+
+    @cached_property
+    def category_counts(self) -> Counter:
+        return Counter(ind.category for _, ind in self.indicators())
+
+    def category_label(self, value: str) -> str:
+        return CATEGORY_LABELS[value]
+
+    @property
+    def total_yuan(self) -> Decimal:
+        return total(self.projects)

@@ -1,0 +1,98 @@
+"""The command line of DESIGN §6.  Exit status: 0 done, 1 content problems, 2 wrong usage."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .problems import ContentError
+
+EXIT_OK, EXIT_CONTENT, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):                      # argparse exits 2 on usage errors already;
+        self.print_usage(sys.stderr)               # keep its message to one line
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="build.py", description="Build the budget performance-target portal.")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser)
+
+    def common(sp, out=True):
+        sp.add_argument("--content", default="content", type=Path, help="records (default content/)")
+        if out:
+            sp.add_argument("--out", default="site", type=Path, help="output (default site/)")
+
+    common(sub.add_parser("build", help="content/ → site/ (default)"))
+    common(sub.add_parser("check", help="validate only"), out=False)
+    s = sub.add_parser("serve", help="build, serve the site and search, rebuild on change")
+    common(s)
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", default=8000, type=int)
+    i = sub.add_parser("import", help="published table text → YAML records")
+    i.add_argument("sources", nargs="+", metavar="SOURCE")
+    i.add_argument("--out", default="content", type=Path)
+    i.add_argument("--force", action="store_true", help="overwrite existing records")
+    q = sub.add_parser("search", help="query the built index")
+    q.add_argument("query", metavar="QUERY")
+    q.add_argument("--out", default="site", type=Path)
+    q.add_argument("--limit", default=20, type=int)
+    q.add_argument("--json", action="store_true")
+    q.add_argument("--year")
+    q.add_argument("--unit")
+    sub.add_parser("schema", help="write the JSON Schema of records to schema/")
+    return p
+
+
+def _problems(exc: ContentError) -> int:
+    for problem in exc.problems:
+        print(problem, file=sys.stderr)
+    errors = sum(1 for p in exc.problems if p.severity == "error")
+    print(f"{errors} problem{'s' if errors != 1 else ''}; nothing was written", file=sys.stderr)
+    return EXIT_CONTENT
+
+
+def cmd_build(args) -> int:
+    from .pipeline import build
+    build(args.content, args.out)
+    return EXIT_OK
+
+
+def cmd_check(args) -> int:
+    from .pipeline import check
+    catalog = check(args.content)
+    print(f"ok: {len(catalog.projects)} projects, {len(catalog.units)} units, "
+          f"years {', '.join(map(str, sorted(catalog.years)))}")
+    return EXIT_OK
+
+
+def cmd_schema(args) -> int:
+    from .schema import write_schemas
+    for path in write_schemas():
+        print(path)
+    return EXIT_OK
+
+
+def _not_yet(name: str):
+    def run(args) -> int:
+        print(f"build.py {name}: not available yet", file=sys.stderr)
+        return EXIT_USAGE
+    return run
+
+
+COMMANDS = {"build": cmd_build, "check": cmd_check, "schema": cmd_schema,
+            "serve": _not_yet("serve"), "import": _not_yet("import"), "search": _not_yet("search")}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
+        argv.insert(0, "build")
+    args = parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except ContentError as exc:
+        return _problems(exc)

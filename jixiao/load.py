@@ -1,0 +1,199 @@
+"""Read YAML records safely, keeping the line and column of every value.
+
+PyYAML composes the document into nodes (no object construction, so no
+``!!python/object`` can ever run); we then build plain Python values from the
+nodes ourselves.  That gives us, for each value, the mark of where it was
+written, and lets us refuse what a record must never contain: tags other
+than the standard ones, duplicate keys, alias expansion without bound.
+Numbers with a fraction become exact ``Decimal`` values, never floats.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+import yaml
+
+from .problems import Problem
+
+MAX_BYTES = 1 << 20          # a record of the form is a few KiB; 1 MiB is generous
+MAX_NODES = 20_000           # values built from one file, aliases included
+
+_STR = "tag:yaml.org,2002:str"
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+_BOOL = "tag:yaml.org,2002:bool"
+_NULL = "tag:yaml.org,2002:null"
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+_SCALARS = {_STR, _INT, _FLOAT, _BOOL, _NULL, _TIMESTAMP}
+
+
+@dataclass
+class Loaded:
+    """One file's data with the marks of its values.
+
+    ``marks`` maps a path such as ``("funds", "annual")`` or
+    ``("indicators", 2, "target")`` to the (line, col) of its value,
+    ``key_marks`` to the (line, col) of its key.  Both are 1-based.
+    """
+    path: str
+    data: object = None
+    marks: dict[tuple, tuple[int, int]] = field(default_factory=dict)
+    key_marks: dict[tuple, tuple[int, int]] = field(default_factory=dict)
+
+    def mark(self, loc: tuple) -> tuple[int, int]:
+        """The best mark for ``loc``: its key, its value, or the nearest parent."""
+        loc = tuple(loc)
+        while loc:
+            if loc in self.key_marks:
+                return self.key_marks[loc]
+            if loc in self.marks:
+                return self.marks[loc]
+            loc = loc[:-1]
+        return self.marks.get((), (1, 1))
+
+    def value_mark(self, loc: tuple) -> tuple[int, int]:
+        loc = tuple(loc)
+        return self.marks.get(loc) or self.mark(loc)
+
+
+class _Stop(Exception):
+    def __init__(self, problem: Problem):
+        self.problem = problem
+
+
+def _at(mark) -> tuple[int, int]:
+    return (mark.line + 1, mark.column + 1)
+
+
+class _Builder:
+    def __init__(self, path: str):
+        self.path = path
+        self.count = 0
+        self.loaded = Loaded(path)
+
+    def fail(self, node, message: str, loc: tuple = ()) -> None:
+        line, col = _at(node.start_mark)
+        raise _Stop(Problem(self.path, line, col, _dotted(loc), message))
+
+    def build(self, node, loc: tuple = ()):
+        self.count += 1
+        if self.count > MAX_NODES:
+            self.fail(node, f"too many values (more than {MAX_NODES}); "
+                            "aliases that expand without bound are refused")
+        self.loaded.marks.setdefault(loc, _at(node.start_mark))
+        if isinstance(node, yaml.MappingNode):
+            if node.tag != _MAP:
+                self.fail(node, f"tag {_short(node.tag)!r} is not allowed", loc)
+            out: dict = {}
+            for key_node, value_node in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    self.fail(key_node, "merge keys (<<) are not allowed", loc)
+                if not isinstance(key_node, yaml.ScalarNode):
+                    self.fail(key_node, "a key must be plain text", loc)
+                key = key_node.value
+                if key in out:
+                    first = self.loaded.key_marks[loc + (key,)]
+                    self.fail(key_node, f"duplicate key {key!r} (first at line {first[0]})",
+                              loc + (key,))
+                self.loaded.key_marks[loc + (key,)] = _at(key_node.start_mark)
+                out[key] = self.build(value_node, loc + (key,))
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            if node.tag != _SEQ:
+                self.fail(node, f"tag {_short(node.tag)!r} is not allowed", loc)
+            return [self.build(item, loc + (i,)) for i, item in enumerate(node.value)]
+        if node.tag not in _SCALARS:
+            self.fail(node, f"tag {_short(node.tag)!r} is not allowed", loc)
+        return _scalar(node)
+
+
+def _short(tag: str) -> str:
+    return tag.replace("tag:yaml.org,2002:", "!!")
+
+
+def _scalar(node: yaml.ScalarNode):
+    text = node.value
+    if node.tag == _STR or node.tag == _TIMESTAMP:
+        return text                      # dates are parsed by the model
+    if node.tag == _NULL:
+        return None
+    if node.tag == _BOOL:
+        return text.lower() in ("true", "yes", "on", "y")
+    if node.tag == _INT:
+        clean = text.replace("_", "")
+        try:
+            return int(clean, 0) if not re.fullmatch(r"[-+]?0\d+", clean) else int(clean, 8)
+        except ValueError:
+            return text
+    # float: keep every digit the publisher wrote
+    clean = text.replace("_", "")
+    try:
+        return Decimal(clean)
+    except ArithmeticError:
+        return text
+
+
+def _dotted(loc: tuple) -> str:
+    """``("indicators", 2, "target")`` → ``indicators[3].target`` (1-based)."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part + 1}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def field_name(loc: tuple) -> str:
+    return _dotted(loc)
+
+
+def load_yaml(path: Path, shown: str | None = None) -> tuple[Loaded | None, list[Problem]]:
+    """Load one YAML file.  Returns (loaded, []) or (None, [problem])."""
+    shown = shown or str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, [Problem(shown, 1, 1, "", f"cannot read file: {exc.strerror}")]
+    if len(raw) > MAX_BYTES:
+        return None, [Problem(shown, 1, 1, "",
+                              f"file is too large ({len(raw)} bytes; the limit is {MAX_BYTES})")]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        line = before.count(b"\n") + 1
+        col = len(before) - (before.rfind(b"\n") + 1) + 1
+        return None, [Problem(shown, line, col, "",
+                              f"file is not UTF-8 (byte 0x{raw[exc.start]:02x}); "
+                              "save it as UTF-8")]
+    text = text.removeprefix("\ufeff")
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        message = exc.problem or "invalid YAML"
+        if "'\\t'" in message:
+            message = "tab character: YAML indents with spaces only"
+        elif exc.context and exc.context_mark and exc.context_mark is not mark:
+            opened = exc.context_mark
+            message += f" ({exc.context.removeprefix('while ')} from {opened.line + 1}:{opened.column + 1})"
+        return None, [Problem(shown, line, col, "", f"YAML syntax: {message}")]
+    except yaml.YAMLError as exc:
+        return None, [Problem(shown, 1, 1, "", f"YAML: {exc}")]
+    if node is None:
+        return None, [Problem(shown, 1, 1, "", "file is empty")]
+    builder = _Builder(shown)
+    try:
+        builder.loaded.data = builder.build(node)
+    except _Stop as stop:
+        return None, [stop.problem]
+    except RecursionError:
+        return None, [Problem(shown, 1, 1, "", "nesting too deep")]
+    return builder.loaded, []

@@ -1,0 +1,139 @@
+"""The record format of DESIGN §3 as typed models (pydantic).
+
+A record keeps what was published, verbatim; everything else (amounts in
+yuan, parsed targets, indicator categories) is derived in ``derive`` and
+exposed here as read-only properties.  The JSON Schema that editors use is
+generated from these classes (``python build.py schema``).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from functools import cached_property
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from . import derive
+from .targets import Target, parse_target
+
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=80,
+                            description="ASCII id: lower-case letters, digits and single hyphens")]
+Text = Annotated[str, Field(min_length=1)]
+Amount = Annotated[Decimal, Field(ge=0, description="as published, in funds.unit")]
+
+
+def _code(value):
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False,
+                              str_strip_whitespace=False, ignored_types=(cached_property,))
+
+
+class Unit(Record):
+    """``content/<unit-id>/unit.yaml``"""
+    id: Slug
+    name: Text
+    code: Annotated[str | None, BeforeValidator(_code)] = Field(
+        None, description="budget unit code when published, e.g. 326301")
+    department: str | None = Field(None, description="主管部门")
+    region: str | None = Field(None, description="e.g. 上海市, 上海市青浦区, 天津市")
+
+    @property
+    def url(self) -> str:
+        return f"/units/{self.id}/"
+
+
+class Funds(Record):
+    unit: Literal["元", "万元"] = Field(description="the unit the table was published in")
+    annual: Amount = Field(description="年度资金申请总额 / 预算数 / 项目当年预算")
+    total: Amount | None = Field(None, description="项目资金总额 / 项目总预算")
+    fiscal: Amount | None = Field(None, description="其中：财政资金")
+    appropriation: Amount | None = Field(None, description="当年财政拨款")
+    carryover: Amount | None = Field(None, description="上年结转资金")
+    other: Amount | None = Field(None, description="其他资金")
+    prior_year_budget: Amount | None = Field(None, description="同名项目上年预算额")
+    prior_year_spent: Amount | None = Field(None, description="同名项目上年预算执行数")
+
+    AMOUNTS: ClassVar[tuple[str, ...]] = ("annual", "total", "fiscal", "appropriation", "carryover", "other",
+               "prior_year_budget", "prior_year_spent")
+
+    def yuan(self, name: str) -> Decimal | None:
+        return derive.to_yuan(getattr(self, name), self.unit)
+
+    @property
+    def annual_yuan(self) -> Decimal:
+        return derive.to_yuan(self.annual, self.unit)
+
+
+class Goals(Record):
+    overall: str | None = Field(None, description="项目总目标 / 长期目标")
+    annual: str | None = Field(None, description="年度总体目标 / 绩效目标")
+
+
+class Section(Record):
+    title: Text
+    text: str | None = None
+
+
+class Indicator(Record):
+    level1: Text = Field(description="一级指标")
+    level2: Text = Field(description="二级指标")
+    name: Text = Field(description="三级指标")
+    description: str | None = Field(None, description="绩效指标描述")
+    target: str | None = Field(None, description="指标值, as published")
+
+    @cached_property
+    def parsed(self) -> Target:
+        return parse_target(self.target)
+
+    @cached_property
+    def category(self) -> str:
+        return derive.category(self.level1, self.level2)
+
+    @property
+    def category_label(self) -> str:
+        return derive.CATEGORY_LABELS[self.category]
+
+
+class Source(Record):
+    title: str | None = Field(None, description="the table's title as published")
+    document: str | None = Field(None, description="file name under content/sources/")
+
+
+class Project(Record):
+    """``content/<unit-id>/<year>/<project-id>.yaml``"""
+    id: Slug
+    year: Annotated[int, Field(ge=1949, le=2100)]
+    name: Text
+    unit: Slug
+    nature: str | None = Field(None, description="项目性质")
+    category: str | None = Field(None, description="项目类别")
+    start: dt.date | None = Field(None, description="计划开始日期")
+    end: dt.date | None = Field(None, description="计划完成日期")
+    funds: Funds
+    goals: Goals = Goals()
+    sections: list[Section] = []
+    indicators: list[Indicator] = []
+    source: Source = Source()
+
+    @model_validator(mode="after")
+    def _dates_in_order(self):
+        if self.start and self.end and self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
+
+    @property
+    def url(self) -> str:
+        return f"/projects/{self.id}/"
+
+
+def schema(kind: str) -> dict:
+    """JSON Schema of a unit or project record, for yaml-language-server."""
+    model = {"unit": Unit, "project": Project}[kind]
+    out = model.model_json_schema(mode="validation")
+    out["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    out["$id"] = f"https://jixiao.invalid/schema/{kind}.json"
+    return out

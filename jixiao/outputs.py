@@ -1,0 +1,36 @@
+"""The set of files a build writes: one owner per output path (MkDocs' ``File`` rule)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .problems import Problem
+
+
+@dataclass(frozen=True)
+class Output:
+    path: str          # relative to the output directory, e.g. "projects/x/index.html"
+    data: bytes
+    source: str        # what produced it: a content file or a template, for messages
+
+
+class Outputs:
+    def __init__(self):
+        self.files: dict[str, Output] = {}
+        self.problems: list[Problem] = []
+
+    def add(self, path: str, data: bytes | str, source: str) -> None:
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        key = path.lower()               # case-insensitive file systems collide too
+        if key in self.files:
+            first = self.files[key]
+            self.problems.append(Problem(source, 1, 1, "url",
+                                         f"/{path} is also written by {first.source}"))
+            return
+        self.files[key] = Output(path, data, source)
+
+    def __iter__(self):
+        return iter(sorted(self.files.values(), key=lambda o: o.path))
+
+    def __len__(self):
+        return len(self.files)
