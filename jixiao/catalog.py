@@ -75,6 +75,7 @@ class Catalog:
     pages: list[Page]
     sources: Path | None = None
     origins: dict = field(default_factory=dict)   # (kind, id) → content file
+    warnings: list[Problem] = field(default_factory=list)
 
     def __post_init__(self):
         self.units = {u.id: u for u in sorted(self.units_list, key=lambda u: u.id)}

@@ -23,6 +23,7 @@ def parser() -> argparse.ArgumentParser:
 
     def common(sp, out=True):
         sp.add_argument("--content", default="content", type=Path, help="records (default content/)")
+        sp.add_argument("--strict", action="store_true", help="treat consistency warnings as errors")
         if out:
             sp.add_argument("--out", default="site", type=Path, help="output (default site/)")
 
@@ -57,13 +58,13 @@ def _problems(exc: ContentError) -> int:
 
 def cmd_build(args) -> int:
     from .pipeline import build
-    build(args.content, args.out)
+    build(args.content, args.out, strict=args.strict)
     return EXIT_OK
 
 
 def cmd_check(args) -> int:
     from .pipeline import check
-    catalog = check(args.content)
+    catalog = check(args.content, args.strict)
     print(f"ok: {len(catalog.projects)} projects, {len(catalog.units)} units, "
           f"years {', '.join(map(str, sorted(catalog.years)))}")
     return EXIT_OK

@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import sys
 import time
+import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import jinja2
+
 from .catalog import Catalog
-from .problems import ContentError
+from .problems import ContentError, Problem
 from .render import render_site
 from .validate import load_content
 from .write import write_site
@@ -19,7 +22,7 @@ TEMPLATES = ROOT / "templates"
 
 @dataclass
 class Timings:
-    log: object = sys.stderr
+    log: object = None
     steps: list[tuple[str, float]] = field(default_factory=list)
 
     @contextmanager
@@ -32,18 +35,47 @@ class Timings:
             print(f"  {name:<10} {seconds * 1000:8.0f} ms", file=self.log)
 
 
-def check(content: Path) -> Catalog:
+def template_problem(exc: jinja2.TemplateError, templates: Path) -> Problem:
+    """A template error as ``templates/x.html:line:1: message`` (the innermost template frame)."""
+    name, line = getattr(exc, "filename", None), getattr(exc, "lineno", None)
+    if not line:
+        for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+            if frame.filename.startswith(str(templates)):
+                name, line = frame.filename, frame.lineno
+                break
+    return Problem(name or str(templates), line or 1, 1, "template", exc.message or str(exc))
+
+
+def check(content: Path, strict: bool = False, log="stderr") -> Catalog:
     """Load and validate; raises ContentError with every problem."""
-    return load_content(content)
+    catalog = load_content(content, strict)
+    _warn(catalog, _stream(log))
+    return catalog
 
 
-def build(content: Path, out: Path, templates: Path = TEMPLATES, log=sys.stderr) -> Catalog:
+def _stream(log):
+    """``"stderr"`` means the stderr of the moment (tests swap it), None means quiet."""
+    return sys.stderr if log == "stderr" else log
+
+
+def _warn(catalog: Catalog, log) -> None:
+    for warning in catalog.warnings if log else ():
+        print(warning, file=log)
+
+
+def build(content: Path, out: Path, templates: Path = TEMPLATES, log="stderr",
+          strict: bool = False) -> Catalog:
     """Build the site.  Nothing is written unless every step before ``write`` succeeded."""
+    log = _stream(log)
     t = Timings(log)
     with t.step("load"):
-        catalog = load_content(content)          # load + validate + derive (model properties)
+        catalog = load_content(content, strict)  # load + validate + derive (model properties)
+    _warn(catalog, log)
     with t.step("render"):
-        outputs = render_site(catalog, templates)
+        try:
+            outputs = render_site(catalog, templates)
+        except jinja2.TemplateError as exc:
+            raise ContentError([template_problem(exc, templates)]) from exc
         if outputs.problems:
             raise ContentError(outputs.problems)
     with t.step("write"):

@@ -7,12 +7,14 @@ not exist, a file placed under the wrong unit or year, two sources for one URL.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from .catalog import Catalog, Page
+from .consistency import warnings as consistency_warnings
 from .load import Loaded, field_name, load_yaml
 from .model import Project, Unit
 from .problems import ContentError, Problem
@@ -94,6 +96,7 @@ class _Records:
     def __init__(self, root: Path):
         self.root = root
         self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
         self.units: dict[str, Unit] = {}
         self.projects: dict[str, Project] = {}
         self.where: dict[tuple[str, str], tuple[Loaded, Path]] = {}
@@ -139,8 +142,11 @@ def _placement(records: _Records, project: Project, loaded: Loaded, path: Path) 
             return
 
 
-def load_content(root: Path) -> Catalog:
-    """Read and check everything under ``root``; raise ContentError with all problems."""
+def load_content(root: Path, strict: bool = False) -> Catalog:
+    """Read and check everything under ``root``; raise ContentError with all problems.
+
+    Consistency warnings travel on ``catalog.warnings``; ``strict`` makes them errors.
+    """
     root = Path(root)
     records = _Records(root)
     if not root.is_dir():
@@ -162,6 +168,10 @@ def load_content(root: Path) -> Catalog:
         if project is None:
             continue
         _placement(records, project, loaded, path)
+        for loc, message in consistency_warnings(project):
+            line, col = loaded.value_mark(loc)
+            records.warnings.append(Problem(loaded.path, line, col, field_name(loc), message,
+                                            severity="warning"))
         if project.unit not in records.units:
             line, col = loaded.value_mark(("unit",))
             records.problems.append(Problem(
@@ -176,8 +186,12 @@ def load_content(root: Path) -> Catalog:
         if page:
             pages.append(page)
 
+    if strict:
+        records.problems += [replace(w, severity="error") for w in records.warnings]
     if records.problems:
         raise ContentError(records.problems)
-    return Catalog(list(records.units.values()), list(records.projects.values()), pages,
-                   sources=root / "sources",
-                   origins={key: str(path) for key, (_, path) in records.where.items()})
+    catalog = Catalog(list(records.units.values()), list(records.projects.values()), pages,
+                      sources=root / "sources",
+                      origins={key: str(path) for key, (_, path) in records.where.items()})
+    catalog.warnings = sorted(records.warnings)
+    return catalog

@@ -1,0 +1,118 @@
+"""The build pipeline: projects.json per contract, atomic writes, determinism."""
+import json
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from jixiao.cli import main
+from jixiao.pipeline import build
+from jixiao.problems import ContentError
+
+VALID = Path(__file__).parent / "fixtures" / "valid"
+
+
+def snapshot(folder: Path) -> dict:
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def content(tmp_path):
+    dst = tmp_path / "content"
+    shutil.copytree(VALID, dst)
+    return dst
+
+
+def test_projects_json_follows_the_contract(content, tmp_path):
+    out = tmp_path / "site"
+    assert main(["build", "--content", str(content), "--out", str(out)]) == 0
+    projects = json.loads((out / "data" / "projects.json").read_text("utf-8"))
+    assert isinstance(projects, list) and len(projects) == 1
+    p = projects[0]
+    for key in ("id", "name", "year", "url", "unit", "department", "funds", "goals",
+                "sections", "indicators", "source"):
+        assert key in p, key
+    assert p["url"] == "/projects/tj-rrzx-2025-01/"
+    assert p["unit"] == {"id": "tj-rrzx", "name": "天津市供热燃气管理事务中心", "code": "326301"}
+    assert p["funds"]["unit"] == "万元"
+    assert p["funds"]["annual"] == "29.40"
+    assert p["funds"]["annual_yuan"] == "294000.00"          # decimal string, exact
+    first = p["indicators"][0]
+    assert {k: first[k] for k in ("level1", "level2", "name", "description", "target",
+                                  "op", "value", "value_unit", "text")} == {
+        "level1": "产出指标", "level2": "数量指标", "name": "检查企业数量",
+        "description": "对一家企业检查一次为一家次", "target": "≥192家次",
+        "op": "≥", "value": "192", "value_unit": "家次", "text": None}
+    assert p["source"]["document"] == "001_0a362c379c5850c5.txt"
+    # the record's own JSON is the same element
+    assert json.loads((out / "projects" / "tj-rrzx-2025-01.json").read_text("utf-8")) == p
+
+
+def test_amounts_are_exact_decimals_never_floats(content):
+    from jixiao.validate import load_content
+    project = load_content(content).projects[0]
+    assert isinstance(project.funds.annual, Decimal)
+    assert project.funds.annual_yuan == Decimal("294000.00")
+
+
+def test_failed_build_leaves_previous_site_exactly(content, tmp_path):
+    out = tmp_path / "site"
+    build(content, out, log=None)
+    before = snapshot(out)
+    record = content / "tj-rrzx" / "2025" / "tj-rrzx-2025-01.yaml"
+    record.write_text(record.read_text("utf-8").replace("annual: 29.40", "annual: 一百万"), "utf-8")
+    assert main(["build", "--content", str(content), "--out", str(out)]) == 1
+    assert snapshot(out) == before
+
+
+def test_template_error_leaves_previous_site_exactly(content, tmp_path):
+    out = tmp_path / "site"
+    templates = tmp_path / "templates"
+    shutil.copytree(Path(__file__).parent.parent / "templates", templates)
+    build(content, out, templates, log=None)
+    before = snapshot(out)
+    (templates / "project.html").write_text("ok\n{{ project.no_such_field }}", "utf-8")
+    with pytest.raises(ContentError) as exc:
+        build(content, out, templates, log=None)
+    assert snapshot(out) == before
+    [problem] = exc.value.problems
+    assert (problem.path, problem.line) == (str(templates / "project.html"), 2)
+    assert "no_such_field" in problem.message
+
+
+def test_same_input_gives_byte_identical_output(content, tmp_path):
+    build(content, tmp_path / "a", log=None)
+    build(content, tmp_path / "b", log=None)
+    assert snapshot(tmp_path / "a") == snapshot(tmp_path / "b")
+
+
+def test_rebuild_removes_pages_of_deleted_records_and_skips_unchanged(content, tmp_path):
+    out = tmp_path / "site"
+    build(content, out, log=None)
+    extra = content / "tj-rrzx" / "2025" / "tj-rrzx-2025-02.yaml"
+    extra.write_text((content / "tj-rrzx" / "2025" / "tj-rrzx-2025-01.yaml").read_text("utf-8")
+                     .replace("tj-rrzx-2025-01", "tj-rrzx-2025-02"), "utf-8")
+    build(content, out, log=None)
+    assert (out / "projects" / "tj-rrzx-2025-02" / "index.html").is_file()
+    extra.unlink()
+    build(content, out, log=None)
+    assert not (out / "projects" / "tj-rrzx-2025-02").exists()
+    fresh = tmp_path / "fresh"
+    build(content, fresh, log=None)
+    assert snapshot(out) == snapshot(fresh)
+
+
+def test_usage_errors_exit_2(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["frobnicate"])
+    assert exc.value.code == 2
+    with pytest.raises(SystemExit) as exc:
+        main(["build", "--port", "x"])
+    assert exc.value.code == 2
+
+
+def test_missing_content_dir_is_a_content_problem(tmp_path, capsys):
+    assert main(["check", "--content", str(tmp_path / "nope")]) == 1
+    assert "content directory does not exist" in capsys.readouterr().err
