@@ -74,6 +74,7 @@ class _Builder:
     def __init__(self, path: str):
         self.path = path
         self.count = 0
+        self.open: set[int] = set()       # nodes being built: a cycle means a recursive alias
         self.loaded = Loaded(path)
 
     def fail(self, node, message: str, loc: tuple = ()) -> None:
@@ -86,6 +87,19 @@ class _Builder:
             self.fail(node, f"too many values (more than {MAX_NODES}); "
                             "aliases that expand without bound are refused")
         self.loaded.marks.setdefault(loc, _at(node.start_mark))
+        if id(node) in self.open:
+            self.fail(node, "an alias refers to the value that contains it (recursive)", loc)
+        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+            self.open.add(id(node))
+            try:
+                return self._collection(node, loc)
+            finally:
+                self.open.discard(id(node))
+        if node.tag not in _SCALARS:
+            self.fail(node, f"tag {_short(node.tag)!r} is not allowed", loc)
+        return _scalar(node)
+
+    def _collection(self, node, loc: tuple):
         if isinstance(node, yaml.MappingNode):
             if node.tag != _MAP:
                 self.fail(node, f"tag {_short(node.tag)!r} is not allowed", loc)
@@ -103,13 +117,9 @@ class _Builder:
                 self.loaded.key_marks[loc + (key,)] = _at(key_node.start_mark)
                 out[key] = self.build(value_node, loc + (key,))
             return out
-        if isinstance(node, yaml.SequenceNode):
-            if node.tag != _SEQ:
-                self.fail(node, f"tag {_short(node.tag)!r} is not allowed", loc)
-            return [self.build(item, loc + (i,)) for i, item in enumerate(node.value)]
-        if node.tag not in _SCALARS:
+        if node.tag != _SEQ:
             self.fail(node, f"tag {_short(node.tag)!r} is not allowed", loc)
-        return _scalar(node)
+        return [self.build(item, loc + (i,)) for i, item in enumerate(node.value)]
 
 
 def _short(tag: str) -> str:
@@ -187,6 +197,8 @@ def load_yaml(path: Path, shown: str | None = None) -> tuple[Loaded | None, list
         return None, [Problem(shown, line, col, "", f"YAML syntax: {message}")]
     except yaml.YAMLError as exc:
         return None, [Problem(shown, 1, 1, "", f"YAML: {exc}")]
+    except RecursionError:
+        return None, [Problem(shown, 1, 1, "", "values nested too deeply")]
     if node is None:
         return None, [Problem(shown, 1, 1, "", "file is empty")]
     builder = _Builder(shown)
@@ -195,5 +207,5 @@ def load_yaml(path: Path, shown: str | None = None) -> tuple[Loaded | None, list
     except _Stop as stop:
         return None, [stop.problem]
     except RecursionError:
-        return None, [Problem(shown, 1, 1, "", "nesting too deep")]
+        return None, [Problem(shown, 1, 1, "", "values nested too deeply")]
     return builder.loaded, []

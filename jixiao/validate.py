@@ -172,7 +172,7 @@ def load_content(root: Path, strict: bool = False) -> Catalog:
             line, col = loaded.value_mark(loc)
             records.warnings.append(Problem(loaded.path, line, col, field_name(loc), message,
                                             severity="warning"))
-        if project.unit not in records.units:
+        if project.unit not in records.units and not (root / project.unit / "unit.yaml").is_file():
             line, col = loaded.value_mark(("unit",))
             records.problems.append(Problem(
                 loaded.path, line, col, "unit",

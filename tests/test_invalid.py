@@ -52,3 +52,18 @@ def test_all_three_broken_files_are_reported_at_once(capsys):
     assert any("tj-rrzx-2025-01.yaml:7:11: funds.annual: expected a number" in l for l in lines)
     assert any("tj-rrzx-2025-02.yaml:3:5: YAML syntax" in l for l in lines)
     assert any("unit.yaml:2:1: nmae: unknown key" in l for l in lines)
+
+
+def test_a_50_mb_file_is_refused_quickly(tmp_path, capsys):
+    content = tmp_path / "content"
+    (content / "tj-rrzx" / "2025").mkdir(parents=True)
+    (content / "tj-rrzx" / "unit.yaml").write_text("id: tj-rrzx\nname: 天津\n", "utf-8")
+    big = content / "tj-rrzx" / "2025" / "tj-rrzx-2025-01.yaml"
+    with big.open("wb") as fh:
+        fh.write(b"id: tj-rrzx-2025-01\ngoals:\n  annual: " + b"x" * (50 << 20) + b"\n")
+    start = time.monotonic()
+    code = main(["check", "--content", str(content)])
+    assert time.monotonic() - start < 5
+    assert code == 1
+    assert capsys.readouterr().err.splitlines()[0] == (
+        f"{big}:1:1: file is too large ({big.stat().st_size} bytes; the limit is 1048576)")
