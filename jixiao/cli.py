@@ -77,6 +77,11 @@ def cmd_schema(args) -> int:
     return EXIT_OK
 
 
+def cmd_import(args) -> int:
+    from .importer import run_import
+    return run_import(args.sources, str(args.out), args.force)
+
+
 def _not_yet(name: str):
     def run(args) -> int:
         print(f"build.py {name}: not available yet", file=sys.stderr)
@@ -85,7 +90,7 @@ def _not_yet(name: str):
 
 
 COMMANDS = {"build": cmd_build, "check": cmd_check, "schema": cmd_schema,
-            "serve": _not_yet("serve"), "import": _not_yet("import"), "search": _not_yet("search")}
+            "serve": _not_yet("serve"), "import": cmd_import, "search": _not_yet("search")}
 
 
 def main(argv: list[str] | None = None) -> int:

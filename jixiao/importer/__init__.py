@@ -1,0 +1,321 @@
+"""Import published 绩效目标表 text into the YAML records of DESIGN §3.
+
+    run_import(sources, out, force) -> exit code
+
+Two phases, like the build: first every source is read, its layout detected
+(from the text, never the file name) and parsed; ids are assigned and every
+output file is rendered in memory.  Only when nothing failed is anything
+written, each file atomically.  A problem is reported as ``path:line: message``.
+"""
+from __future__ import annotations
+
+import os
+import re
+import sys
+import tempfile
+from dataclasses import dataclass
+
+import yaml
+
+from .base import ImportedProject, ImportedUnit, LayoutError, SkippedRecord, region_of
+from .layouts import LAYOUTS
+
+__all__ = ["run_import", "unit_slug", "dump_yaml", "ImportedProject", "ImportedUnit",
+           "LayoutError", "SkippedRecord"]
+
+# ---------------------------------------------------------------- the records
+
+FUND_KEYS = ("unit", "annual", "total", "fiscal", "appropriation", "carryover", "other",
+             "prior_year_budget", "prior_year_spent")
+RECORD_KEYS = ("name", "nature", "category", "start", "end", "funds", "goals", "sections",
+               "indicators", "source")
+INDICATOR_KEYS = ("level1", "level2", "name", "description", "target")
+_AMOUNT = re.compile(r"-?\d+(\.\d+)?")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+class _Plain(str):
+    """A number or date kept as its published text, written as a plain YAML scalar."""
+
+
+def _check_record(rec: dict) -> list[str]:
+    """What is wrong with a layout's record (the layouts' side of the contract)."""
+    problems = []
+    extra = sorted(set(rec) - set(RECORD_KEYS))
+    if extra:
+        problems.append(f"unexpected fields {extra}")
+    if not rec.get("name"):
+        problems.append("no project name")
+    funds = rec.get("funds") or {}
+    if funds.get("unit") not in ("元", "万元"):
+        problems.append(f"funds.unit must be 元 or 万元, got {funds.get('unit')!r}")
+    for k in FUND_KEYS[1:]:
+        v = funds.get(k)
+        if v is not None and not (isinstance(v, str) and _AMOUNT.fullmatch(v)):
+            problems.append(f"funds.{k}: expected a decimal string, got {v!r}")
+    extra = sorted(set(funds) - set(FUND_KEYS))
+    if extra:
+        problems.append(f"unexpected funds fields {extra}")
+    for k in ("start", "end"):
+        v = rec.get(k)
+        if v is not None and not (isinstance(v, str) and _DATE.fullmatch(v)):
+            problems.append(f"{k}: expected an ISO date, got {v!r}")
+    for i, ind in enumerate(rec.get("indicators") or []):
+        extra = sorted(set(ind) - set(INDICATOR_KEYS))
+        if extra:
+            problems.append(f"indicators[{i}]: unexpected fields {extra}")
+        if not ind.get("name") or not ind.get("target"):
+            problems.append(f"indicators[{i}]: needs a name and a target")
+    return problems
+
+
+def _clean_text(v):
+    """Multi-line text: no trailing blanks on a line (extraction noise, and it
+    would keep YAML from writing a ``|`` block)."""
+    if isinstance(v, str) and "\n" in v:
+        return "\n".join(line.rstrip() for line in v.strip("\n").split("\n"))
+    return v
+
+
+def _ordered_project(pid: str, unit_id: str, p: ImportedProject, document: str) -> dict:
+    r = p.record
+    funds = r.get("funds") or {}
+    goals = r.get("goals") or {}
+    source = dict(r.get("source") or {})
+    source.setdefault("title", None)
+    if not source.get("document"):
+        source["document"] = document
+    plain = lambda v: None if v is None else _Plain(v)  # noqa: E731
+    return {
+        "id": pid,
+        "year": p.year,
+        "name": r["name"],
+        "unit": unit_id,
+        "nature": r.get("nature"),
+        "category": r.get("category"),
+        "start": plain(r.get("start")),
+        "end": plain(r.get("end")),
+        "funds": {k: (funds.get(k) if k == "unit" else plain(funds.get(k))) for k in FUND_KEYS},
+        "goals": {"overall": _clean_text(goals.get("overall")),
+                  "annual": _clean_text(goals.get("annual"))},
+        "sections": [{"title": s["title"], "text": _clean_text(s["text"])}
+                     for s in (r.get("sections") or [])],
+        "indicators": [{k: _clean_text(ind.get(k)) for k in INDICATOR_KEYS}
+                       for ind in (r.get("indicators") or [])],
+        "source": {"title": source["title"], "document": source["document"]},
+    }
+
+
+# ---------------------------------------------------------------- YAML output
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+def _repr_str(dumper, s):
+    style = "|" if "\n" in s else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", str(s), style=style)
+
+
+def _repr_plain(dumper, s):
+    # Written without quotes, so a loader that keeps the text (Decimal, date)
+    # reads back exactly what was published.
+    tag = dumper.resolve(yaml.ScalarNode, str(s), (True, False))
+    return dumper.represent_scalar(tag, str(s))
+
+
+_Dumper.add_representer(str, _repr_str)
+_Dumper.add_representer(_Plain, _repr_plain)
+
+
+def dump_yaml(data: dict) -> str:
+    """Deterministic, readable YAML: keys in the given order, Chinese unescaped,
+    multi-line text as ``|`` blocks, amounts as plain scalars."""
+    return yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False,
+                     default_flow_style=False, width=1_000_000, indent=2)
+
+
+# ---------------------------------------------------------------- ids
+
+def _initials(text: str) -> str:
+    from pypinyin import Style, lazy_pinyin
+
+    text = re.sub(r"[（(][^）)]*[）)]", "", text)          # 别名 in brackets
+    letters = lazy_pinyin(text, style=Style.FIRST_LETTER, errors=lambda s: list(s))
+    return re.sub(r"[^a-z0-9]", "", "".join(letters).lower())
+
+
+def unit_slug(name: str, region: str | None = None) -> str:
+    """``上海市燃气管理事务中心`` → ``sh-rqglswzx``; ``天津市…`` → ``tj-…``;
+    ``上海市青浦区…`` → ``sh-qp-…``: region initials, then the rest of the name's."""
+    region = region if region and name.startswith(region) else region_of(name)
+    parts = []
+    rest = name
+    if region and name.startswith(region):
+        m = re.match(r"(北京市|天津市|上海市|重庆市|.+?(?:省|自治区|特别行政区))(.*)", region)
+        top, sub = (m.group(1), m.group(2)) if m else (region, "")
+        parts.append(_initials(re.sub(r"(省|市|自治区|特别行政区)$", "", top)))
+        if sub:
+            parts.append(_initials(re.sub(r"(新区|区|县|市)$", "", sub)))
+        rest = name[len(region):]
+    parts.append(_initials(rest))
+    return "-".join(p for p in parts if p) or "unit"
+
+
+# ---------------------------------------------------------------- the run
+
+@dataclass
+class _Parsed:
+    path: str
+    document: str
+    projects: list[ImportedProject]
+
+
+def _read(path: str) -> str:
+    with open(path, "rb") as f:
+        data = f.read()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise LayoutError(path, line, f"not UTF-8 text (byte 0x{data[e.start]:02x} at offset "
+                                      f"{e.start}); save the table as UTF-8") from None
+    return text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _detect(text: str, path: str):
+    claims = [m for m in LAYOUTS if m.detect(text)]
+    if len(claims) == 1:
+        return claims[0]
+    if not claims:
+        raise LayoutError(path, 1, "unrecognised layout: no known layout matches this text")
+    names = ", ".join(m.NAME for m in claims)
+    raise LayoutError(path, 1, f"unrecognised layout: claimed by more than one layout ({names})")
+
+
+def _merge_units(parsed: list[_Parsed], errors: list[str]) -> dict[str, ImportedUnit]:
+    """One ImportedUnit per unit name; code/department/region from any record
+    that publishes them, conflicting values are an error."""
+    merged: dict[str, dict] = {}
+    where: dict[tuple, str] = {}
+    for doc in parsed:
+        for p in doc.projects:
+            u = p.unit
+            m = merged.setdefault(u.name, {"name": u.name, "code": None, "department": None,
+                                           "region": None})
+            for field in ("code", "department", "region"):
+                v = getattr(u, field)
+                if v is None:
+                    continue
+                if m[field] is None:
+                    m[field] = v
+                    where[(u.name, field)] = f"{doc.path}:{p.line}"
+                elif m[field] != v:
+                    errors.append(f"{doc.path}:{p.line}: unit {u.name}: {field} {v!r} differs "
+                                  f"from {m[field]!r} ({where[(u.name, field)]})")
+    return {name: ImportedUnit(**m) for name, m in merged.items()}
+
+
+def _atomic_write(path: str, text: str) -> None:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".import-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def run_import(sources: list[str], out: str, force: bool, stdout=None, stderr=None) -> int:
+    """Import ``sources`` into ``out``; 0 when done, 1 on any problem (nothing written)."""
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    errors: list[str] = []
+    parsed: list[_Parsed] = []
+
+    # 1. read, detect, parse every source; collect every problem
+    for path in sorted(dict.fromkeys(sources)):
+        try:
+            text = _read(path)
+            layout = _detect(text, path)
+            items = layout.parse(text, path)
+        except OSError as e:
+            errors.append(f"{path}:1: cannot read: {e.strerror}")
+            continue
+        except LayoutError as e:
+            errors.append(str(e))
+            continue
+        projects = []
+        for item in items:
+            if isinstance(item, SkippedRecord):
+                print(f"{item.source}:{item.line}: skipped: {item.message}", file=stderr)
+                continue
+            problems = _check_record(item.record)
+            if item.year is None or not isinstance(item.year, int):
+                problems.append(f"no year ({item.year!r})")
+            errors.extend(f"{path}:{item.line}: {layout.NAME}: {msg}" for msg in problems)
+            projects.append(item)
+        parsed.append(_Parsed(path, os.path.basename(path), projects))
+
+    units = _merge_units(parsed, errors)
+    if errors:
+        for e in errors:
+            print(e, file=stderr)
+        print(f"import failed: {len(errors)} problem(s), nothing written", file=stderr)
+        return 1
+
+    # 2. ids: units from their names (stable), projects by published order
+    unit_ids: dict[str, str] = {}
+    taken: set[str] = set()
+    for name, u in units.items():
+        base_id = unit_slug(name, u.region)
+        uid, n = base_id, 2
+        while uid in taken:
+            uid, n = f"{base_id}-{n}", n + 1
+        taken.add(uid)
+        unit_ids[name] = uid
+
+    files: dict[str, str] = {}
+    warnings: list[str] = []
+    counters: dict[tuple, int] = {}
+    n_projects = 0
+    years: set[int] = set()
+    for doc in parsed:
+        for p in doc.projects:
+            uid = unit_ids[p.unit.name]
+            key = (uid, p.year)
+            counters[key] = counters.get(key, 0) + 1
+            pid = f"{uid}-{p.year}-{counters[key]:02d}"
+            files[os.path.join(out, uid, str(p.year), f"{pid}.yaml")] = dump_yaml(
+                _ordered_project(pid, uid, p, doc.document))
+            n_projects += 1
+            years.add(p.year)
+            warnings.extend(f"{doc.path}:{p.line}: warning: {note}" for note in p.notes)
+    for name, u in units.items():
+        uid = unit_ids[name]
+        files[os.path.join(out, uid, "unit.yaml")] = dump_yaml(
+            {"id": uid, "name": u.name, "code": u.code, "department": u.department,
+             "region": u.region})
+
+    # 3. write, all or nothing
+    if not force:
+        existing = sorted(p for p in files if os.path.exists(p))
+        if existing:
+            for p in existing[:10]:
+                print(f"{p}: exists (use --force to overwrite)", file=stderr)
+            if len(existing) > 10:
+                print(f"… and {len(existing) - 10} more", file=stderr)
+            print(f"import refused: {len(existing)} file(s) exist, nothing written", file=stderr)
+            return 1
+    for w in warnings:
+        print(w, file=stderr)
+    for path in sorted(files):
+        _atomic_write(path, files[path])
+
+    year_list = ", ".join(str(y) for y in sorted(years)) or "no years"
+    print(f"imported {n_projects} projects of {len(units)} units ({year_list}) "
+          f"from {len(parsed)} documents into {out}", file=stdout)
+    return 0

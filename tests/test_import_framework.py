@@ -1,0 +1,244 @@
+"""The importer framework: detection, ids, YAML output, all-or-nothing writes."""
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import yaml
+
+from jixiao.importer import dump_yaml, run_import, unit_slug
+from jixiao.importer.base import ImportedProject, ImportedUnit, SkippedRecord, region_of
+from jixiao.importer import layouts
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCES = ROOT / "content" / "sources"
+FIX = ROOT / "tests" / "fixtures" / "import"
+MINE = [str(SOURCES / n) for n in ("000_6493497f9c36302d.txt", "001_0a362c379c5850c5.txt",
+                                   "004_4cdb7c3d6fac24f5.txt")]
+
+
+def run(sources, out, force=False):
+    o, e = io.StringIO(), io.StringIO()
+    code = run_import([str(s) for s in sources], str(out), force, stdout=o, stderr=e)
+    return code, o.getvalue(), e.getvalue()
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def imported(tmp_path_factory):
+    out = tmp_path_factory.mktemp("imported")
+    code, stdout, stderr = run(MINE, out)
+    assert code == 0, stderr
+    return out, stdout, stderr
+
+
+def test_summary_line(imported):
+    _, stdout, _ = imported
+    assert stdout.strip().splitlines() == [
+        f"imported 20 projects of 3 units (2023, 2024, 2025) from 3 documents into {imported[0]}"]
+
+
+def test_notes_are_warnings(imported):
+    _, _, stderr = imported
+    assert ("001_0a362c379c5850c5.txt:334: warning: title names 2024年; filed under the "
+            "document's budget year 2025") in stderr
+
+
+def test_layout(imported):
+    out = imported[0]
+    files = sorted(tree(out))
+    assert "tj-grrqglswzx/unit.yaml" in files
+    assert "sh-rqglswzx/2023/sh-rqglswzx-2023-11.yaml" in files
+    assert "sh-jwjtglyxjszx/2024/sh-jwjtglyxjszx-2024-02.yaml" in files
+    assert len(files) == 3 + 20
+
+
+def test_unit_yaml(imported):
+    out = imported[0]
+    assert (out / "tj-grrqglswzx" / "unit.yaml").read_text(encoding="utf-8") == (
+        "id: tj-grrqglswzx\n"
+        "name: 天津市供热燃气管理事务中心\n"
+        "code: '326301'\n"
+        "department: null\n"
+        "region: 天津市\n")
+
+
+def test_project_yaml_text(imported):
+    text = (imported[0] / "sh-rqglswzx" / "2023" / "sh-rqglswzx-2023-01.yaml").read_text(
+        encoding="utf-8")
+    assert text.startswith(
+        "id: sh-rqglswzx-2023-01\n"
+        "year: 2023\n"
+        "name: 分布式供能与燃气空调推进办经费\n"
+        "unit: sh-rqglswzx\n"
+        "nature: 其他一次性项目\n"
+        "category: 特定目标类\n"
+        "start: 2023-01-01\n"
+        "end: 2023-12-31\n"
+        "funds:\n"
+        "  unit: 元\n"
+        "  annual: 90000.00\n"
+        "  total: null\n"
+        "  fiscal: null\n"
+        "  appropriation: 90000.00\n"
+        "  carryover: 0.00\n"
+        "  other: 0.00\n")
+    assert text.endswith(
+        "source:\n"
+        "  title: 财政项目支出绩效目标申报表（2023年度）\n"
+        "  document: 000_6493497f9c36302d.txt\n")
+    # numbered points stay on their own lines, as a block scalar
+    text2 = (imported[0] / "sh-rqglswzx" / "2023" / "sh-rqglswzx-2023-02.yaml").read_text(
+        encoding="utf-8")
+    assert "  annual: |-\n    1）2023年内将继续" in text2
+
+
+def test_amounts_reload_exactly(imported):
+    """Amounts are plain scalars whose text is the published decimal."""
+    class TextLoader(yaml.SafeLoader):
+        pass
+    TextLoader.add_constructor("tag:yaml.org,2002:float",
+                               lambda loader, node: Decimal(loader.construct_scalar(node)))
+    data = yaml.load((imported[0] / "sh-jwjtglyxjszx" / "2024" / "sh-jwjtglyxjszx-2024-02.yaml")
+                     .read_text(encoding="utf-8"), Loader=TextLoader)
+    assert data["funds"]["annual"] == Decimal("9028372.00")
+    assert str(data["funds"]["annual"]) == "9028372.00"
+
+
+def test_deterministic(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert run(MINE, a)[0] == 0
+    assert run(list(reversed(MINE)), b)[0] == 0
+    assert tree(a) == tree(b)
+
+
+def test_refuses_to_overwrite_without_force(tmp_path):
+    out = tmp_path / "out"
+    assert run(MINE[:1], out)[0] == 0
+    first = tree(out)
+    gone = out / "sh-rqglswzx" / "2023" / "sh-rqglswzx-2023-05.yaml"
+    gone.unlink()
+    code, stdout, stderr = run(MINE[:1], out)
+    assert code == 1
+    assert stdout == ""
+    assert (f"{out / 'sh-rqglswzx' / '2023' / 'sh-rqglswzx-2023-01.yaml'}: exists "
+            "(use --force to overwrite)") in stderr
+    assert "import refused: 11 file(s) exist, nothing written" in stderr
+    assert not gone.exists()                      # nothing written, not even the missing one
+    code, _, _ = run(MINE[:1], out, force=True)
+    assert code == 0
+    assert tree(out) == first
+
+
+def test_unknown_layout_message(tmp_path):
+    src = FIX / "unknown_layout.txt"
+    code, stdout, stderr = run([src], tmp_path / "out")
+    assert code == 1
+    assert stderr.splitlines() == [
+        f"{src}:1: unrecognised layout: no known layout matches this text",
+        "import failed: 1 problem(s), nothing written"]
+    assert not (tmp_path / "out").exists()
+
+
+def test_not_utf8(tmp_path):
+    src = FIX / "not_utf8.txt"
+    code, _, stderr = run([src], tmp_path / "out")
+    assert code == 1
+    assert stderr.splitlines()[0] == (
+        f"{src}:1: not UTF-8 text (byte 0xb2 at offset 0); save the table as UTF-8")
+
+
+def test_layout_error_writes_nothing(tmp_path):
+    """One bad table stops the whole run: the good documents are not written either."""
+    bad = FIX / "truncated_000.txt"
+    code, stdout, stderr = run(MINE + [str(bad)], tmp_path / "out")
+    assert code == 1
+    assert f"{bad}:57: indicator row without a target: '后评估工作及时'" in stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_file(tmp_path):
+    code, _, stderr = run([tmp_path / "nope.txt"], tmp_path / "out")
+    assert code == 1
+    assert f"{tmp_path / 'nope.txt'}:1: cannot read: No such file or directory" in stderr
+
+
+def test_each_seed_claimed_by_exactly_one_layout():
+    for path in sorted(SOURCES.glob("*.txt")):
+        text = path.read_text(encoding="utf-8")
+        claims = [m.NAME for m in layouts.LAYOUTS if m.detect(text)]
+        assert len(claims) == 1, (path.name, claims)
+
+
+def test_skipped_records_are_reported(tmp_path, monkeypatch):
+    class Fake:
+        NAME = "fake"
+
+        @staticmethod
+        def detect(text):
+            return text.startswith("FAKE")
+
+        @staticmethod
+        def parse(text, source):
+            unit = ImportedUnit(name="上海市青浦区某某中心", region="上海市青浦区")
+            rec = {"name": "某项目", "funds": {"unit": "元", "annual": "1.00"},
+                   "goals": {}, "indicators": [{"level1": "产出指标", "level2": "数量指标",
+                                                "name": "x", "target": "1"}]}
+            return [SkippedRecord(source, 3, "record without header"),
+                    ImportedProject(unit=unit, year=2026, line=5, record=rec, notes=["n"])]
+
+    monkeypatch.setattr("jixiao.importer.LAYOUTS", [Fake])
+    src = tmp_path / "fake.txt"
+    src.write_text("FAKE\n", encoding="utf-8")
+    code, stdout, stderr = run([src], tmp_path / "out")
+    assert code == 0, stderr
+    assert f"{src}:3: skipped: record without header" in stderr
+    assert f"{src}:5: warning: n" in stderr
+    assert (tmp_path / "out" / "sh-qp-mmzx" / "2026" / "sh-qp-mmzx-2026-01.yaml").exists()
+
+
+def test_bad_record_is_reported(tmp_path, monkeypatch):
+    class Fake:
+        NAME = "fake"
+        detect = staticmethod(lambda text: True)
+
+        @staticmethod
+        def parse(text, source):
+            rec = {"name": "某项目", "funds": {"unit": "元", "annual": "1,000.00"}}
+            return [ImportedProject(unit=ImportedUnit(name="某单位"), year=2026, line=7,
+                                    record=rec)]
+
+    monkeypatch.setattr("jixiao.importer.LAYOUTS", [Fake])
+    src = tmp_path / "fake.txt"
+    src.write_text("x\n", encoding="utf-8")
+    code, _, stderr = run([src], tmp_path / "out")
+    assert code == 1
+    assert f"{src}:7: fake: funds.annual: expected a decimal string, got '1,000.00'" in stderr
+
+
+@pytest.mark.parametrize("name, slug", [
+    ("上海市燃气管理事务中心", "sh-rqglswzx"),
+    ("天津市供热燃气管理事务中心", "tj-grrqglswzx"),
+    ("上海市减污降碳管理运行技术中心", "sh-jwjtglyxjszx"),
+    ("上海市青浦区香花桥街道城市运行管理中心", "sh-qp-xhqjdcsyxglzx"),
+    ("上海市城市综合管理事务中心（上海市地下管线监察事务中心）", "sh-cszhglswzx"),
+])
+def test_unit_slug(name, slug):
+    assert unit_slug(name, region_of(name)) == slug
+
+
+def test_region_of():
+    assert region_of("上海市青浦区香花桥街道城市运行管理中心") == "上海市青浦区"
+    assert region_of("上海市城市管理行政执法局") == "上海市"
+    assert region_of("天津市供热燃气管理事务中心") == "天津市"
+    assert region_of("某某单位") is None
+
+
+def test_dump_yaml_multiline_and_unicode():
+    assert dump_yaml({"a": "一\n二", "b": "≥90%"}) == "a: |-\n  一\n  二\nb: ≥90%\n"
