@@ -22,8 +22,12 @@ _OPERATORS = [
 ]
 
 _NUMBER = re.compile(r"[-+]?\d+(?:,\d{3})*(?:\.\d+)?")
-# A unit is short and holds no verb-like words; the parentheses of "=100(%)" are noise.
-_UNIT = re.compile(r"^[（(]?\s*([%‰A-Za-z\u4e00-\u9fff/·²³]{1,6})\s*[)）]?$")
+# "=100(%)", "≥192家次", "≤220.00(元/个)", "100%合规": number, unit, an optional qualifier.
+_AFTER = re.compile(r"^\s*[(（]?\s*(%|‰|[A-Za-z\u4e00-\u9fff/·²³]{1,6})?\s*[)）]?\s*(.*)$")
+# Deadlines and references are words, not units: "11月底前", "2026年预算数".
+_NOT_A_UNIT = re.compile(r"[前后底内]|预算|^年.")
+# Full-width forms to ASCII, one character for one, so positions still match the original.
+_WIDTH = {c: chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)} | {0x3000: " ", 0x2267: "≥", 0x2266: "≤"}
 
 
 @dataclass(frozen=True)
@@ -43,28 +47,30 @@ class Target:
                 "value_unit": self.unit, "text": self.text}
 
 
-def normalise(published: str) -> str:
-    """Full-width forms to ASCII (＞＝ → >=, ％ → %), spaces out."""
-    text = unicodedata.normalize("NFKC", published)
-    return re.sub(r"\s+", "", text)
-
-
 def parse_target(published: str | None) -> Target:
     if published is None:
         return Target("")
-    text = normalise(published)
-    if not text:
+    original = published.strip()
+    if not original:
         return Target(published)
-    op = None
+    text = original.translate(_WIDTH)        # same length as ``original``
+    op, at = None, 0
     for word, symbol in _OPERATORS:
         if text.startswith(word):
-            op, text = symbol, text[len(word):]
+            op, at = symbol, len(word)
             break
-    match = _NUMBER.search(text)
+    while at < len(text) and text[at].isspace():
+        at += 1
+    match = _NUMBER.match(text, at) or _NUMBER.search(text, at)
     if match:
-        prefix, rest = text[: match.start()], text[match.end():]
-        unit = _UNIT.match(rest)
-        if (rest == "" or unit) and len(prefix) <= 4 and not re.search(r"\d", prefix):
+        prefix = text[at:match.start()].strip()
+        after = _AFTER.match(text[match.end():])
+        unit, rest = after.group(1), after.group(2).strip()
+        if unit and _NOT_A_UNIT.search(unit):
+            unit, rest = None, "x"                  # not a quantity: keep it all as text
+        qualifier_ok = not rest or (unit in ("%", "‰") and not re.search(r"\d", rest))
+        if len(prefix) <= 4 and not re.search(r"\d", prefix) and qualifier_ok:
             value = Decimal(match.group().replace(",", ""))
-            return Target(published, op, value, unit.group(1) if unit else None, prefix or None)
-    return Target(published, op, None, None, text or None)
+            words = " ".join(w for w in (prefix, rest) if w) or None
+            return Target(published, op, value, unit, words)
+    return Target(published, op, None, None, original[at:] or None)
