@@ -82,6 +82,30 @@ def cmd_import(args) -> int:
     return run_import(args.sources, str(args.out), args.force)
 
 
+def cmd_serve(args) -> int:
+    from .serve import serve
+    serve(args.content, args.out, args.host, args.port)
+    return EXIT_OK
+
+
+def cmd_search(args) -> int:
+    from .search import NoIndex, ParamError, open_backend, parse_params
+    from .search.format import readable
+    from .serve import to_json
+    query = {"q": [args.query], "page_size": [str(args.limit)]}
+    query.update({k: [v] for k, v in (("year", args.year), ("unit", args.unit)) if v is not None})
+    try:
+        doc = open_backend(args.out).search(parse_params(query))
+    except ParamError as exc:
+        print(f"build.py search: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except NoIndex as exc:
+        print(f"build.py search: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(to_json(doc) if args.json else readable(doc))
+    return EXIT_OK
+
+
 def _not_yet(name: str):
     def run(args) -> int:
         print(f"build.py {name}: not available yet", file=sys.stderr)
@@ -90,7 +114,7 @@ def _not_yet(name: str):
 
 
 COMMANDS = {"build": cmd_build, "check": cmd_check, "schema": cmd_schema,
-            "serve": _not_yet("serve"), "import": cmd_import, "search": _not_yet("search")}
+            "serve": cmd_serve, "import": cmd_import, "search": cmd_search}
 
 
 def main(argv: list[str] | None = None) -> int:

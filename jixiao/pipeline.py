@@ -12,7 +12,7 @@ import jinja2
 
 from .catalog import Catalog
 from .problems import ContentError, Problem
-from .render import render_site
+from .render import describe_counts, render_site
 from .validate import load_content
 from .write import write_site
 
@@ -78,8 +78,13 @@ def build(content: Path, out: Path, templates: Path = TEMPLATES, log="stderr",
             raise ContentError([template_problem(exc, templates)]) from exc
         if outputs.problems:
             raise ContentError(outputs.problems)
+    if log:
+        print(f"  {'':<10} {describe_counts(outputs)}", file=log)
     with t.step("write"):
         stats = write_site(outputs, out)
+    with t.step("index"):
+        from .search import index
+        index(catalog, out)                      # a new generation, swapped in atomically
     if log:
         print(f"built {len(catalog.projects)} projects, {len(outputs)} files "
               f"({stats.written} written, {stats.unchanged} unchanged, {stats.removed} removed) "

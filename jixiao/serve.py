@@ -1,0 +1,353 @@
+"""The search server: the static site, ``/search/`` and ``/api/search`` on one port.
+
+``make_app`` is a plain WSGI application (tests call it in process);
+``serve`` builds the site, watches content/ and templates/ for changes and
+runs the app with waitress, a production-grade threaded WSGI server.
+
+Rules the app keeps whatever it is sent:
+
+* only GET and HEAD (405 otherwise), URLs up to MAX_URL bytes (414 otherwise);
+* never a file outside the output directory: the path is decoded once
+  (percent-decoding is the server's; the bytes must be UTF-8), and any
+  segment that starts with a dot (``..``, ``.search``, ``.manifest.json``),
+  holds a backslash, NUL or control character, or is empty (``//``) is
+  refused with 404 before the file system is asked; the resolved path must
+  still lie inside the output directory (symlinks);
+* the query is never syntax; a bad parameter is a 400 with a message (JSON
+  on /api/search, the normal page on /search/), never a 5xx;
+* security headers on every response, a CSP without 'unsafe-inline'.
+"""
+from __future__ import annotations
+
+import json
+import math
+import mimetypes
+import os
+import sys
+import threading
+import time
+import traceback
+from pathlib import Path
+from urllib.parse import quote, unquote_to_bytes
+
+from .search import NoIndex, ParamError, SearchParams, open_backend, parse_params
+from .search.params import FACETS
+
+MAX_URL = 8192
+MAX_FIELDS = 100
+
+SECURITY_HEADERS = [
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+    ("X-Frame-Options", "DENY"),
+    ("Content-Security-Policy",
+     "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+     "form-action 'self'; frame-ancestors 'none'"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+]
+
+CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".json": "application/json",
+    ".csv": "text/csv; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
+    ".md": "text/plain; charset=utf-8",
+    ".xml": "application/xml",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".ico": "image/x-icon",
+    ".webmanifest": "application/manifest+json",
+    ".woff2": "font/woff2",
+}
+
+FACET_LABELS = {"year": "年度", "unit": "实施单位", "department": "主管部门", "category": "指标类别"}
+FIELD_LABELS = {"name": "项目名称", "unit": "实施单位", "department": "主管部门", "nature": "项目性质",
+                "category": "项目类别", "goals.overall": "项目总目标", "goals.annual": "年度总体目标"}
+STATUS = {200: "200 OK", 301: "301 Moved Permanently", 304: "304 Not Modified",
+          400: "400 Bad Request", 404: "404 Not Found", 405: "405 Method Not Allowed",
+          414: "414 URI Too Long", 503: "503 Service Unavailable"}
+
+
+class BadRequest(ValueError):
+    pass
+
+
+def parse_query_string(qs: str) -> dict[str, list[str]]:
+    """``QUERY_STRING`` (latin-1 str per PEP 3333) → {name: [values]}, strictly UTF-8."""
+    out: dict[str, list[str]] = {}
+    if not qs:
+        return out
+    pairs = [p for p in qs.split("&") if p]
+    if len(pairs) > MAX_FIELDS:
+        raise ParamError("参数过多")
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        try:
+            raw_name = unquote_to_bytes(name.replace("+", " ").encode("latin-1"))
+            raw_value = unquote_to_bytes(value.replace("+", " ").encode("latin-1"))
+            out.setdefault(raw_name.decode("utf-8"), []).append(raw_value.decode("utf-8"))
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            raise ParamError("参数不是有效的 UTF-8 编码") from None
+    return out
+
+
+def field_label(field: str) -> str:
+    if field.startswith("sections."):
+        return field.removeprefix("sections.")
+    return FIELD_LABELS.get(field, field)
+
+
+def search_view(params: SearchParams | None, doc: dict | None, error: str | None, q: str = "") -> dict:
+    """The context of templates/search.html: the API document plus links."""
+    def href(p: SearchParams) -> str:
+        qs = p.query_string()
+        return "/search/" + ("?" + qs if qs else "")
+
+    view = {"q": params.q if params else q, "error": error, "doc": doc, "field_label": field_label,
+            "hidden": [], "facets": [], "sorts": [], "pages": 0, "page_links": [],
+            "prev_href": None, "next_href": None, "clear_href": None, "json_href": None}
+    if params is None or doc is None:
+        return view
+    view["hidden"] = [(f, v) for f in FACETS for v in getattr(params, f)]
+    if params.sort != "relevance":
+        view["hidden"].append(("sort", params.sort))
+    if params.page_size != 20:
+        view["hidden"].append(("page_size", str(params.page_size)))
+    view["facets"] = [{"name": f, "label": FACET_LABELS[f],
+                       "entries": [dict(e, href=href(params.toggled(f, e["value"])))
+                                   for e in doc["facets"][f]]} for f in FACETS]
+    view["sorts"] = [{"label": label, "selected": params.sort == s,
+                      "href": href(params.with_(sort=s, page=1))}
+                     for s, label in (("relevance", "相关度"), ("amount", "年度资金"))]
+    if params.filters:
+        view["clear_href"] = href(SearchParams(q=params.q, sort=params.sort, page_size=params.page_size))
+    qs = params.query_string()
+    view["json_href"] = "/api/search" + ("?" + qs if qs else "")
+    pages = max(1, math.ceil(doc["total"] / params.page_size))
+    view["pages"] = pages
+    if params.page > 1:
+        view["prev_href"] = href(params.with_(page=min(params.page - 1, pages)))
+    if params.page < pages:
+        view["next_href"] = href(params.with_(page=params.page + 1))
+    shown = sorted({1, pages, *range(max(1, params.page - 2), min(pages, params.page + 2) + 1)})
+    links, last = [], 0
+    for n in shown:
+        if n > last + 1:
+            links.append({"number": None, "href": None, "current": False})
+        links.append({"number": n, "href": href(params.with_(page=n)), "current": n == params.page})
+        last = n
+    view["page_links"] = links
+    return view
+
+
+def to_json(doc: dict) -> str:
+    """The one serialization of the search document (/api/search and ``search --json``)."""
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+
+
+class App:
+    """WSGI application over an output directory."""
+
+    def __init__(self, out: Path, templates: Path, catalog=None):
+        self.out = Path(out).resolve()
+        self.templates = Path(templates)
+        self.backend = open_backend(self.out)
+        self._env = None
+        self._env_lock = threading.Lock()
+        self.set_catalog(catalog)
+
+    def set_catalog(self, catalog) -> None:
+        """After a (re)build: pages extend base.html, which reads the catalog."""
+        from .render import Renderer
+        with self._env_lock:
+            self._env = Renderer(catalog, self.templates).env if catalog is not None else None
+
+    # ── WSGI ──
+    def __call__(self, environ, start_response):
+        method = environ.get("REQUEST_METHOD", "GET").upper()
+        raw_path = environ.get("PATH_INFO", "") or "/"
+        qs = environ.get("QUERY_STRING", "")
+        if len(raw_path) + len(qs) > MAX_URL or len(environ.get("REQUEST_URI", "")) > MAX_URL:
+            status, headers, body = self.text(414, "URI too long\n")
+        elif method not in ("GET", "HEAD"):
+            status, headers, body = self.text(405, "method not allowed\n")
+            headers.append(("Allow", "GET, HEAD"))
+        else:
+            status, headers, body = self.route(raw_path, qs, environ)
+        headers = headers + SECURITY_HEADERS
+        if not any(k == "Content-Length" for k, _ in headers):
+            headers.append(("Content-Length", str(len(body))))
+        start_response(STATUS[status], headers)
+        return [b""] if method == "HEAD" else [body]
+
+    def route(self, raw_path: str, qs: str, environ):
+        try:
+            path = raw_path.encode("latin-1").decode("utf-8")
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            return self.not_found()
+        if path == "/api/search":
+            return self.api(qs)
+        if path in ("/search/", "/search/index.html"):
+            return self.search_page(qs)
+        if path == "/search":
+            return self.redirect("/search/" + ("?" + qs if qs else ""))
+        return self.static(path, qs, environ)
+
+    # ── responses ──
+    def text(self, status: int, message: str):
+        return status, [("Content-Type", "text/plain; charset=utf-8")], message.encode("utf-8")
+
+    def redirect(self, location: str):
+        return 301, [("Location", location), ("Content-Type", "text/plain; charset=utf-8")], b""
+
+    def not_found(self):
+        page = self.out / "404.html"
+        if page.is_file():
+            return 404, [("Content-Type", CONTENT_TYPES[".html"])], page.read_bytes()
+        return self.text(404, "not found\n")
+
+    def api(self, qs: str):
+        headers = [("Content-Type", "application/json"), ("Access-Control-Allow-Origin", "*"),
+                   ("Cache-Control", "no-cache")]
+        try:
+            doc = self.backend.search(parse_params(parse_query_string(qs)))
+        except ParamError as exc:
+            return 400, headers, to_json({"error": str(exc), "status": 400}).encode()
+        except NoIndex as exc:
+            return 503, headers, to_json({"error": "搜索索引尚未建立", "detail": str(exc),
+                                          "status": 503}).encode()
+        return 200, headers, to_json(doc).encode("utf-8")
+
+    def search_page(self, qs: str):
+        status, params, doc, error, q = 200, None, None, None, ""
+        try:
+            args = parse_query_string(qs)
+            q = (args.get("q") or [""])[0][:200]
+            params = parse_params(args)
+            doc = self.backend.search(params)
+        except ParamError as exc:
+            status, error = 400, str(exc)
+        except NoIndex:
+            status, error = 503, "搜索索引尚未建立，请稍后再试。"
+        env = self._env
+        if env is None:
+            return self.text(503, "the site is being built; try again in a moment\n")
+        html = env.get_template("search.html").render(
+            page_path="/search/index.html", search=search_view(params, doc, error, q))
+        return status, [("Content-Type", CONTENT_TYPES[".html"]), ("Cache-Control", "no-cache")], \
+            html.encode("utf-8")
+
+    def static(self, path: str, qs: str, environ):
+        segments = path.split("/")
+        if not path.startswith("/") or any(
+                seg.startswith(".") or "\\" in seg or any(ord(c) < 32 or c == "\x7f" for c in seg)
+                for seg in segments[1:]) or "" in segments[1:-1]:
+            return self.not_found()
+        target = self.out.joinpath(*segments[1:])
+        if path.endswith("/"):
+            target = target / "index.html"
+        try:
+            resolved = target.resolve()
+            if not resolved.is_relative_to(self.out):
+                return self.not_found()
+            if resolved.is_dir():
+                return self.redirect(quote(path + "/") + ("?" + qs if qs else ""))
+            st = resolved.stat()
+            if not resolved.is_file():
+                return self.not_found()
+        except (OSError, ValueError):
+            return self.not_found()
+        etag = f'"{st.st_mtime_ns:x}-{st.st_size:x}"'
+        headers = [("Content-Type", CONTENT_TYPES.get(resolved.suffix.lower())
+                    or mimetypes.guess_type(resolved.name)[0] or "application/octet-stream"),
+                   ("ETag", etag), ("Cache-Control", "no-cache")]
+        if etag in environ.get("HTTP_IF_NONE_MATCH", ""):
+            return 304, headers, b""
+        try:
+            return 200, headers, resolved.read_bytes()
+        except OSError:              # removed by a rebuild between stat and read
+            return self.not_found()
+
+
+def make_app(out: Path, templates: Path | None = None, catalog=None) -> App:
+    from .pipeline import TEMPLATES
+    return App(out, templates or TEMPLATES, catalog)
+
+
+# ── the preview/production server ───────────────────────────────────────────
+
+def _snapshot(dirs) -> dict:
+    seen = {}
+    for top in dirs:
+        for folder, subdirs, files in os.walk(top):
+            subdirs[:] = [d for d in subdirs if not d.startswith(".")]
+            for name in files:
+                if name.startswith(".") or name.endswith(("~", ".swp", ".tmp")):
+                    continue
+                path = os.path.join(folder, name)
+                try:
+                    st = os.stat(path)
+                except OSError:
+                    continue
+                seen[path] = (st.st_mtime_ns, st.st_size)
+    return seen
+
+
+class Watcher(threading.Thread):
+    """Polls content/ and templates/ every ``interval`` s; rebuilds on change.
+
+    A failed rebuild prints its problems and the previous site keeps being served.
+    """
+
+    def __init__(self, content: Path, out: Path, templates: Path, app: App,
+                 interval: float = 1.0, log=sys.stderr):
+        super().__init__(name="jixiao-watch", daemon=True)
+        self.content, self.out, self.templates, self.app = content, out, templates, app
+        self.interval, self.log = interval, log
+        self.stop = threading.Event()
+        self.before = _snapshot([content, templates])
+
+    def run(self):
+        while not self.stop.wait(self.interval):
+            now = _snapshot([self.content, self.templates])
+            if now != self.before:
+                self.before = now
+                self.rebuild()
+
+    def rebuild(self) -> bool:
+        from .pipeline import build
+        from .problems import ContentError
+        print("change detected; rebuilding …", file=self.log)
+        try:
+            catalog = build(self.content, self.out, self.templates, log=self.log)
+        except ContentError as exc:
+            for problem in exc.problems:
+                print(problem, file=self.log)
+            print("rebuild failed; still serving the previous site", file=self.log)
+            return False
+        except Exception:                       # a broken template must not stop the server:
+            traceback.print_exc(file=self.log)  # say everything, keep the previous site
+            print("rebuild failed; still serving the previous site", file=self.log)
+            return False
+        self.app.set_catalog(catalog)
+        return True
+
+
+def serve(content: Path, out: Path, host: str, port: int, templates: Path | None = None,
+          threads: int = 8) -> None:
+    import waitress
+    from .pipeline import TEMPLATES, build
+    templates = templates or TEMPLATES
+    catalog = build(content, out, templates)
+    app = make_app(out, templates, catalog)
+    watcher = Watcher(content, out, templates, app)
+    watcher.start()
+    print(f"serving {out} with search on http://{host}:{port}/  (watching {content} and "
+          f"{templates}; Ctrl-C stops)", file=sys.stderr)
+    try:
+        waitress.serve(app, host=host, port=port, threads=threads, ident="jixiao",
+                       clear_untrusted_proxy_headers=True)
+    finally:
+        watcher.stop.set()
