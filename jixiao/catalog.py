@@ -69,6 +69,35 @@ def total(projects) -> Decimal:
 
 
 @dataclass
+class Group:
+    """Projects gathered under a label (a unit, a department, a year) with their total."""
+    label: str
+    url: str | None
+    projects: list[Project]
+
+    @property
+    def count(self) -> int:
+        return len(self.projects)
+
+    @property
+    def total(self) -> Decimal:
+        return total(self.projects)
+
+    @property
+    def units(self) -> int:
+        return len({p.unit for p in self.projects})
+
+
+def year_groups(projects) -> list[Group]:
+    """Projects by year, newest first, each year with its total."""
+    out: dict[int, list[Project]] = defaultdict(list)
+    for p in projects:
+        out[p.year].append(p)
+    return [Group(f"{year}年度", f"/years/{year}/", ps)
+            for year, ps in sorted(out.items(), reverse=True)]
+
+
+@dataclass
 class Catalog:
     units_list: list[Unit]
     projects_list: list[Project]
@@ -133,6 +162,27 @@ class Catalog:
     @cached_property
     def category_counts(self) -> Counter:
         return Counter(ind.category for _, ind in self.indicators())
+
+    @cached_property
+    def department_by_slug(self) -> dict[str, Department]:
+        return {d.slug: d for d in self.departments}
+
+    def department_url(self, name: str | None) -> str:
+        return f"/departments/{department_slug(name or UNPUBLISHED)}/"
+
+    def unit_groups(self, projects) -> list[Group]:
+        """``projects`` by unit, in unit order, units without projects left out."""
+        by: dict[str, list[Project]] = defaultdict(list)
+        for p in projects:
+            by[p.unit].append(p)
+        return [Group(u.name, u.url, by[u.id]) for u in self.units.values() if by[u.id]]
+
+    def department_groups(self, projects) -> list[Group]:
+        """``projects`` by 主管部门, in department order."""
+        by: dict[str, list[Project]] = defaultdict(list)
+        for p in projects:
+            by[self.department_of(p)].append(p)
+        return [Group(d.name, d.url, by[d.name]) for d in self.departments if by[d.name]]
 
     def category_label(self, value: str) -> str:
         return CATEGORY_LABELS[value]

@@ -13,6 +13,10 @@ def _amount(value) -> str | None:
     return None if value is None else str(value)
 
 
+def _date(value) -> str:
+    return value.isoformat() if value else ""
+
+
 def project_dict(catalog: Catalog, p: Project) -> dict:
     unit = catalog.unit_of(p)
     funds = {name: _amount(getattr(p.funds, name)) for name in p.funds.AMOUNTS}
@@ -50,25 +54,99 @@ def projects_json(catalog: Catalog) -> str:
     return to_json([project_dict(catalog, p) for p in catalog.projects])
 
 
+# What the /data/ page says about each file and column; the CSV headers are these names,
+# so a column cannot exist without its description (tests/test_site.py checks both ways).
+FILES = [
+    ("/data/projects.json", "JSON", "全部项目的完整记录：表头、资金、目标、其他内容、全部绩效指标及其解析结果、来源。"),
+    ("/data/projects.csv", "CSV（UTF-8，带 BOM，Excel 可直接打开）", "每个项目一行：表头字段与资金（公布数和折合元）。"),
+    ("/data/indicators.csv", "CSV（UTF-8，带 BOM，Excel 可直接打开）", "每个绩效指标一行，附所属项目、单位与指标值的解析结果。"),
+    ("/projects/<id>.json", "JSON", "单个项目的完整记录，与 projects.json 中的一项相同；每个项目页面都有链接。"),
+]
+
+PROJECT_COLUMNS = [
+    ("id", "项目编号（本站固定链接 /projects/<id>/ 的一部分）"),
+    ("year", "年度"),
+    ("name", "项目名称"),
+    ("unit_id", "单位编号"),
+    ("unit", "实施单位（预算单位）名称"),
+    ("department", "主管部门（未公布时为空）"),
+    ("nature", "项目性质"),
+    ("category", "项目类别"),
+    ("start", "计划开始日期（YYYY-MM-DD）"),
+    ("end", "计划完成日期（YYYY-MM-DD）"),
+    ("funds_unit", "原表金额单位：元 或 万元"),
+    ("annual", "年度资金申请总额（原表数，单位见 funds_unit）"),
+    ("annual_yuan", "年度资金申请总额，折合为元（精确到分）"),
+    ("total", "项目资金总额（原表数）"),
+    ("fiscal", "其中：财政资金（原表数）"),
+    ("appropriation", "当年财政拨款（原表数）"),
+    ("carryover", "上年结转资金（原表数）"),
+    ("other", "其他资金（原表数）"),
+    ("prior_year_budget", "同名项目上年预算额（原表数）"),
+    ("prior_year_spent", "同名项目上年预算执行数（原表数）"),
+    ("indicators", "绩效指标个数"),
+    ("url", "本站项目页面的路径"),
+]
+
+INDICATOR_COLUMNS = [
+    ("project_id", "所属项目编号"),
+    ("year", "年度"),
+    ("project", "所属项目名称"),
+    ("unit_id", "单位编号"),
+    ("unit", "实施单位名称"),
+    ("department", "主管部门（未公布时为空）"),
+    ("level1", "一级指标（原表）"),
+    ("level2", "二级指标（原表）"),
+    ("name", "三级指标（原表）"),
+    ("description", "绩效指标描述（原表有此栏时）"),
+    ("target", "指标值，与原表一致"),
+    ("op", "解析出的比较符：≥ ≤ = > <；定性指标为空"),
+    ("value", "解析出的数值"),
+    ("value_unit", "解析出的计量单位，如 %、家次、万元"),
+    ("text", "定性内容（如 及时、合格），或数值前的文字"),
+    ("category", "指标类别：input 投入与管理、output 产出、cost 成本、benefit 效益、"
+                 "satisfaction 满意度、other 其他"),
+]
+
+JSON_FIELDS = [
+    ("id, name, year, url", "项目编号、名称、年度、本站路径"),
+    ("unit", "{id, name, code}：实施单位及其预算代码"),
+    ("department, region", "主管部门、地区"),
+    ("nature, category, start, end", "项目性质、项目类别、计划起止日期"),
+    ("funds", "原表金额（字符串形式的精确小数）及单位 unit；annual_yuan 为年度金额折合元"),
+    ("goals", "{overall, annual}：项目总目标、年度总体目标，原文保留换行"),
+    ("sections", "[{title, text}]：原表中的其他栏目，按原顺序"),
+    ("indicators", "[{level1, level2, name, description, target, op, value, value_unit, text, "
+                   "category}]：按原表顺序"),
+    ("source", "{title, document, url}：原始公开文件"),
+]
+
+
+def _cell(value):
+    """Spreadsheets run a cell that starts with = + - @ as a formula (``=100(%)`` shows #NAME?,
+    a hostile ``=HYPERLINK(…)`` runs): such text cells get a leading apostrophe, which Excel and
+    LibreOffice show as plain text.  The JSON keeps the verbatim value."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def _csv(header: list[str], rows) -> bytes:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows([_cell(v) for v in row] for row in rows)
     return "\ufeff".encode("utf-8") + buf.getvalue().encode("utf-8")   # BOM: Excel reads UTF-8
 
 
 def projects_csv(catalog: Catalog) -> bytes:
-    header = ["id", "year", "name", "unit_id", "unit", "department", "nature", "category",
-              "start", "end", "funds_unit", "annual", "annual_yuan", "total", "fiscal",
-              "appropriation", "carryover", "other", "prior_year_budget", "prior_year_spent",
-              "indicators", "url"]
+    header = [name for name, _ in PROJECT_COLUMNS]
     rows = []
     for p in catalog.projects:
         u = catalog.unit_of(p)
         f = p.funds
         rows.append([p.id, p.year, p.name, u.id, u.name, u.department or "", p.nature or "",
-                     p.category or "", p.start or "", p.end or "", f.unit,
+                     p.category or "", _date(p.start), _date(p.end), f.unit,
                      *[_amount(getattr(f, n)) or "" for n in ("annual",)], f.annual_yuan,
                      *[_amount(getattr(f, n)) or "" for n in f.AMOUNTS[1:]],
                      len(p.indicators), p.url])
@@ -76,12 +154,13 @@ def projects_csv(catalog: Catalog) -> bytes:
 
 
 def indicators_csv(catalog: Catalog) -> bytes:
-    header = ["project_id", "year", "project", "unit", "level1", "level2", "name",
-              "description", "target", "op", "value", "value_unit", "text", "category"]
+    header = [name for name, _ in INDICATOR_COLUMNS]
     rows = []
     for p, i in catalog.indicators():
         t = i.parsed.as_dict()
-        rows.append([p.id, p.year, p.name, catalog.unit_of(p).name, i.level1, i.level2, i.name,
+        u = catalog.unit_of(p)
+        rows.append([p.id, p.year, p.name, u.id, u.name, u.department or "",
+                     i.level1, i.level2, i.name,
                      i.description or "", i.target or "", t["op"] or "", t["value"] or "",
                      t["value_unit"] or "", t["text"] or "", i.category])
     return _csv(header, rows)

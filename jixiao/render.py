@@ -1,30 +1,112 @@
-"""Render the catalog into pages and data files with Jinja2 (autoescape, StrictUndefined)."""
+"""Render the catalog into pages and data files with Jinja2 (autoescape, StrictUndefined).
+
+``render_site`` lists every kind of output, top to bottom.  Each page gets its
+context from a small ``*_view`` function; the templates only lay it out.
+Nothing here is written to disk: ``write`` does that once everything rendered.
+"""
 from __future__ import annotations
 
+import os
+from collections import Counter
 from decimal import Decimal
 from pathlib import Path
+from xml.sax.saxutils import escape as xml_escape
 
 import jinja2
 from markdown_it import MarkdownIt
+from markdown_it.token import Token
 
 from . import export
-from .catalog import Catalog
+from .catalog import Catalog, Department, total, year_groups
+from .derive import CATEGORY_LABELS
+from .model import Project, Unit
 from .outputs import Outputs
+from .problems import Problem
 
 SITE_NAME = "财政项目支出绩效目标公开平台"
+# Absolute URLs (sitemap.xml, robots.txt) start with this; set JIXIAO_BASE_URL when deploying.
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+# Top-level paths the site or the search server own; a free page may not take them.
+RESERVED_SLUGS = {"api", "search", "static", "sources"}
+
+OP_WORDS = {"≥": "不低于", "≤": "不高于", "=": "等于", ">": "高于", "<": "低于"}
+FUND_LABELS = [
+    ("annual", "年度资金申请总额"), ("total", "项目资金总额"), ("fiscal", "其中：财政资金"),
+    ("appropriation", "当年财政拨款"), ("carryover", "上年结转资金"), ("other", "其他资金"),
+    ("prior_year_budget", "同名项目上年预算额"), ("prior_year_spent", "同名项目上年预算执行数"),
+]
 
 
-def money(value: Decimal | None, places: int = 2) -> str:
-    """1234567.8 → 1,234,567.80 (exact: Decimal formatting, no floats)."""
+def money(value: Decimal | int | None, places: int | None = None) -> str:
+    """1234567.8 → 1,234,567.80 (exact: Decimal formatting, no floats).
+
+    At least two places, more when the amount was published with more
+    (29.3856 万元 stays 29.3856): an amount is never rounded for display.
+    """
     if value is None:
         return "—"
+    value = Decimal(value)
+    if places is None:
+        places = max(2, -value.as_tuple().exponent) if value.is_finite() else 2
     return f"{value:,.{places}f}"
 
 
-def markdown(text: str) -> str:
-    """Markdown with raw HTML off; markdown-it refuses javascript:/vbscript:/data: links."""
+def _markdown_it() -> MarkdownIt:
+    """CommonMark with raw HTML off.  A link to a refused scheme (javascript:, vbscript:,
+    file:, data: other than images) keeps its text and loses its URL entirely — markdown-it
+    alone would leave the whole ``[text](javascript:…)`` source visible on the page."""
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
-    return md.render(text)
+    safe = md.validateLink                       # markdown-it's own scheme check
+    md.validateLink = lambda url: True           # parse every link; judge it below
+
+    def drop_unsafe(state):
+        for block in state.tokens:
+            for i, tok in enumerate(block.children or []):
+                if tok.type == "link_open" and not safe(tok.attrGet("href") or ""):
+                    depth, j = 0, i
+                    while j < len(block.children):
+                        t = block.children[j]
+                        depth += t.nesting if t.type.startswith("link_") else 0
+                        if t.type.startswith("link_") and depth == 0:
+                            break
+                        j += 1
+                    # an autolink's text is the URL itself: drop it with the tags
+                    drop = range(i, j + 1) if tok.markup == "autolink" else (i, j)
+                    for k in drop:
+                        block.children[k] = Token("text", "", 0, content="")
+                elif tok.type == "image" and not safe(tok.attrGet("src") or ""):
+                    block.children[i] = Token("text", "", 0, content=tok.content)
+
+    md.core.ruler.push("drop_unsafe_links", drop_unsafe)
+    return md
+
+
+_MD = _markdown_it()
+
+
+def markdown(text: str) -> str:
+    """Markdown with raw HTML off; javascript:/vbscript:/file:/data: links are refused."""
+    return _MD.render(text)
+
+
+def target_note(ind) -> dict | None:
+    """The parsed target as a short annotation: ``≥ 192 家次``, titled ``定量目标：不低于192家次``.
+
+    None when nothing was published.  Qualitative targets (及时, 合格) show their text
+    and have no title.  The title holds no free text (only the operator in words, the
+    number and the short unit), so published text never lands in an attribute.
+    """
+    t = ind.parsed
+    if t.value is not None:
+        short = " ".join(x for x in (t.op, str(t.value), t.unit) if x)
+        title = f"定量目标：{OP_WORDS.get(t.op, '') if t.op else ''}{t.value}{t.unit or ''}"
+        if t.text:
+            short = f"{short}（{t.text}）"
+        return {"kind": "quantitative", "short": short, "title": title}
+    if t.text:
+        short = f"{t.op} {t.text}" if t.op else t.text
+        return {"kind": "qualitative", "short": f"定性：{short}", "title": None}
+    return None
 
 
 def environment(templates: Path) -> jinja2.Environment:
@@ -39,13 +121,18 @@ def environment(templates: Path) -> jinja2.Environment:
     env.filters["money"] = money
     env.globals["site_name"] = SITE_NAME
     env.globals["indicator_rows"] = indicator_rows
+    env.globals["target_note"] = target_note
+    env.globals["fund_labels"] = FUND_LABELS
+    env.globals["category_labels"] = CATEGORY_LABELS
     return env
 
 
 class Renderer:
-    def __init__(self, catalog: Catalog, templates: Path):
+    def __init__(self, catalog: Catalog, templates: Path, base_url: str | None = None):
         self.catalog = catalog
         self.templates = Path(templates)
+        self.base_url = (base_url or os.environ.get("JIXIAO_BASE_URL")
+                         or DEFAULT_BASE_URL).rstrip("/")
         self.env = environment(self.templates)
         self.env.globals["catalog"] = catalog
         self.outputs = Outputs()
@@ -54,30 +141,175 @@ class Renderer:
         html = self.env.get_template(template).render(page_path="/" + path, **context)
         self.outputs.add(path, html, source)
 
+    def text(self, path: str, template: str, source: str, **context) -> None:
+        self.outputs.add(path, self.env.get_template(template).render(**context), source)
+
     def data(self, path: str, data: bytes | str, source: str) -> None:
         self.outputs.add(path, data, source)
 
 
-def render_site(catalog: Catalog, templates: Path) -> Outputs:
-    r = Renderer(catalog, templates)
+def render_site(catalog: Catalog, templates: Path, base_url: str | None = None) -> Outputs:
+    r = Renderer(catalog, templates, base_url)
     c = catalog
-    r.page("index.html", "home.html", "home")
+    r.page("index.html", "home.html", "site route /", **home_view(c))
+
+    r.page("units/index.html", "units.html", "site route /units/", units=unit_rows(c))
+    for u in c.units.values():
+        r.page(f"units/{u.id}/index.html", "unit.html", c.origins.get(("unit", u.id), u.id),
+               **unit_view(c, u))
+
+    r.page("departments/index.html", "departments.html", "site route /departments/",
+           departments=c.departments)
+    for d in c.departments:
+        r.page(f"departments/{d.slug}/index.html", "department.html",
+               f"site route {d.url}", **department_view(c, d))
+
+    r.page("years/index.html", "years.html", "site route /years/", years=year_groups(c.projects))
+    for year, projects in c.by_year.items():
+        r.page(f"years/{year}/index.html", "year.html", f"site route /years/{year}/",
+               **year_view(c, year, projects))
+
+    r.page("projects/index.html", "projects.html", "site route /projects/",
+           years=year_groups(c.projects))
+    sources = available_sources(c)
     for p in c.projects:
         origin = c.origins.get(("project", p.id), p.id)
         r.page(f"projects/{p.id}/index.html", "project.html", origin,
-               project=p, unit=c.unit_of(p), department=c.department_of(p))
+               **project_view(c, p, sources))
         r.data(f"projects/{p.id}.json", export.to_json(export.project_dict(c, p)), origin)
-    r.data("data/projects.json", export.projects_json(c), "data")
-    r.data("data/projects.csv", export.projects_csv(c), "data")
-    r.data("data/indicators.csv", export.indicators_csv(c), "data")
-    if c.sources and c.sources.is_dir():
-        for src in sorted(c.sources.glob("*.txt")):
-            r.data(f"sources/{src.name}", src.read_bytes(), str(src))
+
+    r.page("indicators/index.html", "indicators.html", "site route /indicators/",
+           groups=c.indicator_groups, counts=c.category_counts)
+    for category, level2s in c.indicator_groups:
+        r.page(f"indicators/{category}/index.html", "indicator_category.html",
+               f"site route /indicators/{category}/",
+               category=category, level2s=level2s)
+
+    r.page("data/index.html", "data.html", "site route /data/", **data_view(c))
+    r.data("data/projects.json", export.projects_json(c), "site route /data/")
+    r.data("data/projects.csv", export.projects_csv(c), "site route /data/")
+    r.data("data/indicators.csv", export.indicators_csv(c), "site route /data/")
+
+    for page in c.pages:                          # after the routes: a clash names the page
+        if page.slug in RESERVED_SLUGS:
+            r.outputs.problems.append(Problem(page.path, 1, 1, "url",
+                                              f"/{page.slug}/ is reserved for the site; "
+                                              "rename the page"))
+            continue
+        r.page(f"{page.slug}/index.html", "page.html", page.path,
+               page=page, body=markdown(page.body))
+
+    r.page("search/index.html", "search.html", "site route /search/", search=None)
+    r.page("404.html", "404.html", "site route /404.html")
+    for name, data in sorted(sources.items()):
+        r.data(f"sources/{name}", data.read_bytes(), str(data))
     for static in sorted((r.templates / "static").rglob("*")):
         if static.is_file():
             r.data(f"static/{static.relative_to(r.templates / 'static').as_posix()}",
                    static.read_bytes(), str(static))
+    r.text("robots.txt", "robots.txt", "site route /robots.txt", base_url=r.base_url)
+    # last: the sitemap lists every HTML page rendered above
+    r.data("sitemap.xml", sitemap(r.outputs, r.base_url), "site route /sitemap.xml")
     return r.outputs
+
+
+# ---------------------------------------------------------------- views
+
+
+def home_view(c: Catalog) -> dict:
+    return {"years": year_groups(c.projects), "total": c.total_yuan,
+            "units": unit_rows(c), "departments": c.departments}
+
+
+def unit_rows(c: Catalog) -> list[dict]:
+    return [{"unit": u, "department": u.department or None,
+             "department_url": c.department_url(u.department),
+             "projects": c.by_unit[u.id], "total": total(c.by_unit[u.id]),
+             "years": sorted({p.year for p in c.by_unit[u.id]}, reverse=True)}
+            for u in c.units.values()]
+
+
+def unit_view(c: Catalog, u: Unit) -> dict:
+    return {"unit": u, "department_url": c.department_url(u.department),
+            "years": year_groups(c.by_unit[u.id]), "total": total(c.by_unit[u.id])}
+
+
+def department_view(c: Catalog, d: Department) -> dict:
+    return {"department": d, "units": c.unit_groups(d.projects), "all_units": d.units,
+            "idle_units": [u for u in d.units if not c.by_unit[u.id]],
+            "years": year_groups(d.projects), "total": total(d.projects)}
+
+
+def year_view(c: Catalog, year: int, projects: list[Project]) -> dict:
+    return {"year": year, "projects": projects, "total": total(projects),
+            "units": c.unit_groups(projects), "departments": c.department_groups(projects)}
+
+
+def project_view(c: Catalog, p: Project, sources: dict[str, Path]) -> dict:
+    unit = c.unit_of(p)
+    return {"project": p, "unit": unit, "department": c.department_of(p),
+            "department_url": c.department_url(unit.department),
+            "funds": [(label, getattr(p.funds, name), p.funds.yuan(name)) for name, label in FUND_LABELS
+                      if getattr(p.funds, name) is not None],
+            "has_descriptions": any(i.description for i in p.indicators),
+            "source_url": (f"/sources/{p.source.document}"
+                           if p.source.document in sources else None)}
+
+
+def data_view(c: Catalog) -> dict:
+    return {"files": export.FILES, "project_columns": export.PROJECT_COLUMNS,
+            "indicator_columns": export.INDICATOR_COLUMNS, "json_fields": export.JSON_FIELDS,
+            "indicator_count": sum(1 for _ in c.indicators())}
+
+
+def available_sources(c: Catalog) -> dict[str, Path]:
+    """Published documents under content/sources/, copied to /sources/<name>."""
+    if not (c.sources and c.sources.is_dir()):
+        return {}
+    return {p.name: p for p in sorted(c.sources.glob("*.txt"))}
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def url_of(path: str) -> str:
+    """Output path → the URL it is served at: ``units/x/index.html`` → ``/units/x/``."""
+    return "/" + (path[: -len("index.html")] if path.endswith("index.html") else path)
+
+
+def sitemap(outputs: Outputs, base_url: str) -> str:
+    urls = [url_of(o.path) for o in outputs if o.path.endswith(".html") and o.path != "404.html"]
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>',
+             '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
+    lines += [f"  <url><loc>{xml_escape(base_url + u)}</loc></url>" for u in sorted(urls)]
+    return "\n".join(lines + ["</urlset>", ""])
+
+
+PAGE_KINDS = ("units", "departments", "years", "projects", "indicators", "data", "search")
+
+
+def page_counts(outputs: Outputs) -> dict[str, Counter]:
+    """How many pages and files of each kind a build produced (for the build log)."""
+    pages, files = Counter(), Counter()
+    for o in outputs:
+        top = o.path.split("/")[0]
+        if o.path.endswith(".html"):
+            special = {"index.html": "home", "404.html": "404"}
+            pages[special.get(o.path, top if top in PAGE_KINDS else "free")] += 1
+        else:
+            kind = {"data": "data", "projects": "data", "sources": "sources",
+                    "static": "static"}.get(top, o.path)
+            files[kind] += 1
+    return {"pages": pages, "files": files}
+
+
+def describe_counts(outputs: Outputs) -> str:
+    """``pages 12 (1 home, 2 units, …); files 9 (4 data, …)``"""
+    parts = []
+    for what, counts in page_counts(outputs).items():
+        detail = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
+        parts.append(f"{what} {sum(counts.values())} ({detail})")
+    return "; ".join(parts)
 
 
 def indicator_rows(indicators) -> list[dict]:

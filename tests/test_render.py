@@ -1,0 +1,76 @@
+"""Units of render.py: money, markdown, target annotations, merged indicator cells."""
+from decimal import Decimal
+
+import pytest
+
+from jixiao.model import Indicator
+from jixiao.render import indicator_rows, markdown, money, target_note
+
+
+@pytest.mark.parametrize("value,shown", [
+    (Decimal("1234567.8"), "1,234,567.80"),
+    (Decimal("294000.00"), "294,000.00"),
+    (Decimal("29.3856"), "29.3856"),          # published precision is never rounded away
+    (Decimal("0"), "0.00"),
+    (0, "0.00"),
+    (None, "—"),
+])
+def test_money(value, shown):
+    assert money(value) == shown
+
+
+def test_money_is_exact_for_large_amounts():
+    assert money(Decimal("12345678901234567.89")) == "12,345,678,901,234,567.89"
+
+
+def test_markdown_raw_html_is_off():
+    html = markdown("# 标题\n\n<script>alert(1)</script>\n\n<b>粗</b>")
+    assert "<script>" not in html and "<b>" not in html
+    assert "&lt;script&gt;" in html
+
+
+@pytest.mark.parametrize("link", ["javascript:alert(1)", "JAVASCRIPT:alert(1)",
+                                  "vbscript:msgbox(1)", "data:text/html;base64,PHNjcmlwdD4="])
+def test_markdown_refuses_dangerous_links(link):
+    html = markdown(f"[点我]({link})")
+    assert "href" not in html
+
+
+def test_markdown_keeps_ordinary_links():
+    assert '<a href="/data/">数据</a>' in markdown("[数据](/data/)")
+
+
+def ind(level1="产出指标", level2="数量指标", name="x", target=None):
+    return Indicator(level1=level1, level2=level2, name=name, target=target)
+
+
+@pytest.mark.parametrize("target,short,title", [
+    ("≥192家次", "≥ 192 家次", "定量目标：不低于192家次"),
+    ("=100(%)", "= 100 %", "定量目标：等于100%"),
+    ("<=1月", "≤ 1 月", "定量目标：不高于1月"),
+    ("365天", "365 天", "定量目标：365天"),
+    ("及时", "定性：及时", None),
+    ("不超过预算29.38万元", "≤ 29.38 万元（预算）", "定量目标：不高于29.38万元"),
+])
+def test_target_note(target, short, title):
+    note = target_note(ind(target=target))
+    assert (note["short"], note["title"]) == (short, title)
+
+
+def test_target_note_empty():
+    assert target_note(ind(target=None)) is None
+
+
+def test_indicator_rows_merge_consecutive_cells():
+    rows = indicator_rows([ind("产出", "数量"), ind("产出", "数量"), ind("产出", "质量"),
+                           ind("效益", "社会"), ind("产出", "数量")])
+    assert [(r["l1_span"], r["l2_span"]) for r in rows] == [(3, 2), (0, 0), (0, 1), (1, 1), (1, 1)]
+
+
+@pytest.mark.parametrize("source,shown", [
+    ("[点我](javascript:alert(1))", "<p>点我</p>"),
+    ("看 <javascript:alert(1)> 这里", "<p>看  这里</p>"),
+    ("![图](javascript:alert(1))", "<p>图</p>"),
+])
+def test_refused_links_keep_their_text_not_their_url(source, shown):
+    assert markdown(source).strip() == shown
