@@ -1,0 +1,328 @@
+"""End-to-end tests in real headless Chromium (Debian's package), driven by Playwright.
+
+The tests build the real ``content/`` and start ``build.py serve`` on a free
+loopback port, then browse and search like a citizen: with and without
+JavaScript, at phone width, in print media, and under axe-core.  Screenshots
+of each page kind go to ``test-artifacts/`` (ignored by git).
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+AXE_DIR = ROOT / "tests" / "browser"
+AXE = AXE_DIR / "node_modules" / "axe-core" / "axe.min.js"
+ARTIFACTS = ROOT / "test-artifacts"
+
+if not CHROMIUM.exists():
+    pytest.skip("browser tests need Debian's chromium at /usr/bin/chromium "
+                "(apt-get install chromium); .ci/run installs it", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def running_server(content: Path, out: Path):
+    """``build.py serve`` on ``content``, in its own process, on a free loopback port."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "build.py"), "serve", "--content", str(content),
+         "--out", str(out), "--port", str(port)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    try:
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"build.py serve exited: {proc.stdout.read()}")
+            if time.monotonic() > deadline:
+                pytest.fail("build.py serve did not answer within 120 s")
+            try:
+                urllib.request.urlopen(base + "/", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    with running_server(ROOT / "content", tmp_path_factory.mktemp("browser") / "site") as base:
+        yield base
+
+
+@pytest.fixture(scope="session")
+def browser():
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    p = context.new_page()
+    errors: list[str] = []
+    p.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield p
+    context.close()
+    assert errors == [], f"JavaScript errors: {errors}"
+
+
+@pytest.fixture
+def nojs_page(browser):
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture(scope="session")
+def projects(server):
+    with urllib.request.urlopen(server + "/data/projects.json") as r:
+        return json.load(r)
+
+
+def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def first_project_with_many_indicators(projects):
+    return max(projects, key=lambda p: (len(p["indicators"]), p["id"]))
+
+
+# ---------------------------------------------------------------- navigation
+
+def test_home_to_unit_to_project_and_breadcrumbs_back(page, server, projects):
+    page.goto(server + "/")
+    assert page.locator("h1").count() == 1
+    project = projects[0]
+    page.locator("a[href='/units/']").first.click()
+    page.wait_for_url(server + "/units/")
+    page.locator(f"main a[href='/units/{project['unit']['id']}/']").first.click()
+    page.wait_for_url(re.compile(rf".*/units/{project['unit']['id']}/$"))
+    assert project["unit"]["name"] in page.locator("h1").inner_text()
+    page.locator(f"main a[href='{project['url']}']").first.click()
+    page.wait_for_url(re.compile(rf".*{re.escape(project['url'])}$"))
+    assert page.locator("h1").inner_text().strip() == project["name"]
+    crumbs = page.locator("nav.breadcrumbs a")
+    assert crumbs.count() >= 2
+    crumbs.filter(has_text=project["unit"]["name"]).first.click()
+    page.wait_for_url(re.compile(rf".*/units/{project['unit']['id']}/$"))
+    page.locator("nav.breadcrumbs a").first.click()
+    page.wait_for_url(server + "/")
+
+
+def test_project_page_shows_every_indicator_with_its_target(page, server, projects):
+    project = first_project_with_many_indicators(projects)
+    page.goto(server + project["url"])
+    table = page.locator("table.indicators")
+    assert table.is_visible()
+    text = table.inner_text()
+    for ind in project["indicators"]:
+        assert ind["name"].split("\n")[0] in text
+        assert (ind["target"] or "—").split("\n")[0] in text
+
+
+# ---------------------------------------------------------------- search
+
+def search_via_box(page, server, query: str) -> None:
+    page.goto(server + "/")
+    box = page.locator("input[name='q']").first
+    box.fill(query)
+    box.press("Enter")
+    page.wait_for_url(re.compile(r".*/search/\?.*q="))
+
+
+def result_links(page):
+    return page.locator(".search-hits a[href^='/projects/']")
+
+
+def test_search_box_finds_project_and_highlights_matched_indicators(page, server):
+    search_via_box(page, server, "满意度")
+    assert result_links(page).count() > 0
+    assert page.locator("main mark").count() > 0
+    assert "满意度" in page.locator("main mark").first.inner_text()
+
+
+def test_facet_narrows_results_and_url_is_shareable(page, server):
+    search_via_box(page, server, "满意度")
+    before = page.locator("[data-total]").first.get_attribute("data-total")
+    facet = page.locator(".search-facets a[href*='year=']").first
+    facet.click()
+    page.wait_for_url(re.compile(r".*year=\d{4}"))
+    after = page.locator("[data-total]").first.get_attribute("data-total")
+    assert int(after) < int(before)
+    shared = page.url
+    page.goto(shared)                      # reload from the URL alone
+    assert page.locator("[data-total]").first.get_attribute("data-total") == after
+    year = urllib.parse.parse_qs(urllib.parse.urlparse(shared).query)["year"][0]
+    with urllib.request.urlopen(server + "/api/search?" + urllib.parse.urlencode(
+            {"q": "满意度", "year": year})) as r:
+        assert json.load(r)["total"] == int(after)
+
+
+def test_pagination(page, server):
+    page.goto(server + "/search/?q=%E6%BB%A1%E6%84%8F%E5%BA%A6&page_size=5")   # 满意度
+    first_page = [a.get_attribute("href") for a in result_links(page).all()]
+    page.locator("a[rel='next']").first.click()
+    page.wait_for_url(re.compile(r".*page=2"))
+    second_page = [a.get_attribute("href") for a in result_links(page).all()]
+    assert second_page and not set(first_page) & set(second_page)
+
+
+def test_browsing_and_search_without_javascript(nojs_page, server, projects):
+    page = nojs_page
+    project = projects[-1]
+    page.goto(server + "/")
+    page.locator(f"a[href='/units/']").first.click()
+    page.locator(f"main a[href='/units/{project['unit']['id']}/']").first.click()
+    page.locator(f"main a[href='{project['url']}']").first.click()
+    assert page.locator("table.indicators").is_visible()
+    box = page.locator("input[name='q']").first
+    box.fill(project["name"][:6])
+    box.press("Enter")
+    page.wait_for_url(re.compile(r".*/search/\?.*q="))
+    assert page.locator(f"main a[href='{project['url']}']").count() >= 1
+    assert page.locator("main mark").count() > 0
+
+
+# ---------------------------------------------------------------- layout
+
+PAGE_KINDS = {
+    "home": "/",
+    "units": "/units/",
+    "unit": None,          # filled from data
+    "project": None,
+    "indicators": "/indicators/",
+    "search": "/search/?q=%E6%BB%A1%E6%84%8F%E5%BA%A6",
+    "about": "/about/",
+}
+
+
+def page_urls(projects):
+    project = first_project_with_many_indicators(projects)
+    urls = dict(PAGE_KINDS)
+    urls["unit"] = f"/units/{project['unit']['id']}/"
+    urls["project"] = project["url"]
+    urls["year"] = f"/years/{project['year']}/"
+    return urls
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_no_sideways_scrolling_and_screenshots(browser, server, projects, width):
+    context = browser.new_context(viewport={"width": width, "height": 844})
+    page = context.new_page()
+    for kind, url in page_urls(projects).items():
+        page.goto(server + url)
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{kind} ({url}) scrolls sideways by {overflow}px at {width}px"
+        shot(page, f"{kind}-{width}")
+    context.close()
+
+
+def test_project_prints_the_whole_form(page, server, projects):
+    project = first_project_with_many_indicators(projects)
+    page.goto(server + project["url"])
+    page.emulate_media(media="print")
+    table = page.locator("table.indicators")
+    assert table.is_visible()
+    rows = table.locator("tbody tr")
+    assert rows.count() == len(project["indicators"])
+    for i in range(rows.count()):
+        assert rows.nth(i).is_visible()
+    box = page.evaluate("""() => { const t = document.querySelector('table.indicators');
+        const s = t.closest('.scroll') || t.parentElement;
+        return [s.scrollWidth, s.clientWidth, getComputedStyle(s).overflowX]; }""")
+    assert box[2] == "visible" or box[0] <= box[1], f"indicator table clipped in print: {box}"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.pdf(path=str(ARTIFACTS / "project-print.pdf"))
+
+
+# ---------------------------------------------------------------- accessibility
+
+@pytest.fixture(scope="session")
+def axe_source():
+    if not AXE.exists() and shutil.which("npm"):
+        subprocess.run(["npm", "ci", "--silent", "--no-audit", "--no-fund"], cwd=AXE_DIR,
+                       check=False, timeout=300)
+    if not AXE.exists():
+        pytest.skip("axe-core is not installed (npm ci in tests/browser failed or npm is missing)")
+    return AXE.read_text("utf-8")
+
+
+def test_axe_finds_no_serious_or_critical_violations(browser, server, projects, axe_source):
+    # axe is injected as an inline script, which the site's CSP rightly forbids: bypass it here only
+    context = browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    problems = []
+    for kind, url in page_urls(projects).items():
+        page.goto(server + url)
+        page.add_script_tag(content=axe_source)
+        result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+        for v in result["violations"]:
+            if v["impact"] in ("serious", "critical"):
+                targets = [n["target"] for n in v["nodes"][:3]]
+                problems.append(f"{kind} {url}: {v['id']} ({v['impact']}): {v['help']} {targets}")
+    context.close()
+    assert problems == []
+
+
+# ---------------------------------------------------------------- cross-site scripting
+
+XSS_CONTENT = ROOT / "tests" / "fixtures" / "xss" / "content"
+PAYLOAD_QUERY = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=1">'
+
+
+def test_no_injected_script_runs_anywhere(browser, tmp_path):
+    with running_server(XSS_CONTENT, tmp_path / "site") as base:
+        context = browser.new_context()
+        page = context.new_page()
+        dialogs = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        urls = ["/", "/units/", "/units/xss-unit/", "/projects/xss-unit-2024-01/", "/about/",
+                "/indicators/", "/years/2024/", "/departments/",
+                "/search/?" + urllib.parse.urlencode({"q": "跨站"}),
+                "/search/?" + urllib.parse.urlencode({"q": PAYLOAD_QUERY}),
+                "/search/?" + urllib.parse.urlencode({"q": "测试", "year": PAYLOAD_QUERY}),
+                "/" + urllib.parse.quote(PAYLOAD_QUERY)]
+        for url in urls:
+            page.goto(base + url)
+            assert page.evaluate("window.__pwned") is None, url
+            # the payload is readable as text where it was typed
+        page.goto(base + "/projects/xss-unit-2024-01/")
+        assert "<script>window.__pwned=1</script>" in page.locator("h1").inner_text()
+        for link in page.locator("a").all():
+            href = link.get_attribute("href") or ""
+            assert not href.lower().startswith(("javascript:", "data:")), href
+        context.close()
+        assert dialogs == []
