@@ -272,7 +272,14 @@ def test_rebuild_on_change_and_failed_rebuild_keeps_serving(tmp_path):
 def test_real_server_eight_concurrent_clients(app):
     import waitress
     server = waitress.create_server(app, host="127.0.0.1", port=0, threads=8)
-    thread = threading.Thread(target=server.run, daemon=True)
+
+    def run():
+        try:
+            server.run()
+        except OSError:            # the select loop sees its socket closed by server.close()
+            pass
+
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     port = server.effective_port
     targets = ["/", "/api/search?q=" + q("检查"), "/search/?q=" + q("安全"), "/static/site.css",
@@ -298,4 +305,5 @@ def test_real_server_eight_concurrent_clients(app):
             c.join()
     finally:
         server.close()
+        thread.join(5)
     assert statuses == [200] * 96
