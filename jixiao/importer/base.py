@@ -13,6 +13,7 @@ do not stop the import (a record left out, a repaired label) are returned as
 """
 from __future__ import annotations
 
+import datetime as _dt
 from dataclasses import dataclass, field
 
 
@@ -75,7 +76,7 @@ def region_of(unit_name: str) -> str | None:
     return top
 
 
-_AMOUNT_RE = _re.compile(r"[-−]?\d{1,3}(?:,\d{3})+(?:\.\d+)?|[-−]?\d+(?:\.\d+)?")
+AMOUNT_RE = _re.compile(r"[-−]?\d{1,3}(?:,\d{3})+(?:\.\d+)?|[-−]?\d+(?:\.\d+)?")
 
 
 def published_amount(cell: str | None) -> str | None:
@@ -84,9 +85,31 @@ def published_amount(cell: str | None) -> str | None:
     s = (cell or "").strip().replace("，", ",")
     if not s:
         return None
-    if not _AMOUNT_RE.fullmatch(s):
+    if not AMOUNT_RE.fullmatch(s):
         raise ValueError(f"not an amount: {s!r}")
     return s.replace(",", "").replace("−", "-")
+
+
+def amount_cell(value: str, source: str, line: int, label: str) -> str | None:
+    """A table's amount cell as exact text, or LayoutError naming the line and label."""
+    try:
+        return published_amount(value)
+    except ValueError:
+        raise LayoutError(source, line, f"{label}: expected an amount, got {value.strip()!r}") from None
+
+
+def date_cell(value: str, source: str, line: int, label: str) -> str | None:
+    """``2023-01-01``, ``2023 年 1 月 1 日``… as an ISO date, or LayoutError."""
+    v = value.strip()
+    if not v:
+        return None
+    m = _re.match(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$", v)
+    if not m:
+        raise LayoutError(source, line, f"{label}: expected a date, got {v!r}")
+    try:
+        return _dt.date(*map(int, m.groups())).isoformat()
+    except ValueError:
+        raise LayoutError(source, line, f"{label}: not a valid date: {v!r}") from None
 
 
 # Indicator level labels of the 2018+ forms.  成本指标 is a level-1 label in
@@ -129,3 +152,13 @@ def join_wrapped(lines: list[str]) -> str:
         else:
             out.append(line)
     return "\n".join(out)
+
+
+def tables(text: str, title: str, source: str) -> list[list[tuple[int, str]]]:
+    """Split a document at each line that is exactly ``title``: per table, its (line number, text)."""
+    lines = text.split("\n")
+    starts = [i for i, line in enumerate(lines) if line.strip() == title]
+    if not starts:
+        raise LayoutError(source, 1, f"no table titled {title}")
+    ends = starts[1:] + [len(lines)]
+    return [[(i + 1, lines[i]) for i in range(start, end)] for start, end in zip(starts, ends)]

@@ -27,10 +27,10 @@ one of 004 (项目名称/项目性质/项目类别, 主管部门/实施单位, �
 """
 from __future__ import annotations
 
-import datetime as _dt
 import re
 
-from ..base import ImportedProject, ImportedUnit, LayoutError, SkippedRecord, region_of
+from ..base import (AMOUNT_RE, ImportedProject, ImportedUnit, LayoutError, SkippedRecord, amount_cell,
+                    date_cell, region_of)
 
 NAME = "ocr-tabs"
 
@@ -66,7 +66,6 @@ _CJK_SPACE_RE = re.compile(rf"(?<=[{_CJK}])[ \t\u00a0\u3000]+(?=[{_CJK}])")
 _TAG_RE = re.compile(r"</?(?:p|br|span|div|font|strong|b|i|em|u)(?:\s[^<>]*)?/?>", re.I)
 _PARA_RE = re.compile(r"</p>\s*<p(?:\s[^<>]*)?>", re.I)
 _MATH_RE = re.compile(r"\$([^$\n]{1,80})\$")
-_AMOUNT_RE = re.compile(r"^-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$")
 _YEAR_RE = re.compile(r"^[(（]\s*(\d{4})\s*年度\s*[)）]$")
 _FUNDS_ROW_RE = re.compile(r"^项目资金[(（](万元|元)[)）]$")
 _LATEX = [(r"\geq", "≥"), (r"\leq", "≤"), (r"\ge", "≥"), (r"\le", "≤"), (r"\neq", "≠"),
@@ -146,26 +145,8 @@ def clean_target(cell: str) -> str:
     return t
 
 
-def _amount(value: str, source: str, line: int, label: str) -> str | None:
-    v = value.strip()
-    if not v:
-        return None
-    if not _AMOUNT_RE.match(v):
-        raise LayoutError(source, line, f"{label}: expected an amount, got {v!r}")
-    return v.replace(",", "")
 
 
-def _iso_date(value: str, source: str, line: int, label: str) -> str | None:
-    v = re.sub(r"\s+", "", value)
-    if not v:
-        return None
-    m = re.match(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$", v)
-    if not m:
-        raise LayoutError(source, line, f"{label}: expected a date, got {value!r}")
-    try:
-        return _dt.date(*map(int, m.groups())).isoformat()
-    except ValueError:
-        raise LayoutError(source, line, f"{label}: not a valid date: {value!r}") from None
 
 
 def _cells(line: str) -> list[tuple[int, str]]:
@@ -243,9 +224,9 @@ class _Block:
         department = head.get("department", ("", 0))[0] or None
         unit = ImportedUnit(name=unit_name[0], code=None, department=department,
                             region=region_of(department) or region_of(unit_name[0]))
-        start = _iso_date(head["start"][0], self.source, head["start"][1], "计划开始日期") \
+        start = date_cell(head["start"][0], self.source, head["start"][1], "计划开始日期") \
             if "start" in head else None
-        end = _iso_date(head["end"][0], self.source, head["end"][1], "计划完成日期") \
+        end = date_cell(head["end"][0], self.source, head["end"][1], "计划完成日期") \
             if "end" in head else None
         record = {
             "name": name[0],
@@ -297,7 +278,7 @@ class _Block:
                 seq += [("label", split[0]), ("value", split[1])]
             elif k in FUNDS:
                 seq.append(("label", k))
-            elif _AMOUNT_RE.match(c.strip()):
+            elif AMOUNT_RE.fullmatch(c.strip()):
                 seq.append(("value", c.strip()))
             else:
                 raise self.err(lineno, f"unexpected cell among the amounts: {c.strip()[:40]!r}")
@@ -316,16 +297,16 @@ class _Block:
             field = FUNDS[key]
             if funds[field] is not None:
                 raise self.err(line, f"{key} given twice")
-            funds[field] = _amount(value or "", self.source, line, key)
+            funds[field] = amount_cell(value or "", self.source, line, key)
         if len(others) == 2:
             left, right = others
             if left[1]:
                 raise self.err(left[2], "其他资金 of 项目资金总额 has a value; the record has "
                                         "one 其他资金 only (that of 年度资金申请总额)")
-            funds["other"] = _amount(right[1] or "", self.source, right[2], "其他资金")
+            funds["other"] = amount_cell(right[1] or "", self.source, right[2], "其他资金")
         elif len(others) == 1:
             key, value, line = others[0]
-            funds["other"] = _amount(value or "", self.source, line, "其他资金")
+            funds["other"] = amount_cell(value or "", self.source, line, "其他资金")
             self.notes.append(
                 f"line {line}: one 其他资金 label only (the form has one under 项目资金总额 and "
                 f"one under 年度资金申请总额); read as that of 年度资金申请总额")
@@ -459,6 +440,6 @@ class _Block:
 def _split_fund(cell: str):
     """'其他资金 0.00' → ('其他资金', '0.00')."""
     m = re.match(r"^(\S.*?)\s*[:：]?\s*(-?[\d,]+(?:\.\d+)?)$", cell.strip())
-    if m and _key(m.group(1)) in FUNDS and _AMOUNT_RE.match(m.group(2)):
+    if m and _key(m.group(1)) in FUNDS and AMOUNT_RE.fullmatch(m.group(2)):
         return _key(m.group(1)), m.group(2)
     return None

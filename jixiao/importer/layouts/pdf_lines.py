@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from ..base import (LEVEL1_LABELS, LEVEL2_LABELS, ImportedProject, ImportedUnit, LayoutError,
-                    join_wrapped, published_amount, region_of)
+                    join_wrapped, published_amount, region_of, tables)
 
 NAME = "pdf-lines"
 
@@ -39,14 +39,9 @@ def detect(text: str) -> bool:
 
 
 def parse(text: str, source: str) -> list[ImportedProject]:
-    lines = text.split("\n")
-    starts = [i for i, line in enumerate(lines) if line.strip() == _TITLE]
-    if not starts:
-        raise LayoutError(source, 1, f"no table titled {_TITLE}")
     projects = []
-    for k, start in enumerate(starts):
-        end = starts[k + 1] if k + 1 < len(starts) else len(lines)
-        block = [(i + 1, lines[i].strip()) for i in range(start, end) if lines[i].strip()]
+    for table in tables(text, _TITLE, source):
+        block = [(n, line.strip()) for n, line in table if line.strip()]
         projects.append(_Block(source, block).parse())
     return projects
 

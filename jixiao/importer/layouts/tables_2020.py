@@ -40,10 +40,10 @@ Decisions (see also the report in the importer docs):
 """
 from __future__ import annotations
 
-import datetime as _dt
 import re
 
-from ..base import ImportedProject, ImportedUnit, LayoutError, SkippedRecord, region_of
+from ..base import (ImportedProject, ImportedUnit, LayoutError, SkippedRecord, amount_cell,
+                    date_cell, region_of)
 
 NAME = "tables-2020"
 
@@ -58,7 +58,6 @@ _YEAR_RE = re.compile(r"^[(（]\s*(\d{4})\s*年度?\s*[)）]$")
 _GOAL_CAPTION_RE = re.compile(r"^(\d{4})\s*年\s*绩效目标$")
 _FUNDS_CAPTION_RE = re.compile(r"^本项目上年度.{0,10}资金使用情况$")
 _RULE_RE = re.compile(r"^[\s\-—_=─]+$")
-_AMOUNT_RE = re.compile(r"^-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$")
 _UNIT_IN_LABEL_RE = re.compile(r"[(（]\s*(万元|元)\s*[)）]")
 _SENTENCE_END = "。；;！!？?"
 _CLOSERS = "）)」』”’\"'》】]"
@@ -154,26 +153,8 @@ def _ends_sentence(text: str) -> bool:
     return bool(t) and t[-1] in _SENTENCE_END
 
 
-def _amount(value: str, source: str, line: int, label: str) -> str | None:
-    v = value.strip()
-    if not v:
-        return None
-    if not _AMOUNT_RE.match(v):
-        raise LayoutError(source, line, f"{label}: expected an amount, got {v!r}")
-    return v.replace(",", "")
 
 
-def _iso_date(value: str, source: str, line: int, label: str) -> str | None:
-    v = value.strip()
-    if not v:
-        return None
-    m = re.match(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$", v)
-    if not m:
-        raise LayoutError(source, line, f"{label}: expected a date, got {v!r}")
-    try:
-        return _dt.date(*map(int, m.groups())).isoformat()
-    except ValueError:
-        raise LayoutError(source, line, f"{label}: not a valid date: {v!r}") from None
 
 
 def _preamble_record(lines: list[str], source: str) -> SkippedRecord | None:
@@ -372,7 +353,7 @@ class _Block:
                     if funds["unit"] not in (None, m.group(1)):
                         raise self.err(line, f"{key}: unit {m.group(1)} differs from {funds['unit']}")
                     funds["unit"] = m.group(1)
-                funds[k] = _amount(text, self.source, line, key)
+                funds[k] = amount_cell(text, self.source, line, key)
             elif key in _GOALS:
                 k = _GOALS[key]
                 if goals[k] is not None:
@@ -403,9 +384,9 @@ class _Block:
                             region=region_of(unit_name) or region_of(department))
         start = end = None
         if "start" in scal:
-            start = _iso_date(scal["start"][0], self.source, scal["start"][1], "计划开始日期")
+            start = date_cell(scal["start"][0], self.source, scal["start"][1], "计划开始日期")
         if "end" in scal:
-            end = _iso_date(scal["end"][0], self.source, scal["end"][1], "计划完成日期")
+            end = date_cell(scal["end"][0], self.source, scal["end"][1], "计划完成日期")
         record = {
             "name": name,
             "nature": scal.get("nature", ("", 0))[0] or None,

@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..base import (LEVEL1_LABELS, LEVEL1_OF, LEVEL2_LABELS, ImportedProject, ImportedUnit,
-                    LayoutError, published_amount, region_of, starts_point)
+                    LayoutError, published_amount, region_of, starts_point, tables)
 
 NAME = "tabs-2024"
 
@@ -56,15 +56,7 @@ def _norm(cell: str) -> str:
 
 
 def parse(text: str, source: str) -> list[ImportedProject]:
-    lines = text.split("\n")
-    starts = [i for i, line in enumerate(lines) if line.strip() == _TITLE]
-    if not starts:
-        raise LayoutError(source, 1, f"no table titled {_TITLE}")
-    out = []
-    for k, start in enumerate(starts):
-        end = starts[k + 1] if k + 1 < len(starts) else len(lines)
-        out.append(_Table(source, [(i + 1, lines[i]) for i in range(start, end)]).parse())
-    return out
+    return [_Table(source, table).parse() for table in tables(text, _TITLE, source)]
 
 
 @dataclass
