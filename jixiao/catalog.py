@@ -15,6 +15,13 @@ from .problems import Problem
 
 UNPUBLISHED = "未公布主管部门"
 
+# Top-level folders the site's own routes write (render.py) or the server answers
+# (serve.py: /api/search, /search/).  A free page content/pages/<slug>.md becomes
+# /<slug>/, so these names are refused for pages, by check and build alike.
+# tests/test_hostile.py fails when render writes a folder that is not listed here.
+SITE_ROUTES = frozenset({"api", "data", "departments", "indicators", "projects", "search",
+                         "sources", "static", "units", "years"})
+
 
 @dataclass(frozen=True)
 class Page:
@@ -34,6 +41,9 @@ class Page:
         if not re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", path.stem):
             return None, [Problem(shown, 1, 1, "", "page file names are ASCII slugs "
                                   "(lower-case letters, digits, hyphens), e.g. about.md")]
+        if path.stem in SITE_ROUTES:
+            return None, [Problem(shown, 1, 1, "url", f"/{path.stem}/ is a route of the site; "
+                                  "rename the page")]
         try:
             body = path.read_bytes().decode("utf-8").removeprefix("\ufeff")
         except UnicodeDecodeError:

@@ -20,6 +20,11 @@ from .problems import Problem
 
 MAX_BYTES = 1 << 20          # a record of the form is a few KiB; 1 MiB is generous
 MAX_NODES = 20_000           # values built from one file, aliases included
+MAX_INT_DIGITS = 15          # numbers: up to 999 999 999 999 999 (万元 or 元) …
+MAX_FRACTION_DIGITS = 10     # … with up to 10 digits after the point; beyond that
+                             # Decimal overflows (1e+999999999) or formats to a
+                             # billion characters (1e-999999999)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 _STR = "tag:yaml.org,2002:str"
 _INT = "tag:yaml.org,2002:int"
@@ -97,7 +102,19 @@ class _Builder:
                 self.open.discard(id(node))
         if node.tag not in _SCALARS:
             self.fail(node, f"tag {_short(node.tag)!r} is not allowed", loc)
-        return _scalar(node)
+        value = _scalar(node)
+        if isinstance(value, str):
+            bad = _CONTROL.search(value)
+            if bad:
+                self.fail(node, f"text holds U+{ord(bad.group()):04X}, a control character "
+                                "or lone surrogate that no page can show; remove it", loc)
+        elif isinstance(value, Decimal) and value.is_finite() or \
+                isinstance(value, int) and not isinstance(value, bool):
+            if not _in_range(value):
+                self.fail(node, f"number {_clip(node.value)} is out of range (at most "
+                                f"{MAX_INT_DIGITS} digits before the point and "
+                                f"{MAX_FRACTION_DIGITS} after)", loc)
+        return value
 
     def _collection(self, node, loc: tuple):
         if isinstance(node, yaml.MappingNode):
@@ -120,6 +137,17 @@ class _Builder:
         if node.tag != _SEQ:
             self.fail(node, f"tag {_short(node.tag)!r} is not allowed", loc)
         return [self.build(item, loc + (i,)) for i, item in enumerate(node.value)]
+
+
+def _in_range(value: int | Decimal) -> bool:
+    if isinstance(value, int):
+        return -10 ** MAX_INT_DIGITS < value < 10 ** MAX_INT_DIGITS
+    return value.is_zero() or (value.adjusted() < MAX_INT_DIGITS
+                               and value.as_tuple().exponent >= -MAX_FRACTION_DIGITS)
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= 30 else text[:30] + "…"
 
 
 def _short(tag: str) -> str:
@@ -195,6 +223,13 @@ def load_yaml(path: Path, shown: str | None = None) -> tuple[Loaded | None, list
             opened = exc.context_mark
             message += f" ({exc.context.removeprefix('while ')} from {opened.line + 1}:{opened.column + 1})"
         return None, [Problem(shown, line, col, "", f"YAML syntax: {message}")]
+    except yaml.reader.ReaderError as exc:         # a character YAML refuses, e.g. NUL
+        before = text[: exc.position]
+        line = before.count("\n") + 1
+        col = exc.position - (before.rfind("\n") + 1) + 1
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        return None, [Problem(shown, line, col, "",
+                              f"YAML: the control character U+{code:04X} is not allowed; remove it")]
     except yaml.YAMLError as exc:
         return None, [Problem(shown, 1, 1, "", f"YAML: {exc}")]
     except RecursionError:

@@ -21,13 +21,11 @@ from .catalog import Catalog, Department, total, year_groups
 from .derive import CATEGORY_LABELS
 from .model import Project, Unit
 from .outputs import Outputs
-from .problems import Problem
 
 SITE_NAME = "财政项目支出绩效目标公开平台"
 # Absolute URLs (sitemap.xml, robots.txt) start with this; set JIXIAO_BASE_URL when deploying.
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 # Top-level paths the site or the search server own; a free page may not take them.
-RESERVED_SLUGS = {"api", "search", "static", "sources"}
 
 OP_WORDS = {"≥": "不低于", "≤": "不高于", "=": "等于", ">": "高于", "<": "低于"}
 FUND_LABELS = [
@@ -191,11 +189,6 @@ def render_site(catalog: Catalog, templates: Path, base_url: str | None = None) 
     r.data("data/indicators.csv", export.indicators_csv(c), "site route /data/")
 
     for page in c.pages:                          # after the routes: a clash names the page
-        if page.slug in RESERVED_SLUGS:
-            r.outputs.problems.append(Problem(page.path, 1, 1, "url",
-                                              f"/{page.slug}/ is reserved for the site; "
-                                              "rename the page"))
-            continue
         r.page(f"{page.slug}/index.html", "page.html", page.path,
                page=page, body=markdown(page.body))
 

@@ -25,7 +25,6 @@ import mimetypes
 import os
 import sys
 import threading
-import time
 import traceback
 from pathlib import Path
 from urllib.parse import quote, unquote_to_bytes

@@ -7,7 +7,6 @@ The published string is always kept next to the parsed form.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 

@@ -19,7 +19,6 @@ from .load import Loaded, field_name, load_yaml
 from .model import Project, Unit
 from .problems import ContentError, Problem
 
-
 def _describe(value) -> str:
     if isinstance(value, str):
         return repr(value if len(value) <= 40 else value[:40] + "…")
@@ -40,6 +39,8 @@ def _message(error: dict) -> str:
         return "unknown key"
     if kind.startswith("decimal") or kind in ("float_parsing", "float_type"):
         return f"expected a number, got {_describe(value)}"
+    if kind == "finite_number":
+        return f"expected a finite number, got {_describe(value)}"
     if kind in ("int_parsing", "int_type", "int_from_float"):
         return f"expected a whole number, got {_describe(value)}"
     if kind in ("greater_than_equal",) and isinstance(value, (int, Decimal)):

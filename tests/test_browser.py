@@ -8,7 +8,6 @@ of each page kind go to ``test-artifacts/`` (ignored by git).
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import socket
@@ -204,7 +203,7 @@ def test_browsing_and_search_without_javascript(nojs_page, server, projects):
     page = nojs_page
     project = projects[-1]
     page.goto(server + "/")
-    page.locator(f"a[href='/units/']").first.click()
+    page.locator("a[href='/units/']").first.click()
     page.locator(f"main a[href='/units/{project['unit']['id']}/']").first.click()
     page.locator(f"main a[href='{project['url']}']").first.click()
     assert page.locator("table.indicators").is_visible()
@@ -326,3 +325,32 @@ def test_no_injected_script_runs_anywhere(browser, tmp_path):
             assert not href.lower().startswith(("javascript:", "data:")), href
         context.close()
         assert dialogs == []
+
+
+# Payloads the search *matches* (results, snippets, matched indicators, facet labels,
+# the 400 page) never run either.
+def test_no_script_runs_in_search_results_snippets_or_facets(browser, tmp_path):
+    with running_server(XSS_CONTENT, tmp_path / "site") as base:
+        context = browser.new_context()
+        page = context.new_page()
+        dialogs, errors = [], []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        queries = [{"q": q} for q in ("pwned", "<script>", "onerror", "指标名称", "满意度", "svg onload",
+                                      "攻击测试单位", "{{7*7}}")]
+        queries += [{"q": "跨站", "unit": "xss-unit"}, {"q": "跨站", "category": "output", "sort": "amount"},
+                    {"q": PAYLOAD_QUERY, "page": PAYLOAD_QUERY}]
+        for params in queries:
+            url = base + "/search/?" + urllib.parse.urlencode(params)
+            page.goto(url)
+            assert page.evaluate("window.__pwned") is None, url
+            assert page.locator("main script, main img, main svg").count() == 0, url
+        page.goto(base + "/search/?" + urllib.parse.urlencode({"q": "pwned"}))
+        marks = page.locator("main mark")
+        assert marks.count() > 0 and "pwned" in marks.first.inner_text()
+        facets = page.locator(".search-facets").inner_text()
+        assert "攻击测试单位<script>" in facets                # the label, read as text
+        context.close()
+        assert dialogs == [] and errors == []
+
+

@@ -443,8 +443,8 @@ def test_page_colliding_with_a_route_is_a_problem(tmp_path, name, route):
     with pytest.raises(ContentError) as exc:
         build(content, out, log=None)
     messages = [str(p) for p in exc.value.problems]
-    assert messages == [f"{content / 'pages' / name}:1:1: url: {route} is also written by "
-                        f"site route {route.removesuffix('index.html')}"]
+    assert messages == [f"{content / 'pages' / name}:1:1: url: "
+                        f"{route.removesuffix('index.html')} is a route of the site; rename the page"]
     assert not out.exists()
 
 
@@ -453,7 +453,7 @@ def test_page_on_a_reserved_path_is_a_problem(tmp_path):
     with pytest.raises(ContentError) as exc:
         build(content, tmp_path / "site", log=None)
     assert [str(p) for p in exc.value.problems] == [
-        f"{content / 'pages' / 'static.md'}:1:1: url: /static/ is reserved for the site; rename the page"]
+        f"{content / 'pages' / 'static.md'}:1:1: url: /static/ is a route of the site; rename the page"]
 
 
 def test_real_about_page_renders(tmp_path):
