@@ -191,6 +191,20 @@ def field_name(loc: tuple) -> str:
     return _dotted(loc)
 
 
+_FAST_LOADER = getattr(yaml, "CSafeLoader", None)
+
+
+def _compose(text: str):
+    """Compose with libyaml when present (≈ 20× faster); any error is composed again by the
+    pure-Python loader, whose messages and marks are the ones publishers see."""
+    if _FAST_LOADER is not None and "\t" not in text:
+        try:
+            return yaml.compose(text, Loader=_FAST_LOADER)
+        except yaml.YAMLError:
+            pass
+    return yaml.compose(text, Loader=yaml.SafeLoader)
+
+
 def load_yaml(path: Path, shown: str | None = None) -> tuple[Loaded | None, list[Problem]]:
     """Load one YAML file.  Returns (loaded, []) or (None, [problem])."""
     shown = shown or str(path)
@@ -212,7 +226,7 @@ def load_yaml(path: Path, shown: str | None = None) -> tuple[Loaded | None, list
                               "save it as UTF-8")]
     text = text.removeprefix("\ufeff")
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = _compose(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)

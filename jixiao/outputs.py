@@ -11,6 +11,7 @@ class Output:
     path: str          # relative to the output directory, e.g. "projects/x/index.html"
     data: bytes
     source: str        # what produced it: a content file or a template, for messages
+    digest: str | None = None   # set (and data None) for a file an incremental build keeps
 
 
 class Outputs:
@@ -18,7 +19,9 @@ class Outputs:
         self.files: dict[str, Output] = {}
         self.problems: list[Problem] = []
 
-    def add(self, path: str, data: bytes | str, source: str) -> None:
+    def add(self, path: str, data: bytes | str | None, source: str,
+            digest: str | None = None) -> None:
+        """``data`` None with a ``digest``: the file on disk is already right (incremental)."""
         if isinstance(data, str):
             data = data.encode("utf-8")
         key = path.lower()               # case-insensitive file systems collide too
@@ -27,7 +30,7 @@ class Outputs:
             self.problems.append(Problem(source, 1, 1, "url",
                                          f"/{path} is also written by {first.source}"))
             return
-        self.files[key] = Output(path, data, source)
+        self.files[key] = Output(path, data, source, digest)
 
     def __iter__(self):
         return iter(sorted(self.files.values(), key=lambda o: o.path))

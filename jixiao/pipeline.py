@@ -12,7 +12,7 @@ import jinja2
 
 from .catalog import Catalog
 from .problems import ContentError, Problem
-from .render import describe_counts, render_site
+from .render import BuildState, describe_counts, render_site
 from .validate import load_content
 from .write import write_site
 
@@ -24,6 +24,7 @@ TEMPLATES = ROOT / "templates"
 class Timings:
     log: object = None
     steps: list[tuple[str, float]] = field(default_factory=list)
+    rendered: int = 0           # outputs rendered (an incremental build keeps the others)
 
     @contextmanager
     def step(self, name: str):
@@ -63,17 +64,35 @@ def _warn(catalog: Catalog, log) -> None:
         print(warning, file=log)
 
 
+def code_version() -> str:
+    """A hash of the package's source: a new version of the code renders everything anew."""
+    import hashlib
+    h = hashlib.sha1()
+    for path in sorted(Path(__file__).resolve().parent.rglob("*.py")):
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
 def build(content: Path, out: Path, templates: Path = TEMPLATES, log="stderr",
-          strict: bool = False) -> Catalog:
-    """Build the site.  Nothing is written unless every step before ``write`` succeeded."""
+          strict: bool = False, incremental: bool = True, timings: Timings | None = None
+          ) -> Catalog:
+    """Build the site.  Nothing is written unless every step before ``write`` succeeded.
+
+    ``incremental``: outputs whose inputs (records, templates, code) are those of the
+    previous build into ``out`` are not rendered again (``<out>/.build-state.json``), and
+    the search index updates only the documents that changed.  The result is the same
+    as a clean build's (tests/test_incremental.py).
+    """
     log = _stream(log)
-    t = Timings(log)
+    t = timings or Timings()
+    t.log = log
     with t.step("load"):
         catalog = load_content(content, strict)  # load + validate + derive (model properties)
     _warn(catalog, log)
     with t.step("render"):
         try:
-            outputs = render_site(catalog, templates)
+            state = BuildState(out, code_version()) if incremental else None
+            outputs = render_site(catalog, templates, state=state)
         except jinja2.TemplateError as exc:
             raise ContentError([template_problem(exc, templates)]) from exc
         if outputs.problems:
@@ -82,9 +101,14 @@ def build(content: Path, out: Path, templates: Path = TEMPLATES, log="stderr",
         print(f"  {'':<10} {describe_counts(outputs)}", file=log)
     with t.step("write"):
         stats = write_site(outputs, out)
+        if state is not None:
+            state.save()
+        elif (Path(out) / BuildState.FILE).exists():
+            (Path(out) / BuildState.FILE).unlink()     # a full build's keys are unknown
     with t.step("index"):
         from .search import index
         index(catalog, out)                      # a new generation, swapped in atomically
+    t.rendered = getattr(outputs, "rendered", len(outputs))
     if log:
         print(f"built {len(catalog.projects)} projects, {len(outputs)} files "
               f"({stats.written} written, {stats.unchanged} unchanged, {stats.removed} removed) "

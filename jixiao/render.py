@@ -6,6 +6,8 @@ Nothing here is written to disk: ``write`` does that once everything rendered.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from collections import Counter
 from decimal import Decimal
@@ -126,7 +128,8 @@ def environment(templates: Path) -> jinja2.Environment:
 
 
 class Renderer:
-    def __init__(self, catalog: Catalog, templates: Path, base_url: str | None = None):
+    def __init__(self, catalog: Catalog, templates: Path, base_url: str | None = None,
+                 state: "BuildState | None" = None):
         self.catalog = catalog
         self.templates = Path(templates)
         self.base_url = (base_url or os.environ.get("JIXIAO_BASE_URL")
@@ -134,66 +137,211 @@ class Renderer:
         self.env = environment(self.templates)
         self.env.globals["catalog"] = catalog
         self.outputs = Outputs()
+        self.state = state
+        self.rendered = 0              # outputs produced this time (the others were kept)
+        if state is not None:
+            self.fp = Fingerprints(catalog)
+            self.site_key = _h(state.code, self.base_url,
+                               [(p.slug, p.title) for p in catalog.pages])
+            self._closures: dict[str, str] = {}
 
-    def page(self, path: str, template: str, source: str, **context) -> None:
+    # An output's key is a hash of everything it is made of: the templates it uses (with
+    # what they extend, include and import), the site-wide inputs (code, base URL, the
+    # free pages in the footer) and ``deps``, the data its view reads.  Same key as the
+    # previous build and the file still on disk with its manifest digest → kept unrendered.
+    def _kept(self, path: str, template: str | None, source: str, deps) -> bool:
+        if self.state is None or deps is None:
+            return False
+        key = _h(self.site_key, self._closure(template) if template else "", deps)
+        self.state.keys[path] = key
+        digest = self.state.reusable(path, key)
+        if digest is None:
+            return False
+        self.outputs.add(path, None, source, digest)
+        return True
+
+    def _closure(self, name: str) -> str:
+        """Hash of a template and every template it references, transitively."""
+        if name not in self._closures:
+            from jinja2 import meta
+            seen, todo, parts = set(), [name], []
+            while todo:
+                n = todo.pop()
+                if n in seen:
+                    continue
+                seen.add(n)
+                source = self.env.loader.get_source(self.env, n)[0]
+                parts.append((n, source))
+                todo += [r for r in meta.find_referenced_templates(self.env.parse(source))
+                         if r is not None]
+            self._closures[name] = _h(sorted(parts))
+        return self._closures[name]
+
+    def page(self, path: str, template: str, source: str, deps=None, view=None,
+             **context) -> None:
+        """``view``: a function returning (more of) the context, called unless kept."""
+        if self._kept(path, template, source, deps):
+            return
+        if view is not None:
+            context.update(view())
         html = self.env.get_template(template).render(page_path="/" + path, **context)
         self.outputs.add(path, html, source)
+        self.rendered += 1
 
     def text(self, path: str, template: str, source: str, **context) -> None:
         self.outputs.add(path, self.env.get_template(template).render(**context), source)
 
-    def data(self, path: str, data: bytes | str, source: str) -> None:
+    def data(self, path: str, data, source: str, deps=None) -> None:
+        """``data``: bytes or text, or a function making it (called unless kept)."""
+        if self._kept(path, None, source, deps):
+            return
+        if callable(data):             # made here (copies of files are not counted)
+            self.rendered += 1
+            data = data()
         self.outputs.add(path, data, source)
 
 
-def render_site(catalog: Catalog, templates: Path, base_url: str | None = None) -> Outputs:
-    r = Renderer(catalog, templates, base_url)
-    c = catalog
-    r.page("index.html", "home.html", "site route /", **home_view(c))
+def _h(*parts) -> str:
+    """A short stable hash of JSON-able parts (strings, numbers, lists)."""
+    return hashlib.sha1(json.dumps(parts, ensure_ascii=False, default=str,
+                                   separators=(",", ":")).encode("utf-8")).hexdigest()
 
-    r.page("units/index.html", "units.html", "site route /units/", units=unit_rows(c))
+
+class Fingerprints:
+    """Hashes of the inputs pages read: each record in full, each project's summary (what
+    project lists show), each unit; and the site-wide combinations of them."""
+
+    def __init__(self, c: Catalog):
+        self.record = {p.id: hashlib.sha1(p.model_dump_json().encode()).hexdigest()
+                       for p in c.projects}
+        self.summary = {p.id: _h(p.id, p.name, p.year, p.unit, p.category, p.nature,
+                                 p.funds.model_dump_json(), len(p.indicators))
+                        for p in c.projects}
+        self.unit = {u.id: hashlib.sha1(u.model_dump_json().encode()).hexdigest()
+                     for u in c.units.values()}
+        self.units_all = _h(sorted(self.unit.items()))
+        self.all_summary = _h(self.units_all, [self.summary[p.id] for p in c.projects])
+        self.all_full = _h(self.units_all, [self.record[p.id] for p in c.projects])
+
+    def summaries(self, projects) -> str:
+        return _h([self.summary[p.id] for p in projects])
+
+
+class BuildState:
+    """What the previous build made of each output: ``<out>/.build-state.json``.
+
+    ``keys``: output path → key of its inputs (see ``Renderer._kept``); together with the
+    write manifest (path → digest of the bytes on disk) it says which outputs need no
+    rendering.  Written after the site is written; a build that fails leaves it as it was.
+    """
+    FILE = ".build-state.json"
+    VERSION = 1
+
+    def __init__(self, out: Path, code: str = ""):
+        self.out = Path(out)
+        self.code = code
+        self.keys: dict[str, str] = {}
+        self.previous: dict[str, str] = {}
+        self.manifest: dict[str, str] = {}
+        try:
+            saved = json.loads((self.out / self.FILE).read_text("utf-8"))
+            if saved.get("version") == self.VERSION and saved.get("code") == code:
+                self.previous = saved["keys"]
+            self.manifest = json.loads((self.out / ".manifest.json").read_text("utf-8"))
+        except (OSError, ValueError, KeyError, TypeError):
+            self.previous, self.manifest = {}, {}
+
+    def reusable(self, path: str, key: str) -> str | None:
+        """The digest of the file on disk when it was made from the same inputs."""
+        if self.previous.get(path) != key or path not in self.manifest:
+            return None
+        return self.manifest[path] if (self.out / path).is_file() else None
+
+    def save(self) -> None:
+        tmp = self.out / f".{self.FILE}.{os.getpid()}.tmp"
+        tmp.write_text(json.dumps({"version": self.VERSION, "code": self.code,
+                                   "keys": self.keys}, sort_keys=True), "utf-8")
+        os.replace(tmp, self.out / self.FILE)
+
+
+def render_site(catalog: Catalog, templates: Path, base_url: str | None = None,
+                state: BuildState | None = None) -> Outputs:
+    """Every output of the site.  With ``state`` (an incremental build), an output whose
+    inputs are those of the previous build is not rendered: it comes back as kept (data
+    None, the digest of the file on disk), and ``write`` leaves the file alone."""
+    r = Renderer(catalog, templates, base_url, state)
+    c = catalog
+    fp = r.fp if state is not None else None
+
+    def deps(*parts):              # the key parts, computed only for an incremental build
+        return None if fp is None else [p() if callable(p) else p for p in parts]
+
+    r.page("index.html", "home.html", "site route /", deps("home", fp and fp.all_full),
+           view=lambda: home_view(c))
+
+    r.page("units/index.html", "units.html", "site route /units/",
+           deps("units", fp and fp.all_summary), view=lambda: {"units": unit_rows(c)})
     for u in c.units.values():
         r.page(f"units/{u.id}/index.html", "unit.html", c.origins.get(("unit", u.id), u.id),
-               **unit_view(c, u))
+               deps("unit", fp and fp.unit[u.id], lambda: fp.summaries(c.by_unit[u.id])),
+               view=lambda: unit_view(c, u))
 
     r.page("departments/index.html", "departments.html", "site route /departments/",
-           departments=c.departments)
+           deps("departments", fp and fp.all_summary), departments=c.departments)
     for d in c.departments:
         r.page(f"departments/{d.slug}/index.html", "department.html",
-               f"site route {d.url}", **department_view(c, d))
+               f"site route {d.url}",
+               deps("department", d.name, lambda: [fp.unit[u.id] for u in d.units],
+                    lambda: fp.summaries(d.projects)),
+               view=lambda: department_view(c, d))
 
-    r.page("years/index.html", "years.html", "site route /years/", years=year_groups(c.projects))
+    r.page("years/index.html", "years.html", "site route /years/",
+           deps("years", fp and fp.all_summary), view=lambda: {"years": year_groups(c.projects)})
     for year, projects in c.by_year.items():
         r.page(f"years/{year}/index.html", "year.html", f"site route /years/{year}/",
-               **year_view(c, year, projects))
+               deps("year", year, fp and fp.units_all, lambda: fp.summaries(projects)),
+               view=lambda: year_view(c, year, projects))
 
     r.page("projects/index.html", "projects.html", "site route /projects/",
-           years=year_groups(c.projects))
+           deps("projects", fp and fp.all_summary),
+           view=lambda: {"years": year_groups(c.projects)})
     sources = available_sources(c)
+    project_json: dict[str, object] = {}
     for p in c.projects:
         origin = c.origins.get(("project", p.id), p.id)
-        r.page(f"projects/{p.id}/index.html", "project.html", origin,
-               **project_view(c, p, sources))
-        r.data(f"projects/{p.id}.json", export.to_json(export.project_dict(c, p)), origin)
+        source_url = f"/sources/{p.source.document}" if p.source.document in sources else None
+        key = deps(fp and fp.record[p.id], fp and fp.unit[p.unit], source_url)
+        r.page(f"projects/{p.id}/index.html", "project.html", origin, key,
+               view=lambda: project_view(c, p, sources))
+        r.data(f"projects/{p.id}.json",
+               lambda: export.to_json(export.project_dict(c, p)), origin, key)
 
     r.page("indicators/index.html", "indicators.html", "site route /indicators/",
-           groups=c.indicator_groups, counts=c.category_counts)
-    for category, level2s in c.indicator_groups:
+           deps("indicators", fp and fp.all_full),
+           view=lambda: {"groups": c.indicator_groups, "counts": c.category_counts})
+    for category, level2s in (c.indicator_groups if fp is None else _categories(r, c)):
         r.page(f"indicators/{category}/index.html", "indicator_category.html",
                f"site route /indicators/{category}/",
-               category=category, level2s=level2s)
+               deps("indicator_category", category, fp and fp.all_full),
+               view=lambda: {"category": category, "level2s": dict(c.indicator_groups)[category]})
 
-    r.page("data/index.html", "data.html", "site route /data/", **data_view(c))
-    r.data("data/projects.json", export.projects_json(c), "site route /data/")
-    r.data("data/projects.csv", export.projects_csv(c), "site route /data/")
-    r.data("data/indicators.csv", export.indicators_csv(c), "site route /data/")
+    r.page("data/index.html", "data.html", "site route /data/",
+           deps("data", fp and fp.all_full), view=lambda: data_view(c))
+    r.data("data/projects.json", lambda: _projects_json(r, c), "site route /data/",
+           deps("projects.json", fp and fp.all_full))
+    r.data("data/projects.csv", lambda: export.projects_csv(c), "site route /data/",
+           deps("projects.csv", fp and fp.all_full))
+    r.data("data/indicators.csv", lambda: export.indicators_csv(c), "site route /data/",
+           deps("indicators.csv", fp and fp.all_full))
 
     for page in c.pages:                          # after the routes: a clash names the page
         r.page(f"{page.slug}/index.html", "page.html", page.path,
-               page=page, body=markdown(page.body))
+               deps("page", page.slug, page.title, page.body),
+               view=lambda: {"page": page, "body": markdown(page.body)})
 
-    r.page("search/index.html", "search.html", "site route /search/", search=None)
-    r.page("404.html", "404.html", "site route /404.html")
+    r.page("search/index.html", "search.html", "site route /search/", deps("search"),
+           search=None)
+    r.page("404.html", "404.html", "site route /404.html", deps("404"))
     for name, data in sorted(sources.items()):
         r.data(f"sources/{name}", data.read_bytes(), str(data))
     for static in sorted((r.templates / "static").rglob("*")):
@@ -203,7 +351,31 @@ def render_site(catalog: Catalog, templates: Path, base_url: str | None = None) 
     r.text("robots.txt", "robots.txt", "site route /robots.txt", base_url=r.base_url)
     # last: the sitemap lists every HTML page rendered above
     r.data("sitemap.xml", sitemap(r.outputs, r.base_url), "site route /sitemap.xml")
+    r.outputs.rendered = r.rendered
     return r.outputs
+
+
+def _categories(r: Renderer, c: Catalog):
+    """The indicator categories (in order) without grouping every indicator when the
+    category pages are all kept."""
+    present = {ind.category for p in c.projects for ind in p.indicators}
+    from .derive import CATEGORY_ORDER
+    return [(cat, None) for cat in CATEGORY_ORDER if cat in present]
+
+
+def _projects_json(r: Renderer, c: Catalog) -> str:
+    """``export.projects_json``, assembled from the per-project documents: those rendered
+    this time from memory, the kept ones from disk (the same bytes ``to_json`` made)."""
+    if r.state is None:
+        return export.projects_json(c)
+    parts = []
+    for p in c.projects:
+        o = r.outputs.files[f"projects/{p.id}.json".lower()]
+        text = (o.data if o.data is not None else (r.state.out / o.path).read_bytes()).decode("utf-8")
+        parts.append(" " + text.rstrip("\n").replace("\n", "\n "))
+    if not parts:
+        return export.projects_json(c)
+    return "[\n" + ",\n".join(parts) + "\n]\n"
 
 
 # ---------------------------------------------------------------- views

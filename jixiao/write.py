@@ -53,14 +53,14 @@ def write_site(outputs: Outputs, out: Path) -> WriteStats:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     old = _read_manifest(out)
-    new = {o.path: _digest(o.data) for o in outputs}
+    new = {o.path: o.digest if o.data is None else _digest(o.data) for o in outputs}
     stats = WriteStats()
     staged: list[tuple[Path, Path]] = []
     try:
         for o in outputs:
             target = out / o.path
-            if old.get(o.path) == new[o.path] and target.is_file():
-                stats.unchanged += 1
+            if o.data is None or (old.get(o.path) == new[o.path] and target.is_file()):
+                stats.unchanged += 1         # kept by an incremental render, or same bytes
                 continue
             staged.append((_stage(target, o.data), target))
     except BaseException:

@@ -34,6 +34,8 @@ from whoosh import query as wq
 from whoosh.analysis import Token as WhooshToken
 from whoosh.analysis import Tokenizer
 from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
+from whoosh.filedb.filestore import FileStorage
+from whoosh.index import TOC
 
 from .analysis import ParsedQuery, fold, matches, parse_query, tokens
 from .documents import FIELDS, documents, field_texts, unit_docs
@@ -41,7 +43,7 @@ from .params import FACETS, SearchParams
 from .results import matched_indicators, snippets
 
 SEARCH_DIR = ".search"
-INDEX_VERSION = 1          # bump when the analyzer or the schema changes: forces a new index
+INDEX_VERSION = 2          # bump when the analyzer or the schema changes: forces a new index
 CURRENT = "CURRENT"
 MAX_UNIT_RESULTS = 3
 
@@ -89,15 +91,56 @@ def schema() -> Schema:
 
 # ── index ────────────────────────────────────────────────────────────────────
 
+BUCKETS = 16               # documents are split by a hash of their id into this many segments
+PARALLEL_FROM = 400        # documents from which the segments are written by two processes
+
+
+def _bucket(doc_id: str) -> int:
+    return int(hashlib.sha1(doc_id.encode("utf-8")).hexdigest()[:8], 16) % BUCKETS
+
+
+def _add(writer, doc: dict) -> None:
+    writer.add_document(id=doc["id"], year=str(doc["year"]), unit_id=doc["unit"]["id"],
+                        department_id=doc["department"]["id"],
+                        category=",".join(doc["categories"]), doc=doc, **field_texts(doc))
+
+
+def _write_bucket(job) -> list:
+    """Index one bucket's documents into its own directory: one whoosh segment."""
+    dirname, docs = job
+    ix = whoosh_index.create_in(dirname, schema())
+    writer = ix.writer()
+    for doc in docs:
+        _add(writer, doc)
+    writer.commit()
+    segments = ix._segments()
+    ix.close()
+    return segments
+
+
 def build_index(catalog, out: Path) -> Path:
-    """Write a new generation for ``catalog`` under ``out/.search`` and make it current."""
+    """Write a new generation for ``catalog`` under ``out/.search`` and make it current.
+
+    The documents are split into ``BUCKETS`` buckets by a hash of the project id; each
+    bucket is one segment.  A bucket whose documents are those of the live generation
+    keeps its segment (hard-linked: segment files are never changed once written), so a
+    corrected record re-indexes one bucket.  Because a clean build makes exactly the same
+    segments, term statistics — and so scores and result order — are the same as a clean
+    build's.  Changed buckets are written by two processes when there are many documents.
+    """
     root = Path(out) / SEARCH_DIR
     root.mkdir(parents=True, exist_ok=True)
     docs, units = documents(catalog), unit_docs(catalog)
+    buckets: list[list[dict]] = [[] for _ in range(BUCKETS)]
+    for doc in docs:
+        buckets[_bucket(doc["id"])].append(doc)
+    hashes = [hashlib.sha256(json.dumps([INDEX_VERSION, b], ensure_ascii=False,
+                                        sort_keys=True).encode("utf-8")).hexdigest()
+              for b in buckets]
     # generations are named by what they hold: an unchanged catalog (a template edit,
     # a rebuild) keeps its index, and a revert swaps back to the previous one
-    digest = hashlib.sha256(json.dumps([INDEX_VERSION, docs, units], ensure_ascii=False,
-                                       sort_keys=True).encode("utf-8")).hexdigest()
+    digest = hashlib.sha256(json.dumps([INDEX_VERSION, BUCKETS, hashes, units],
+                                       ensure_ascii=False, sort_keys=True).encode("utf-8")).hexdigest()
     name = f"g-{digest[:20]}"
     previous = _read_current(root)
     if (root / name / "units.json").is_file():
@@ -105,18 +148,48 @@ def build_index(catalog, out: Path) -> Path:
             _point(root, name)
             _remove_old(root, keep={name, previous})
         return root / name
+    reuse = _reusable_segments(root / previous) if previous else {}
     tmp = Path(tempfile.mkdtemp(prefix="tmp-", dir=root))
     os.chmod(tmp, 0o755)           # mkdtemp makes 0700; a server may run as another user
     try:
-        ix = whoosh_index.create_in(str(tmp), schema())
-        writer = ix.writer()
-        for doc in docs:
-            writer.add_document(id=doc["id"], year=str(doc["year"]), unit_id=doc["unit"]["id"],
-                                department_id=doc["department"]["id"],
-                                category=",".join(doc["categories"]), doc=doc,
-                                **field_texts(doc))
-        writer.commit()
-        ix.close()
+        whoosh_index.create_in(str(tmp), schema()).close()
+        storage = FileStorage(str(tmp))
+        segments, kept = [], {}
+        jobs = []
+        for k, (bucket, h) in enumerate(zip(buckets, hashes)):
+            if not bucket:
+                continue
+            if h in reuse:
+                seg, files = reuse[h]
+                for f in files:
+                    os.link(f, tmp / f.name)
+                segments.append(seg)
+                kept[h] = seg.segid
+                continue
+            sub = tmp / f"b{k}"
+            sub.mkdir()
+            jobs.append((k, h, str(sub), bucket))
+        n_docs = sum(len(j[3]) for j in jobs)
+        if n_docs >= PARALLEL_FROM and len(jobs) > 1 and (os.cpu_count() or 1) > 1:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+            ctx = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(max_workers=min(2, os.cpu_count() or 1), mp_context=ctx) as pool:
+                made = list(pool.map(_write_bucket, [(d, b) for _, _, d, b in jobs]))
+        else:
+            made = [_write_bucket((d, b)) for _, _, d, b in jobs]
+        for (k, h, sub, _), segs in zip(jobs, made):
+            for seg in segs:
+                for f in Path(sub).iterdir():
+                    if f.name.startswith(seg.segment_id() + "."):
+                        os.replace(f, tmp / f.name)
+                segments.append(seg)
+                kept[h] = seg.segid
+            shutil.rmtree(sub)
+        for f in tmp.glob("_MAIN_*.toc"):
+            f.unlink()
+        TOC(schema(), segments, 1).write(storage, "MAIN")
+        (tmp / "segments.json").write_text(json.dumps(kept), "utf-8")
         (tmp / "units.json").write_text(json.dumps(units, ensure_ascii=False), "utf-8")
         shutil.rmtree(root / name, ignore_errors=True)     # a half-made one without units.json
         os.rename(tmp, root / name)
@@ -126,6 +199,25 @@ def build_index(catalog, out: Path) -> Path:
     _point(root, name)
     _remove_old(root, keep={name, previous})
     return root / name
+
+
+def _reusable_segments(gen: Path) -> dict:
+    """bucket hash → (segment, its files) of a previous generation, when readable."""
+    try:
+        kept = json.loads((gen / "segments.json").read_text("utf-8"))
+        toc = TOC.read(FileStorage(str(gen)), "MAIN")
+    except Exception:          # an older layout, a half-removed generation: rebuild all
+        return {}
+    by_id = {seg.segid: seg for seg in toc.segments}
+    out = {}
+    for h, segid in kept.items():
+        seg = by_id.get(segid)
+        if seg is None or seg.deleted_count():
+            continue
+        files = [gen / f for f in os.listdir(gen) if f.startswith(seg.segment_id() + ".")]
+        if files:
+            out[h] = (seg, files)
+    return out
 
 
 def _point(root: Path, name: str) -> None:

@@ -1,0 +1,322 @@
+#!/usr/bin/env python3
+"""The scaling benchmark: one table for a generated corpus of N projects.
+
+    python bench/run.py [--n 10000] [--seed 1] [--work /tmp/jixiao-bench] [--seconds 10]
+
+Steps (each build in a fresh child process, so its peak RSS is its own):
+
+1. ``bench/generate.py N`` → ``<work>/content`` (reused when already there for N, seed);
+2. full build into an empty directory: load, render, write, index, pages/s per step;
+3. the floor: the same pages rendered by a bare Jinja2 loop (same templates, the view
+   contexts, no state, no manifest) and written with plain ``open().write``, and the same
+   documents indexed with one bare whoosh writer; our time over the floor;
+4. rebuild after changing one record (an indicator target of one project);
+5. rebuild after changing one template (``unit.html``; a copy of templates/ is used);
+6. index size; search latency p50/p95 over ``search_bench.QUERIES`` (in process);
+7. requests/s with 8 concurrent clients against the real waitress server (a child
+   process: ``make_app`` + ``waitress.serve``, 8 threads) on loopback, and its peak RSS.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import resource
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
+
+from search_bench import QUERIES, pct  # noqa: E402
+
+
+def _peak_mb() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, kids) / 1024
+
+
+# ── child modes ──────────────────────────────────────────────────────────────
+
+def child_build(content: Path, out: Path, templates: Path, incremental: bool) -> dict:
+    from jixiao.pipeline import Timings, build
+    t = Timings()
+    catalog = build(content, out, templates, log=None, incremental=incremental, timings=t)
+    files = sum(1 for p in out.rglob("*") if p.is_file() and ".search" not in p.parts
+                and not p.name.startswith("."))
+    return {"steps": dict(t.steps), "rendered": t.rendered, "files": files,
+            "projects": len(catalog.projects), "peak_mb": _peak_mb()}
+
+
+def child_floor(content: Path, out: Path, templates: Path) -> dict:
+    """Bare Jinja2 loop + plain writes; bare whoosh writer.  Load is not part of the floor."""
+    import jinja2
+    from whoosh import index as whoosh_index
+
+    from jixiao import render as R
+    from jixiao.search.documents import documents, field_texts
+    from jixiao.search.whoosh_backend import schema
+    from jixiao.validate import load_content
+    catalog = load_content(content)
+    c = catalog
+    env = R.environment(templates)
+    env.globals["catalog"] = c
+    sources = R.available_sources(c)
+    pages = [("index.html", "home.html", lambda: R.home_view(c)),
+             ("units/index.html", "units.html", lambda: {"units": R.unit_rows(c)}),
+             ("departments/index.html", "departments.html", lambda: {"departments": c.departments}),
+             ("years/index.html", "years.html", lambda: {"years": R.year_groups(c.projects)}),
+             ("projects/index.html", "projects.html", lambda: {"years": R.year_groups(c.projects)}),
+             ("indicators/index.html", "indicators.html",
+              lambda: {"groups": c.indicator_groups, "counts": c.category_counts})]
+    pages += [(f"units/{u.id}/index.html", "unit.html", (lambda u=u: R.unit_view(c, u)))
+              for u in c.units.values()]
+    pages += [(f"departments/{d.slug}/index.html", "department.html",
+               (lambda d=d: R.department_view(c, d))) for d in c.departments]
+    pages += [(f"years/{y}/index.html", "year.html", (lambda y=y, ps=ps: R.year_view(c, y, ps)))
+              for y, ps in c.by_year.items()]
+    pages += [(f"projects/{p.id}/index.html", "project.html",
+               (lambda p=p: R.project_view(c, p, sources))) for p in c.projects]
+    pages += [(f"indicators/{cat}/index.html", "indicator_category.html",
+               (lambda cat=cat, l2=l2: {"category": cat, "level2s": l2}))
+              for cat, l2 in c.indicator_groups]
+    t0 = time.perf_counter()
+    rendered = []
+    for path, name, view in pages:
+        rendered.append((path, env.get_template(name).render(page_path="/" + path, **view())))
+    t1 = time.perf_counter()
+    for path, html in rendered:
+        target = out / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target, "w", encoding="utf-8") as fh:
+            fh.write(html)
+    t2 = time.perf_counter()
+    docs = documents(c)
+    (out / "ix").mkdir()
+    ix = whoosh_index.create_in(str(out / "ix"), schema())
+    w = ix.writer()
+    for doc in docs:
+        w.add_document(id=doc["id"], year=str(doc["year"]), unit_id=doc["unit"]["id"],
+                       department_id=doc["department"]["id"],
+                       category=",".join(doc["categories"]), doc=doc, **field_texts(doc))
+    w.commit()
+    t3 = time.perf_counter()
+    return {"render": t1 - t0, "write": t2 - t1, "index": t3 - t2, "pages": len(pages),
+            "peak_mb": _peak_mb()}
+
+
+def child_serve(content: Path, out: Path, templates: Path, port: int) -> None:
+    import logging
+
+    import waitress
+
+    from jixiao.serve import make_app
+    from jixiao.validate import load_content
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+    app = make_app(out, templates, load_content(content))
+    waitress.serve(app, host="127.0.0.1", port=port, threads=8, _quiet=True)
+
+
+def _child(mode: str, *args) -> dict:
+    cmd = [sys.executable, str(Path(__file__).resolve()), f"--child-{mode}", *map(str, args)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode:
+        raise SystemExit(f"{mode} failed:\n{proc.stderr[-4000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+# ── the benchmark ────────────────────────────────────────────────────────────
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _load_test(port: int, clients: int, seconds: float) -> dict:
+    targets = [f"/api/search?q={quote(q)}" for q in QUERIES]
+    counts, errors = [0] * clients, [0] * clients
+    stop = time.perf_counter() + seconds
+
+    def client(n):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        i = n
+        while time.perf_counter() < stop:
+            conn.request("GET", targets[i % len(targets)])
+            resp = conn.getresponse()
+            resp.read()
+            counts[n] += 1
+            errors[n] += resp.status != 200
+            i += 1
+        conn.close()
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    t = time.perf_counter()
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    elapsed = time.perf_counter() - t
+    return {"rps": sum(counts) / elapsed, "requests": sum(counts), "errors": sum(errors)}
+
+
+def _vm_hwm_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def run(n: int, seed: int, work: Path, seconds: float, clients: int = 8, out=sys.stdout) -> dict:
+    from generate import generate
+    work.mkdir(parents=True, exist_ok=True)
+    content = work / "content"
+    stamp = work / "content.stamp"
+    if not (stamp.is_file() and stamp.read_text() == f"{n} {seed}"):
+        stamp.unlink(missing_ok=True)
+        generate(n, content, seed)
+        stamp.write_text(f"{n} {seed}")
+    templates = work / "templates"
+    shutil.rmtree(templates, ignore_errors=True)
+    shutil.copytree(ROOT / "templates", templates)
+    site = work / "site"
+    shutil.rmtree(site, ignore_errors=True)
+
+    full = _child("build", content, site, templates, 1)
+    floor_dir = work / "floor"
+    shutil.rmtree(floor_dir, ignore_errors=True)
+    floor_dir.mkdir()
+    floor = _child("floor", content, floor_dir, templates)
+    shutil.rmtree(floor_dir, ignore_errors=True)
+
+    # one record: change one indicator target of one project
+    victim = sorted(content.glob("*/*/*.yaml"))[len(list(content.glob("*/*/*.yaml"))) // 2]
+    original = victim.read_text("utf-8")
+    lines = original.splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        if line.startswith("  target: "):
+            lines[i] = "  target: '≥99%'\n" if "≥99%" not in line else "  target: '≥98%'\n"
+            break
+    victim.write_text("".join(lines), "utf-8")
+    try:
+        one = _child("build", content, site, templates, 1)
+    finally:
+        victim.write_text(original, "utf-8")
+    back = _child("build", content, site, templates, 1)      # and back (not in the table)
+
+    tpl = templates / "unit.html"
+    tpl.write_text(tpl.read_text("utf-8") + "{# bench: one template changed #}\n", "utf-8")
+    tmpl = _child("build", content, site, templates, 1)
+
+    index_mb = sum(p.stat().st_size for p in (site / ".search").rglob("*")
+                   if p.is_file() and ".search" in p.parts) / 1e6
+    live = (site / ".search" / "CURRENT").read_text().strip()
+    live_mb = sum(p.stat().st_size for p in (site / ".search" / live).rglob("*") if p.is_file()) / 1e6
+
+    from jixiao.search import open_backend, parse_params
+    backend = open_backend(site)
+    backend.search(parse_params({"q": ["预热"]}))
+    per_query = []
+    for _ in range(5):
+        for q in QUERIES:
+            t = time.perf_counter()
+            backend.search(parse_params({"q": [q]}))
+            per_query.append(time.perf_counter() - t)
+
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--child-serve",
+                               str(content), str(site), str(templates), str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 300
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if server.poll() is not None or time.time() > deadline:
+                    raise SystemExit("server did not start: " + server.stderr.read().decode()[-2000:])
+                time.sleep(0.2)
+        load = _load_test(port, clients, seconds)
+        server_mb = _vm_hwm_mb(server.pid)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    s = full["steps"]
+    total = sum(s.values())
+    files = full["files"]
+    floor_total = floor["render"] + floor["write"] + floor["index"]
+    ours_rwi = s["render"] + s["write"] + s["index"]
+    rows = [
+        ("corpus", f"{full['projects']} projects, {files} files", "", ""),
+        ("full build (load+render+write+index)", f"{total:.1f} s", "≤ 60 s", ""),
+        ("  load (parse + validate)", f"{s['load']:.1f} s ({full['projects'] / s['load']:.0f} records/s)", "", ""),
+        ("  render", f"{s['render']:.1f} s ({files / s['render']:.0f} files/s)", "",
+         f"floor {floor['render']:.1f} s ({floor['pages']} pages), ×{s['render'] / floor['render']:.2f}"),
+        ("  write", f"{s['write']:.1f} s ({files / s['write']:.0f} files/s)", "",
+         f"floor {floor['write']:.1f} s, ×{s['write'] / floor['write']:.2f}"),
+        ("  index", f"{s['index']:.1f} s ({full['projects'] / s['index']:.0f} docs/s)", "",
+         f"floor {floor['index']:.1f} s (1 writer), ×{s['index'] / floor['index']:.2f}"),
+        ("render+write+index over the floor", f"{ours_rwi:.1f} s vs {floor_total:.1f} s",
+         "≤ 1.3×", f"×{ours_rwi / floor_total:.2f}"),
+        ("rebuild, one record changed", f"{sum(one['steps'].values()):.1f} s "
+         f"({one['rendered']} outputs rendered; load {one['steps']['load']:.1f} s, "
+         f"render {one['steps']['render']:.1f} s, write {one['steps']['write']:.1f} s, "
+         f"index {one['steps']['index']:.1f} s)", "≤ 3 s", ""),
+        ("rebuild, one template changed (unit.html)", f"{sum(tmpl['steps'].values()):.1f} s "
+         f"({tmpl['rendered']} outputs rendered)", "only its pages", ""),
+        ("index size", f"{live_mb:.0f} MB live generation ({index_mb:.0f} MB in .search/)", "", ""),
+        ("search latency, in process", f"p50 {pct(per_query, 50) * 1000:.1f} ms, "
+         f"p95 {pct(per_query, 95) * 1000:.1f} ms ({len(per_query)} searches)", "p95 ≤ 50 ms", ""),
+        (f"/api/search, {clients} clients, loopback", f"{load['rps']:.0f} req/s "
+         f"({load['requests']} in {seconds:.0f} s, non-200: {load['errors']})", "≥ 100 req/s", ""),
+        ("peak RSS, full build", f"{full['peak_mb']:.0f} MB", "", f"floor {floor['peak_mb']:.0f} MB"),
+        ("peak RSS, server", f"{server_mb:.0f} MB", "≤ 300 MB", ""),
+    ]
+    print(f"N = {n} (seed {seed}), {platform.python_implementation()} {platform.python_version()}, "
+          f"{os.cpu_count()} CPUs; python bench/run.py --n {n}", file=out)
+    print("| measure | ours | target | floor |", file=out)
+    print("|---|---|---|---|", file=out)
+    for r in rows:
+        print("| " + " | ".join(r) + " |", file=out)
+    out.flush()
+    return {"full": full, "floor": floor, "one_record": one, "one_template": tmpl,
+            "revert": back, "search": per_query, "load": load, "server_mb": server_mb}
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0].startswith("--child-"):
+        mode, args = argv[0][len("--child-"):], argv[1:]
+        if mode == "build":
+            print(json.dumps(child_build(Path(args[0]), Path(args[1]), Path(args[2]), args[3] == "1")))
+        elif mode == "floor":
+            print(json.dumps(child_floor(Path(args[0]), Path(args[1]), Path(args[2]))))
+        elif mode == "serve":
+            child_serve(Path(args[0]), Path(args[1]), Path(args[2]), int(args[3]))
+        return 0
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=10_000)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--work", type=Path, default=None)
+    ap.add_argument("--seconds", type=float, default=10.0)
+    args = ap.parse_args(argv)
+    work = args.work or Path(f"/tmp/jixiao-bench-{args.n}")
+    run(args.n, args.seed, work, args.seconds)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

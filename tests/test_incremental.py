@@ -1,0 +1,116 @@
+"""Incremental builds produce exactly what a clean build produces.
+
+Each case builds the seed content, changes something, rebuilds into the same directory
+(incremental: ``.build-state.json`` + reused index segments) and compares the result,
+file by file, with a clean build of the changed content into an empty directory — all
+files except the hidden index directory — and the search results of both indexes.
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from jixiao.pipeline import TEMPLATES, Timings, build
+from jixiao.search import open_backend, parse_params
+
+ROOT = Path(__file__).resolve().parent.parent
+QUERIES = ["燃气", "满意度", "公积金", "食堂", "≥90%", "管理", "项目", "", "燃气 安全", "更正"]
+
+
+def _tree(out: Path) -> dict[str, bytes]:
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
+            if p.is_file() and ".search" not in p.relative_to(out).parts}
+
+
+def _searches(out: Path) -> list:
+    backend = open_backend(out)
+    return [backend.search(parse_params({"q": [q], "page_size": ["50"]})) for q in QUERIES]
+
+
+@pytest.fixture()
+def work(tmp_path):
+    content = tmp_path / "content"
+    shutil.copytree(ROOT / "content", content)
+    templates = tmp_path / "templates"
+    shutil.copytree(TEMPLATES, templates)
+    site = tmp_path / "site"
+    build(content, site, templates, log=None)
+    return content, templates, site, tmp_path
+
+
+def _rebuild_and_compare(content, templates, site, tmp_path) -> Timings:
+    t = Timings()
+    build(content, site, templates, log=None, timings=t)
+    clean = tmp_path / "clean"
+    shutil.rmtree(clean, ignore_errors=True)
+    build(content, clean, templates, log=None, incremental=False)
+    inc, ref = _tree(site), _tree(clean)
+    inc.pop(".build-state.json")                      # a clean build keeps no state
+    assert sorted(inc) == sorted(ref)
+    different = [path for path in ref if inc[path] != ref[path]]
+    assert different == []
+    assert _searches(site) == _searches(clean)
+    return t
+
+
+def _project_file(content: Path) -> Path:
+    return sorted(content.glob("sh-gjjglzx/*/*.yaml"))[0]
+
+
+def test_unchanged_rebuild_renders_nothing_but_the_sitemap(work):
+    content, templates, site, tmp = work
+    t = _rebuild_and_compare(content, templates, site, tmp)
+    assert t.rendered == 0
+
+
+def test_change_one_record(work):
+    content, templates, site, tmp = work
+    path = _project_file(content)
+    text = path.read_text("utf-8")
+    text = text.replace("name: 互联网业务运行费", "name: 互联网业务运行费（更正）", 1)
+    text = text.replace("target: '>=95%'", "target: '>=96%'", 1)
+    path.write_text(text, "utf-8")
+    t = _rebuild_and_compare(content, templates, site, tmp)
+    # its page and JSON, its unit/year/department pages, lists, indicator pages, data files
+    assert 0 < t.rendered < 40
+
+
+def test_change_one_goal_text_keeps_the_lists(work):
+    content, templates, site, tmp = work
+    path = _project_file(content)
+    path.write_text(path.read_text("utf-8").replace("项目预期总目标：", "项目预期总目标（更正）：", 1),
+                    "utf-8")
+    t = _rebuild_and_compare(content, templates, site, tmp)
+    assert 0 < t.rendered < 20
+
+
+def test_change_one_template(work):
+    content, templates, site, tmp = work
+    unit = templates / "unit.html"
+    unit.write_text(unit.read_text("utf-8").replace("</h1>", "</h1>\n<!-- changed -->", 1), "utf-8")
+    t = _rebuild_and_compare(content, templates, site, tmp)
+    assert t.rendered == len(list(content.glob("*/unit.yaml")))    # the unit pages only
+
+
+def test_add_and_delete_a_record(work):
+    content, templates, site, tmp = work
+    source = _project_file(content)
+    new = source.with_name(source.stem[:-2] + "99.yaml")
+    new.write_text(source.read_text("utf-8").replace(f"id: {source.stem}", f"id: {new.stem}", 1),
+                   "utf-8")
+    _rebuild_and_compare(content, templates, site, tmp)
+    assert (site / "projects" / new.stem / "index.html").is_file()
+    new.unlink()
+    sorted(content.glob("sh-fwglj/*/*.yaml"))[0].unlink()
+    _rebuild_and_compare(content, templates, site, tmp)
+    assert not (site / "projects" / new.stem).exists()
+
+
+def test_change_a_unit_name(work):
+    content, templates, site, tmp = work
+    unit = content / "sh-gjjglzx" / "unit.yaml"
+    unit.write_text(unit.read_text("utf-8").replace("name: 上海市公积金管理中心",
+                                                    "name: 上海市住房公积金管理中心", 1), "utf-8")
+    _rebuild_and_compare(content, templates, site, tmp)
