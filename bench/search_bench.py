@@ -2,6 +2,7 @@
 """Search benchmark: index time, query latency p50/p95, requests/s with 8 clients.
 
     python bench/search_bench.py [--content content] [--rounds 20] [--seconds 5]
+    python bench/search_bench.py --content DIR --out SITE [--reindex] [--catalog PICKLE]
 
 Builds the site for the content dir into a temporary directory, times
 ``backend.search`` over a fixed query list (in process, default page size),
@@ -12,6 +13,9 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import shutil
+import socket
+import subprocess
 import statistics
 import sys
 import tempfile
@@ -38,49 +42,130 @@ def pct(values, p):
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
+def _catalog(args):
+    if args.catalog and args.catalog.is_file():
+        import pickle
+        with open(args.catalog, "rb") as fh:
+            return pickle.load(fh)
+    from jixiao.validate import load_content
+    catalog = load_content(args.content)
+    if args.catalog:
+        import pickle
+        with open(args.catalog, "wb") as fh:
+            pickle.dump(catalog, fh, protocol=5)
+    return catalog
+
+
+def _status_mb(pid, key: str) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def child_serve(out: Path, catalog_arg: str, content: str, port: int, threads: int) -> None:
+    """The server alone in a process, as deployed: make_app + waitress (RSS is its own)."""
+    import logging
+    import waitress
+    ns = argparse.Namespace(catalog=Path(catalog_arg) if catalog_arg else None, content=Path(content))
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+    app = make_app(out, TEMPLATES, _catalog(ns))
+    import gc
+    gc.collect()
+    waitress.serve(app, host="127.0.0.1", port=port, threads=threads, _quiet=True)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--content", default="content", type=Path)
+    ap.add_argument("--out", type=Path, help="an already built site: no build; the server runs "
+                    "in a child process and its RSS is reported")
+    ap.add_argument("--reindex", action="store_true", help="with --out: rebuild the search index "
+                    "from the content (a new generation) and time it")
+    ap.add_argument("--catalog", type=Path, help="pickle of the loaded catalog (written when "
+                    "missing): saves the ~45 s load at 10,000 projects between runs")
     ap.add_argument("--rounds", default=20, type=int)
     ap.add_argument("--seconds", default=5.0, type=float)
     ap.add_argument("--clients", default=8, type=int)
     args = ap.parse_args()
 
-    out = Path(tempfile.mkdtemp(prefix="jixiao-bench-"))
-    catalog = build(args.content, out, log=None)
-    t = time.perf_counter()
-    build_index(catalog, out)
-    index_s = time.perf_counter() - t
+    catalog = None
+    if args.out is None:
+        out = Path(tempfile.mkdtemp(prefix="jixiao-bench-"))
+        catalog = build(args.content, out, log=None)
+        shutil.rmtree(out / ".search")          # the build indexed already: time a clean index
+        t = time.perf_counter()
+        build_index(catalog, out)
+        index_s = time.perf_counter() - t
+        print(f"content {args.content}: {len(catalog.projects)} projects, "
+              f"{sum(len(p.indicators) for p in catalog.projects)} indicators")
+    else:
+        out = args.out
+        index_s = None
+        if args.reindex:
+            catalog = _catalog(args)
+            shutil.rmtree(out / ".search", ignore_errors=True)
+            t = time.perf_counter()
+            build_index(catalog, out)
+            index_s = time.perf_counter() - t
     size = sum(p.stat().st_size for p in (out / ".search").rglob("*") if p.is_file())
-    print(f"content {args.content}: {len(catalog.projects)} projects, "
-          f"{sum(len(p.indicators) for p in catalog.projects)} indicators")
-    print(f"index: {index_s * 1000:.0f} ms, {size / 1e6:.1f} MB on disk (two generations)")
+    live = (out / ".search" / "CURRENT").read_text().strip()
+    live_size = sum(p.stat().st_size for p in (out / ".search" / live).rglob("*") if p.is_file())
+    print(f"index: {'' if index_s is None else f'{index_s * 1000:.0f} ms, '}"
+          f"{live_size / 1e6:.1f} MB live generation, {size / 1e6:.1f} MB in .search/")
 
     backend = open_backend(out)
     backend.search(parse_params({"q": ["预热"]}))                 # open the searcher once
-    per_query = []
+    per_query, by_query = [], {}
     for _ in range(args.rounds):
         for q in QUERIES:
             t = time.perf_counter()
             backend.search(parse_params({"q": [q]}))
             per_query.append(time.perf_counter() - t)
+            by_query.setdefault(q, []).append(per_query[-1])
     print(f"search latency over {len(per_query)} searches ({len(QUERIES)} queries × {args.rounds}): "
           f"p50 {pct(per_query, 50) * 1000:.1f} ms, p95 {pct(per_query, 95) * 1000:.1f} ms, "
           f"max {max(per_query) * 1000:.1f} ms")
+    cold, warm = per_query[:len(QUERIES)], per_query[len(QUERIES):]
+    print(f"  first round (each query new to the process: no cached match): p50 "
+          f"{pct(cold, 50) * 1000:.1f} ms, p95 {pct(cold, 95) * 1000:.1f} ms; later rounds: "
+          + (f"p50 {pct(warm, 50) * 1000:.1f} ms, p95 {pct(warm, 95) * 1000:.1f} ms" if warm else "none"))
+    slowest = sorted(by_query.items(), key=lambda kv: -statistics.median(kv[1]))[:5]
+    print("slowest (median): " + ", ".join(f"{q or '(empty)'} {statistics.median(v) * 1000:.1f} ms"
+                                           for q, v in slowest))
 
     import logging
     import waitress
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)   # "Task queue depth" is expected here
-    app = make_app(out, TEMPLATES, catalog)
-    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=args.clients)
-    threading.Thread(target=server.run, daemon=True).start()
-    port = server.effective_port
+    proc = None
+    if args.out is None:
+        app = make_app(out, TEMPLATES, catalog)
+        server = waitress.create_server(app, host="127.0.0.1", port=0, threads=args.clients)
+        threading.Thread(target=server.run, daemon=True).start()
+        port = server.effective_port
+    else:
+        del catalog
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--child-serve", str(out),
+                                 str(args.catalog or ""), str(args.content), str(port), str(args.clients)])
+        deadline = time.time() + 300
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.time() > deadline:
+                    raise SystemExit("server did not start")
+                time.sleep(0.2)
+        ready_mb = _status_mb(proc.pid, "VmRSS")
     targets = [f"/api/search?q={quote(q)}" for q in QUERIES]
     counts, errors, latencies = [0] * args.clients, [0] * args.clients, [[] for _ in range(args.clients)]
     stop = time.perf_counter() + args.seconds
 
     def client(n):
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         i = n
         while time.perf_counter() < stop:
             t0 = time.perf_counter()
@@ -100,13 +185,23 @@ def main() -> int:
     for th in threads:
         th.join()
     elapsed = time.perf_counter() - t
-    server.close()
     lat = [x for xs in latencies for x in xs]
     print(f"server: {sum(counts)} requests of /api/search in {elapsed:.1f} s with {args.clients} "
           f"concurrent clients on loopback: {sum(counts) / elapsed:.0f} req/s, "
           f"p50 {pct(lat, 50) * 1000:.1f} ms, p95 {pct(lat, 95) * 1000:.1f} ms, non-200: {sum(errors)}")
+    if proc is not None:
+        print(f"server process RSS: {ready_mb:.0f} MB when ready, {_status_mb(proc.pid, 'VmRSS'):.0f} MB "
+              f"after the load test, peak {_status_mb(proc.pid, 'VmHWM'):.0f} MB (the peak includes "
+              f"loading the catalog it is given)")
+        proc.terminate()
+        proc.wait(timeout=30)
+    else:
+        server.close()
     return 0 if not sum(errors) else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    if sys.argv[1:2] == ["--child-serve"]:
+        child_serve(Path(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5]), int(sys.argv[6]))
+    else:
+        sys.exit(main())

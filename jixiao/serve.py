@@ -146,6 +146,13 @@ def to_json(doc: dict) -> str:
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
 
 
+class _Chrome:
+    """What ``search.html`` (through ``base.html``) reads of the catalog: the free pages."""
+
+    def __init__(self, catalog):
+        self.pages = list(catalog.pages)
+
+
 class App:
     """WSGI application over an output directory."""
 
@@ -158,10 +165,15 @@ class App:
         self.set_catalog(catalog)
 
     def set_catalog(self, catalog) -> None:
-        """After a (re)build: pages extend base.html, which reads the catalog."""
+        """After a (re)build: pages extend base.html, which reads the catalog.
+
+        Only what the search page reads of it is kept (the free pages in the footer), not
+        the catalog: at 10,000 projects that is hundreds of MB the server need not hold.
+        """
         from .render import Renderer
+        env = Renderer(_Chrome(catalog), self.templates).env if catalog is not None else None
         with self._env_lock:
-            self._env = Renderer(catalog, self.templates).env if catalog is not None else None
+            self._env = env
 
     # ── WSGI ──
     def __call__(self, environ, start_response):
@@ -339,8 +351,7 @@ def serve(content: Path, out: Path, host: str, port: int, templates: Path | None
     import waitress
     from .pipeline import TEMPLATES, build
     templates = templates or TEMPLATES
-    catalog = build(content, out, templates)
-    app = make_app(out, templates, catalog)
+    app = make_app(out, templates, build(content, out, templates))   # keeps no catalog
     watcher = Watcher(content, out, templates, app)
     watcher.start()
     print(f"serving {out} with search on http://{host}:{port}/  (watching {content} and "

@@ -305,6 +305,84 @@ def test_filters_and_facets(backend, catalog):
         in none["facets"]["unit"]                       # still offered, so it can be switched off
 
 
+def _reference_facets(catalog, params, matched_ids):
+    """Facets computed the slow, obvious way over project documents (the pre-bitset code)."""
+    docs = [d for d in documents(catalog) if d["id"] in matched_ids]
+
+    def values(d, f):
+        return {"year": [str(d["year"])], "unit": [d["unit"]["id"]],
+                "department": [d["department"]["id"]], "category": d["categories"]}[f]
+
+    def passes(d, skip=None):
+        return all(any(v in wanted for v in values(d, f))
+                   for f, wanted in params.filters.items() if f != skip)
+
+    out = {}
+    for f in ("year", "unit", "department", "category"):
+        counts = {}
+        for d in docs:
+            if passes(d, skip=f):
+                for v in values(d, f):
+                    counts[v] = counts.get(v, 0) + 1
+        out[f] = counts
+    return out, sum(1 for d in docs if passes(d))
+
+
+def test_facet_counts_match_a_reference_over_documents(backend, catalog):
+    """The bitset facets and filters count exactly what a loop over the documents counts."""
+    all_docs = search(backend, q="", page_size=100)
+    year = all_docs["facets"]["year"][0]["value"]
+    unit = all_docs["facets"]["unit"][0]["value"]
+    dept = all_docs["facets"]["department"][-1]["value"]
+    cases = [{"q": ""}, {"q": "管理"}, {"q": "燃气 安全"}, {"q": "满意度", "year": year},
+             {"q": "", "year": year, "category": ["output", "cost"]},
+             {"q": "服务", "unit": unit, "department": dept},
+             {"q": "项目", "category": "satisfaction", "year": year}]
+    for args in cases:
+        args = {k: v if isinstance(v, list) else [v] for k, v in args.items()}
+        params = parse_params(args)
+        doc = backend.search(params)
+        matched = set(project_ids(backend.search(params.with_(year=(), unit=(), department=(),
+                                                             category=(), page_size=100))))
+        want, total = _reference_facets(catalog, params, matched)
+        assert doc["total"] == total, args
+        for f, counts in want.items():
+            got = {e["value"]: e["count"] for e in doc["facets"][f] if e["count"]}
+            assert got == counts, (args, f)
+
+
+def test_concurrent_searches_agree(backend):
+    """One searcher per thread, one match per query: threads see what a single thread sees."""
+    import threading
+    queries = ["燃气", "管理", "满意度", "", "PEMS", "燃气 安全", "≥90%", "公積金"] * 3
+    want = {q: search(backend, q=q) for q in set(queries)}
+    got, errors = {}, []
+
+    def run(q):
+        try:
+            got.setdefault(q, []).append(search(backend, q=q))
+        except Exception as exc:           # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(q,)) for q in queries]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert all(doc == want[q] for q, docs in got.items() for doc in docs)
+
+
+def test_meta_rows_follow_docnums(backend, catalog):
+    """meta.json is in docnum order (segments in TOC order, bucket documents in order)."""
+    from jixiao.search.whoosh_backend import _unpack
+    gen = backend._current()
+    searcher = gen.searcher()
+    for docnum in range(0, gen.n, max(1, gen.n // 25)):
+        stored = _unpack(searcher.stored_fields(docnum)["doc"])
+        assert catalog.projects[gen.pos[docnum]].id == stored["id"]
+
+
 def test_sort_by_amount(backend, catalog):
     from decimal import Decimal
     amounts = [Decimal(r["annual_yuan"]) for r in search(backend, q="", sort="amount", page_size=100)["results"]]

@@ -170,6 +170,7 @@ def parse_query(q: str) -> ParsedQuery:
 
 
 _CJK_RUN = re.compile(rf"[{_CJK}]+")
+_WORD = re.compile(r"[0-9a-z]+")
 
 
 def find_spans(folded: str, slots: Slots, part: str | None = None) -> list[tuple[int, int]]:
@@ -186,6 +187,11 @@ def find_spans(folded: str, slots: Slots, part: str | None = None) -> list[tuple
             spans.append((i, i + len(part)))
             i = folded.find(part, i + 1)
         return spans
+    if part is not None and _WORD.fullmatch(part):
+        # one Latin/number token: a maximal run of [0-9a-z] equal to it (what tokens() makes)
+        if part not in folded:
+            return []
+        return [m.span() for m in re.finditer(rf"(?<![0-9a-z]){part}(?![0-9a-z])", folded)]
     if any(slot not in folded for slot in slots):
         return []
     at: dict[int, dict[str, Token]] = {}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from html import escape
 
-from .analysis import ParsedQuery, find_spans, fold, fold_with_offsets
+from .analysis import SEPARATOR, ParsedQuery, find_spans, fold, fold_with_offsets
 
 FRAGMENT = 120          # characters of long text shown around the first match
 LEAD = 30               # characters before it
@@ -93,12 +93,29 @@ def matched_indicators(doc: dict, query: ParsedQuery, categories: tuple[str, ...
     """
     if query.empty:
         return []
+    indicators = doc["indicators"]
+    raw = SEPARATOR.join(v for ind in indicators for v in ind[:3])
+    # folding is per character, so folding the joined values = joining the folded values:
+    # one translate per project; the cheap necessary test (every slot of a part is a
+    # substring) first on all of it, then per indicator
+    folded_all = fold(raw)
+    parts = [(part, slots) for part, slots in zip(query.parts, query.slots)
+             if all(slot in folded_all for slot in slots)]
+    if not parts:
+        return []
+    values = folded_all.split(SEPARATOR)
+    if len(values) != 3 * len(indicators):          # a separator in the text itself
+        values = [fold(v) for ind in indicators for v in ind[:3]]
     found = []
-    for n, (name, description, target, category) in enumerate(doc["indicators"]):
+    for n, (name, description, target, category) in enumerate(indicators):
         if categories and category not in categories:
             continue
-        held = sum(1 for part, slots in zip(query.parts, query.slots)
-                   if any(spans(v, ParsedQuery(query.text, (part,), (slots,))) for v in (name, description, target)))
+        folded = values[3 * n:3 * n + 3]
+        here = [(part, slots) for part, slots in parts
+                if any(all(slot in f for slot in slots) for f in folded)]
+        if not here:
+            continue
+        held = sum(1 for part, slots in here if any(find_spans(f, slots, part) for f in folded if f))
         if not held:
             continue
         html = " · ".join(highlight(v, query) or escape(v, quote=False)

@@ -4,8 +4,9 @@ Layout under the output directory (never served: the server refuses any path
 segment that starts with a dot)::
 
     <out>/.search/CURRENT          names the live generation, replaced atomically
-    <out>/.search/g-<digest>/      a whoosh index + units.json, written once, never changed;
-                                   named by a hash of what it holds
+    <out>/.search/g-<digest>/      a whoosh index (16 segments) + segments.json + meta.json +
+                                   units.json, written once, never changed; named by a hash
+                                   of what it holds
 
 ``index`` writes a new generation into a temporary directory, renames it, then
 points CURRENT at it with ``os.replace``; readers see the old or the new
@@ -13,9 +14,11 @@ generation, never a half-written one.  Generations older than the previous
 one are removed (the previous one is kept for readers that read CURRENT just
 before the swap).
 
-``search`` opens the generation CURRENT names once per process and keeps the
-searcher, the stored documents and the unit list in memory; it stats CURRENT
-on every call (one syscall) and reopens only when the name changes.
+``search`` opens the generation CURRENT names once per process and keeps only
+meta.json as bitsets (one per facet value) and the unit list in memory, one whoosh
+searcher per thread, and a small cache of matched queries; stored documents are
+read for the page's hits only.  It stats CURRENT on every call (one syscall) and
+reopens only when the name changes.
 """
 from __future__ import annotations
 
@@ -26,16 +29,20 @@ import shutil
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+import zlib
+from collections import OrderedDict
+from decimal import Decimal
 from pathlib import Path
 
 from whoosh import index as whoosh_index
 from whoosh import query as wq
 from whoosh.analysis import Token as WhooshToken
 from whoosh.analysis import Tokenizer
-from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
+from whoosh.fields import ID, STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC
+from whoosh.matching import NullMatcher, WrappingMatcher
+from whoosh.query.spans import Span, SpanNear2
 
 from .analysis import ParsedQuery, fold, matches, parse_query, tokens
 from .documents import FIELDS, documents, field_texts, unit_docs
@@ -43,7 +50,7 @@ from .params import FACETS, SearchParams
 from .results import matched_indicators, snippets
 
 SEARCH_DIR = ".search"
-INDEX_VERSION = 2          # bump when the analyzer or the schema changes: forces a new index
+INDEX_VERSION = 3          # bump when the analyzer or the schema changes: forces a new index
 CURRENT = "CURRENT"
 MAX_UNIT_RESULTS = 3
 
@@ -85,8 +92,9 @@ class BigramTokenizer(Tokenizer):
 def schema() -> Schema:
     analyzer = BigramTokenizer()
     text = {name: TEXT(analyzer=analyzer, phrase=True, stored=False) for name in FIELDS}
-    return Schema(id=ID(stored=True, unique=True), year=ID, unit_id=ID, department_id=ID,
-                  category=KEYWORD(commas=True), doc=STORED, **text)
+    # filters and facets come from meta.json (bitsets), not from the index; the stored
+    # document (zlib-compressed JSON) is read only for the hits on the page
+    return Schema(id=ID(stored=True, unique=True), doc=STORED, **text)
 
 
 # ── index ────────────────────────────────────────────────────────────────────
@@ -99,10 +107,28 @@ def _bucket(doc_id: str) -> int:
     return int(hashlib.sha1(doc_id.encode("utf-8")).hexdigest()[:8], 16) % BUCKETS
 
 
+_STORED_KEYS = ("id", "title", "url", "year", "unit", "annual_yuan", "department", "nature",
+                "category", "goals", "sections", "indicators")
+
+
+def _pack(doc: dict) -> bytes:
+    """What a result needs of a project, as compressed JSON (read for the page's hits only)."""
+    return zlib.compress(json.dumps({k: doc[k] for k in _STORED_KEYS}, ensure_ascii=False,
+                                    separators=(",", ":")).encode("utf-8"), 6)
+
+
+def _unpack(data: bytes) -> dict:
+    return json.loads(zlib.decompress(data).decode("utf-8"))
+
+
 def _add(writer, doc: dict) -> None:
-    writer.add_document(id=doc["id"], year=str(doc["year"]), unit_id=doc["unit"]["id"],
-                        department_id=doc["department"]["id"],
-                        category=",".join(doc["categories"]), doc=doc, **field_texts(doc))
+    writer.add_document(id=doc["id"], doc=_pack(doc), **field_texts(doc))
+
+
+def _meta_row(doc: dict) -> list:
+    """docnum → what facets, filters and sorting need (meta.json, loaded once per generation)."""
+    return [doc["order"], str(doc["year"]), doc["unit"]["id"], doc["unit"]["name"],
+            doc["department"]["id"], doc["department"]["name"], doc["categories"], doc["annual_yuan"]]
 
 
 def _write_bucket(job) -> list:
@@ -154,7 +180,7 @@ def build_index(catalog, out: Path) -> Path:
     try:
         whoosh_index.create_in(str(tmp), schema()).close()
         storage = FileStorage(str(tmp))
-        segments, kept = [], {}
+        segments, kept, seg_buckets = [], {}, []
         jobs = []
         for k, (bucket, h) in enumerate(zip(buckets, hashes)):
             if not bucket:
@@ -164,6 +190,7 @@ def build_index(catalog, out: Path) -> Path:
                 for f in files:
                     os.link(f, tmp / f.name)
                 segments.append(seg)
+                seg_buckets.append(k)
                 kept[h] = seg.segid
                 continue
             sub = tmp / f"b{k}"
@@ -179,17 +206,24 @@ def build_index(catalog, out: Path) -> Path:
         else:
             made = [_write_bucket((d, b)) for _, _, d, b in jobs]
         for (k, h, sub, _), segs in zip(jobs, made):
+            if len(segs) != 1:                 # docnums are bucket order: one segment a bucket
+                raise RuntimeError(f"bucket {k} made {len(segs)} segments")
             for seg in segs:
                 for f in Path(sub).iterdir():
                     if f.name.startswith(seg.segment_id() + "."):
                         os.replace(f, tmp / f.name)
                 segments.append(seg)
+                seg_buckets.append(k)
                 kept[h] = seg.segid
             shutil.rmtree(sub)
         for f in tmp.glob("_MAIN_*.toc"):
             f.unlink()
         TOC(schema(), segments, 1).write(storage, "MAIN")
         (tmp / "segments.json").write_text(json.dumps(kept), "utf-8")
+        # docnums run through the segments in TOC order, each bucket's documents in order
+        meta = [_meta_row(doc) for k in seg_buckets for doc in buckets[k]]
+        (tmp / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, separators=(",", ":")),
+                                       "utf-8")
         (tmp / "units.json").write_text(json.dumps(units, ensure_ascii=False), "utf-8")
         shutil.rmtree(root / name, ignore_errors=True)     # a half-made one without units.json
         os.rename(tmp, root / name)
@@ -246,20 +280,235 @@ def _remove_old(root: Path, keep: set) -> None:
 
 
 # ── search ───────────────────────────────────────────────────────────────────
+#
+# Sets of projects are Python ints used as bitsets, bit i = the project at site position i
+# (``order``): a filter is an OR of value masks, a facet count is ``(m & mask).bit_count()``,
+# and the first set bits of a mask are the first projects in site order.
 
-@dataclass
+CACHE_SIZE = 128           # matched queries kept per generation (a few tens of KB each)
+RESULT_CACHE_SIZE = 2000   # shaped project results (snippets, indicators) kept per generation
+
+
+def _mask(positions) -> int:
+    return int.from_bytes(_bytes(positions), "little") if positions else 0
+
+
+def _bytes(positions, nbytes: int | None = None) -> bytearray:
+    out = bytearray(nbytes if nbytes is not None else (max(positions) >> 3) + 1 if positions else 0)
+    for p in positions:
+        out[p >> 3] |= 1 << (p & 7)
+    return out
+
+
+_BITS = [tuple(b for b in range(8) if v >> b & 1) for v in range(256)]
+
+
+def _positions(mask: int, skip: int, take: int) -> list[int]:
+    """Positions of the set bits of ``mask``, lowest first, after skipping ``skip`` of them."""
+    out: list[int] = []
+    if take <= 0 or not mask:
+        return out
+    data = mask.to_bytes((mask.bit_length() + 7) >> 3, "little")
+    for i, byte in enumerate(data):
+        if not byte:
+            continue
+        bits = _BITS[byte]
+        if skip >= len(bits):
+            skip -= len(bits)
+            continue
+        for b in bits[skip:]:
+            out.append(i * 8 + b)
+            if len(out) == take:
+                return out
+        skip = 0
+    return out
+
+
 class _Generation:
-    name: str
-    searcher: object
-    docs: list            # docnum → stored doc
-    units: list
-    lock: threading.Lock
+    """One generation, opened once per process: compact per-project arrays and value masks.
+
+    Searchers are per thread (a whoosh searcher is not safe for concurrent use, and
+    opening one over an immutable generation is cheap); match results are cached per
+    query in a small LRU that goes with the generation.
+    """
+
+    def __init__(self, name: str, path: Path):
+        self.name, self.path = name, path
+        # no mmap: a mapped segment counts in the resident set of every thread that reads it
+        self.ix = FileStorage(str(path), supports_mmap=False).open_index()
+        try:
+            rows = json.loads((path / "meta.json").read_text("utf-8"))
+        except FileNotFoundError:
+            raise NoIndex(f"{path} was written by an older version; rebuild the site") from None
+        self.units = json.loads((path / "units.json").read_text("utf-8"))
+        for u in self.units:
+            u["folded"] = fold(u["name"])
+        with self.ix.reader() as reader:
+            if reader.doc_count_all() != len(rows):
+                raise NoIndex(f"{path}: meta.json does not match the index; rebuild the site")
+        n = len(rows)
+        self.n = n
+        self.nbytes = (n + 7) >> 3
+        self.pos = [r[0] for r in rows]                     # docnum → site position
+        self.docnum = [0] * n                               # site position → docnum
+        for d, p in enumerate(self.pos):
+            self.docnum[p] = d
+        self.all = (1 << n) - 1
+        values: dict[str, dict[str, list[int]]] = {f: {} for f in FACETS}
+        self.labels: dict[str, dict[str, str]] = {"unit": {}, "department": {}}
+        for order, year, unit, unit_name, dept, dept_name, cats, _ in rows:
+            values["year"].setdefault(year, []).append(order)
+            values["unit"].setdefault(unit, []).append(order)
+            values["department"].setdefault(dept, []).append(order)
+            for c in cats:
+                values["category"].setdefault(c, []).append(order)
+            self.labels["unit"].setdefault(unit, unit_name)
+            self.labels["department"].setdefault(dept, dept_name)
+        self.masks = {f: {v: _mask(ps) for v, ps in vs.items()} for f, vs in values.items()}
+        self.by_amount = [r[0] for r in sorted(rows, key=lambda r: (-Decimal(r[7]), r[0]))]
+        self._local = threading.local()
+        self._cache: OrderedDict = OrderedDict()
+        self._cache_lock = threading.Lock()
+        self._pending: dict = {}
+        self._results: OrderedDict = OrderedDict()
+
+    def searcher(self):
+        s = getattr(self._local, "searcher", None)
+        if s is None:
+            s = self._local.searcher = self.ix.searcher()
+        return s
+
+    def stored(self, position: int) -> dict:
+        return _unpack(self.searcher().stored_fields(self.docnum[position])["doc"])
+
+    def match(self, query: ParsedQuery):
+        """(matched mask, site positions in relevance order) for a non-empty query, cached.
+
+        A query being matched by one thread is waited for by the others (one whoosh pass
+        per query, not one per client that asks at the same time).
+        """
+        key = query.slots
+        with self._cache_lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+            else:
+                pending = self._pending.get(key)
+                if pending is None:
+                    self._pending[key] = threading.Event()
+        if hit is not None:
+            return hit
+        if pending is not None:
+            pending.wait()
+            return self.match(query)
+        try:
+            hit = self._match(query)
+            with self._cache_lock:
+                self._cache[key] = hit
+                while len(self._cache) > CACHE_SIZE:
+                    self._cache.popitem(last=False)
+        finally:
+            with self._cache_lock:
+                self._pending.pop(key).set()
+        return hit
+
+    def _match(self, query: ParsedQuery):
+        from array import array
+        searcher = self.searcher()
+        pos = self.pos
+        hits = searcher.search(_all_parts(query, FIELDS), limit=None)
+        scores = {h.docnum: h.score for h in hits}
+        in_name = set(searcher.docs_for_query(_all_parts(query, {"name": 1.0})))
+        in_unit = set(searcher.docs_for_query(_all_parts(query, {"name": 1.0, "unit": 1.0})))
+        ranked = sorted(scores, key=lambda d: (0 if d in in_name else 1 if d in in_unit else 2,
+                                               -scores[d], pos[d]))
+        positions = array("i", (pos[d] for d in ranked))
+        units = [u for u in self.units
+                 if all(matches(u["folded"], s, p) for p, s in zip(query.parts, query.slots))
+                 or (u["code"] and query.parts == (u["code"],))]
+        return _mask(positions), positions, units
+
+    def result(self, position: int, query: ParsedQuery, categories: tuple) -> dict:
+        """The result entry of one project for a query (cached; callers must not change it)."""
+        key = (position, query.slots, query.parts, categories, query.text)
+        with self._cache_lock:
+            entry = self._results.get(key)
+            if entry is not None:
+                self._results.move_to_end(key)
+                return entry
+        d = self.stored(position)
+        entry = {
+            "type": "project", "id": d["id"], "title": d["title"], "url": d["url"],
+            "year": d["year"], "unit": dict(d["unit"]), "annual_yuan": d["annual_yuan"],
+            "snippets": snippets(d, query),
+            "indicators": matched_indicators(d, query, categories),
+        }
+        with self._cache_lock:
+            self._results[key] = entry
+            while len(self._results) > RESULT_CACHE_SIZE:
+                self._results.popitem(last=False)
+        return entry
+
+
+class _RunMatcher(SpanNear2.SpanNear2Matcher):
+    """whoosh's phrase matcher (SpanNear2: slop 1, ordered, mindist 1), with the spans of a
+    document computed from sets of positions instead of span objects.
+
+    A phrase of terms t0 … tk matches at p when t_i stands at p + i for every i; the spans
+    are ``Span(p, p + k)`` for those p, in order — what SpanNear2 finds, at a fraction of
+    the cost (span matching was most of the time of a phrase query matching thousands of
+    documents).  Scores are the intersection's, as before.
+    """
+
+    def _get_spans(self):
+        ms = self.ms
+        starts = set(ms[0].value_as("positions"))
+        for i in range(1, len(ms)):
+            if not starts:
+                return []
+            starts.intersection_update([p - i for p in ms[i].value_as("positions")])
+        if not starts:
+            return []
+        k = len(ms) - 1
+        return [Span(p, p + k) for p in sorted(starts)]
+
+
+class _Run(wq.Phrase):
+    """``Phrase`` whose matcher is ``_RunMatcher`` (same documents, spans and scores)."""
+
+    def matcher(self, searcher, context=None):
+        if self.slop != 1 or len(self.words) < 2:
+            return super().matcher(searcher, context)
+        fieldname = self.fieldname
+        if fieldname not in searcher.schema:
+            return NullMatcher()
+        field = searcher.schema[fieldname]
+        if not field.format or not field.format.supports("positions") \
+                or field.format.supports("characters"):
+            return super().matcher(searcher, context)
+        reader = searcher.reader()
+        terms = []
+        for word in self.words:
+            try:
+                word = field.to_bytes(word)
+            except ValueError:
+                return NullMatcher()
+            if (fieldname, word) not in reader:
+                return NullMatcher()
+            terms.append(wq.Term(fieldname, word))
+        ms = [t.matcher(searcher, context) for t in terms]
+        if not all(m.is_leaf() for m in ms):
+            return super().matcher(searcher, context)
+        m = _RunMatcher(ms, slop=1, ordered=True, mindist=1)
+        if self.boost != 1.0:
+            m = WrappingMatcher(m, boost=self.boost)
+        return m
 
 
 def _phrase(field: str, slots: tuple[str, ...]) -> wq.Query:
     if len(slots) == 1:
         return wq.Term(field, slots[0])
-    return wq.Phrase(field, list(slots))
+    return _Run(field, list(slots))
 
 
 def _part(slots, fields: dict[str, float]) -> wq.Query:
@@ -288,8 +537,11 @@ class WhooshBackend:
     def search(self, params: SearchParams) -> dict:
         gen = self._current()
         query = parse_query(params.q)
-        docnums, scores, tiers = self._match(gen, query)
-        return _shape(gen, params, query, docnums, scores, tiers)
+        if query.empty:
+            matched, ranked, units = gen.all, None, []
+        else:
+            matched, ranked, units = gen.match(query)
+        return _shape(gen, params, query, matched, ranked, units)
 
     # internals
     def _current(self) -> _Generation:
@@ -299,94 +551,47 @@ class WhooshBackend:
             raise NoIndex(f"no search index in {self.root}; build the site first "
                           f"(python build.py build --out {self.out})") from None
         stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
-        if stamp == self._stamp and self._gen is not None:
-            return self._gen
+        gen = self._gen
+        if stamp == self._stamp and gen is not None:
+            return gen
         with self._lock:
             name = _read_current(self.root)
             if name is None:
                 raise NoIndex(f"{self.root / CURRENT} does not name an index generation")
             if self._gen is None or self._gen.name != name:
-                self._gen = self._open(name)
-            self._stamp = stamp
+                self._gen = _Generation(name, self.root / name)   # the old one (its searchers,
+            self._stamp = stamp                                    # its cache) goes with it
             return self._gen
-
-    def _open(self, name: str) -> _Generation:
-        path = self.root / name
-        ix = whoosh_index.open_dir(str(path))
-        searcher = ix.searcher()
-        reader = searcher.reader()
-        docs = [None] * reader.doc_count_all()
-        for docnum, stored in reader.iter_docs():
-            docs[docnum] = stored["doc"]
-        units = json.loads((path / "units.json").read_text("utf-8"))
-        return _Generation(name, searcher, docs, units, threading.Lock())
-
-    def _match(self, gen: _Generation, query: ParsedQuery):
-        """Matching docnums with their scores and tiers (0 name, 1 name/unit, 2 elsewhere)."""
-        if query.empty:
-            live = [n for n, d in enumerate(gen.docs) if d is not None]
-            return live, {}, {}
-        if not query.slots:
-            return [], {}, {}
-        names = {"name": 1.0}
-        name_or_unit = {"name": 1.0, "unit": 1.0}
-        with gen.lock:          # a whoosh searcher is not safe for concurrent use
-            hits = gen.searcher.search(_all_parts(query, FIELDS), limit=None)
-            scores = {h.docnum: h.score for h in hits}
-            in_name = set(gen.searcher.docs_for_query(_all_parts(query, names)))
-            in_unit = set(gen.searcher.docs_for_query(_all_parts(query, name_or_unit)))
-        tiers = {n: 0 if n in in_name else 1 if n in in_unit else 2 for n in scores}
-        return list(scores), scores, tiers
-
-
-def _facet_values(doc: dict, facet: str) -> list[str]:
-    if facet == "year":
-        return [str(doc["year"])]
-    if facet == "unit":
-        return [doc["unit"]["id"]]
-    if facet == "department":
-        return [doc["department"]["id"]]
-    return doc["categories"]
-
-
-def _facet_label(doc: dict, facet: str, value: str) -> str:
-    from ..derive import CATEGORY_LABELS
-    if facet == "unit":
-        return doc["unit"]["name"]
-    if facet == "department":
-        return doc["department"]["name"]
-    if facet == "category":
-        return CATEGORY_LABELS.get(value, value)
-    return value
 
 
 def _shape(gen: _Generation, params: SearchParams, query: ParsedQuery,
-           docnums: list[int], scores: dict, tiers: dict) -> dict:
+           matched: int, ranked, units: list) -> dict:
     from ..derive import CATEGORY_LABELS, CATEGORY_ORDER
-    from decimal import Decimal
     filters = params.filters
-
-    def passes(doc, skip=None) -> bool:
-        return all(any(v in wanted for v in _facet_values(doc, f))
-                   for f, wanted in filters.items() if f != skip)
-
-    docs = [(n, gen.docs[n]) for n in docnums]
-    kept = [(n, d) for n, d in docs if passes(d)]
-    if params.sort == "amount":
-        kept.sort(key=lambda nd: (-Decimal(nd[1]["annual_yuan"]), nd[1]["order"]))
-    else:
-        kept.sort(key=lambda nd: (tiers.get(nd[0], 2), -scores.get(nd[0], 0.0), nd[1]["order"]))
+    wanted = {}
+    for f, values in filters.items():
+        m = 0
+        for v in values:
+            m |= gen.masks[f].get(v, 0)
+        wanted[f] = m
+    kept = matched
+    for m in wanted.values():
+        kept &= m
 
     facets = {}
     for facet in FACETS:
+        base = matched
+        for f, m in wanted.items():
+            if f != facet:
+                base &= m
         counts: dict[str, int] = {}
-        labels: dict[str, str] = {}
-        for _, d in docs:
-            if not passes(d, skip=facet):
-                continue
-            for v in _facet_values(d, facet):
-                counts[v] = counts.get(v, 0) + 1
-                labels.setdefault(v, _facet_label(d, facet, v))
+        if base:
+            for v, m in gen.masks[facet].items():
+                c = (base & m).bit_count()
+                if c:
+                    counts[v] = c
+        labels = {v: (CATEGORY_LABELS.get(v, v) if facet == "category"
+                      else gen.labels[facet][v] if facet in gen.labels else v) for v in counts}
         selected = getattr(params, facet)
         for v in selected:
             counts.setdefault(v, 0)
@@ -400,37 +605,46 @@ def _shape(gen: _Generation, params: SearchParams, query: ParsedQuery,
         facets[facet] = [{"value": v, "label": labels[v], "count": counts[v], "selected": v in selected}
                          for v in order]
 
+    total = kept.bit_count()
     first = (params.page - 1) * params.page_size
-    page = kept[first:first + params.page_size]
+    take = min(params.page_size, max(0, total - first))
+    if take <= 0:
+        page = []
+    elif params.sort == "amount" or ranked is not None:
+        order = gen.by_amount if params.sort == "amount" else ranked
+        if kept == gen.all:
+            page = list(order[first:first + take])
+        else:
+            bits = kept.to_bytes(gen.nbytes, "little")
+            page, seen = [], 0
+            for p in order:
+                if bits[p >> 3] >> (p & 7) & 1:
+                    if seen >= first:
+                        page.append(p)
+                        if len(page) == take:
+                            break
+                    seen += 1
+    else:                                   # empty query, by relevance: site order
+        page = _positions(kept, first, take)
+
     results = []
     if params.page == 1 and not query.empty:
-        results += _unit_results(gen, query, filters)
-    for _, d in page:
-        results.append({
-            "type": "project", "id": d["id"], "title": d["title"], "url": d["url"],
-            "year": d["year"], "unit": dict(d["unit"]), "annual_yuan": d["annual_yuan"],
-            "snippets": snippets(d, query),
-            "indicators": matched_indicators(d, query, params.category),
-        })
-    return {"query": params.q, "total": len(kept), "page": params.page,
+        results += _unit_results(units, filters)
+    results += [gen.result(p, query, params.category) for p in page]
+    return {"query": params.q, "total": total, "page": params.page,
             "page_size": params.page_size, "results": results, "facets": facets}
 
 
-def _unit_results(gen: _Generation, query: ParsedQuery, filters: dict) -> list[dict]:
+def _unit_results(units: list, filters: dict) -> list[dict]:
     """Units whose name holds every part of the query (or whose code is the query).
 
     Shown only when few units match: a query that names a unit, not one that
-    every unit name holds (such as 上海市).
+    every unit name holds (such as 上海市).  ``units`` are the query's matching units
+    (``_Generation._match``), filtered here.
     """
-    found = []
-    for u in gen.units:
-        if "unit" in filters and u["id"] not in filters["unit"]:
-            continue
-        if "department" in filters and u["department"] not in filters["department"]:
-            continue
-        name = fold(u["name"])
-        if all(matches(name, s, p) for p, s in zip(query.parts, query.slots)) or (u["code"] and query.parts == (u["code"],)):
-            found.append(u)
+    found = [u for u in units
+             if not ("unit" in filters and u["id"] not in filters["unit"])
+             and not ("department" in filters and u["department"] not in filters["department"])]
     if not found or len(found) > MAX_UNIT_RESULTS:
         return []
     found.sort(key=lambda u: (len(u["name"]), u["id"]))
