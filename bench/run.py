@@ -65,7 +65,8 @@ def child_floor(content: Path, out: Path, templates: Path) -> dict:
     from whoosh import index as whoosh_index
 
     from jixiao import render as R
-    from jixiao.search.documents import documents, field_texts
+    from jixiao.search.documents import documents
+    from jixiao.search.whoosh_backend import _add as add_document
     from jixiao.search.whoosh_backend import schema
     from jixiao.validate import load_content
     catalog = load_content(content)
@@ -79,7 +80,7 @@ def child_floor(content: Path, out: Path, templates: Path) -> dict:
              ("years/index.html", "years.html", lambda: {"years": R.year_groups(c.projects)}),
              ("projects/index.html", "projects.html", lambda: {"years": R.year_groups(c.projects)}),
              ("indicators/index.html", "indicators.html",
-              lambda: {"groups": c.indicator_groups, "counts": c.category_counts})]
+              lambda: {"summary": c.indicator_summary})]
     pages += [(f"units/{u.id}/index.html", "unit.html", (lambda u=u: R.unit_view(c, u)))
               for u in c.units.values()]
     pages += [(f"departments/{d.slug}/index.html", "department.html",
@@ -88,9 +89,10 @@ def child_floor(content: Path, out: Path, templates: Path) -> dict:
               for y, ps in c.by_year.items()]
     pages += [(f"projects/{p.id}/index.html", "project.html",
                (lambda p=p: R.project_view(c, p, sources))) for p in c.projects]
-    pages += [(f"indicators/{cat}/index.html", "indicator_category.html",
-               (lambda cat=cat, l2=l2: {"category": cat, "level2s": l2}))
-              for cat, l2 in c.indicator_groups]
+    pages += [(f"indicators/{g['category']}/index.html", "indicator_category.html",
+               (lambda g=g: {"category": g["category"], "level2s": g["level2s"],
+                             "sample": R.INDICATOR_SAMPLE}))
+              for g in c.indicator_summary]
     t0 = time.perf_counter()
     rendered = []
     for path, name, view in pages:
@@ -107,9 +109,7 @@ def child_floor(content: Path, out: Path, templates: Path) -> dict:
     ix = whoosh_index.create_in(str(out / "ix"), schema())
     w = ix.writer()
     for doc in docs:
-        w.add_document(id=doc["id"], year=str(doc["year"]), unit_id=doc["unit"]["id"],
-                       department_id=doc["department"]["id"],
-                       category=",".join(doc["categories"]), doc=doc, **field_texts(doc))
+        add_document(w, doc)          # the same fields and stored value as the real index
     w.commit()
     t3 = time.perf_counter()
     return {"render": t1 - t0, "write": t2 - t1, "index": t3 - t2, "pages": len(pages),

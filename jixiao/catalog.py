@@ -14,6 +14,7 @@ from .model import Indicator, Project, Unit
 from .problems import Problem
 
 UNPUBLISHED = "未公布主管部门"
+INDICATOR_SAMPLE = 5        # projects linked per indicator name on /indicators/<category>/
 
 # Top-level folders the site's own routes write (render.py) or the server answers
 # (serve.py: /api/search, /search/).  A free page content/pages/<slug>.md becomes
@@ -115,6 +116,7 @@ class Catalog:
     sources: Path | None = None
     origins: dict = field(default_factory=dict)   # (kind, id) → content file
     warnings: list[Problem] = field(default_factory=list)
+    digests: dict = field(default_factory=dict)   # (kind, id) → sha1 of model_dump_json
 
     def __post_init__(self):
         self.units = {u.id: u for u in sorted(self.units_list, key=lambda u: u.id)}
@@ -168,6 +170,39 @@ class Catalog:
             tree[ind.category][ind.level2].append((p, ind))
         return [(cat, sorted(tree[cat].items(), key=lambda kv: (-len(kv[1]), kv[0])))
                 for cat in CATEGORY_ORDER if cat in tree]
+
+    @cached_property
+    def indicator_summary(self) -> list[dict]:
+        """What the indicator pages show, bounded whatever the number of projects:
+        category → level2 (rows, projects) → each distinct indicator name with its count
+        and the first ``INDICATOR_SAMPLE`` projects (site order) that publish it."""
+        tree: dict[str, dict[str, dict[str, list]]] = defaultdict(lambda: defaultdict(dict))
+        for p in self.projects:
+            for ind in p.indicators:
+                names = tree[ind.category][ind.level2]
+                entry = names.get(ind.name)
+                if entry is None:
+                    names[ind.name] = entry = [0, {}]
+                entry[0] += 1
+                entry[1].setdefault(p.id, p)
+        out = []
+        for cat in CATEGORY_ORDER:
+            if cat not in tree:
+                continue
+            level2s = []
+            for level2, names in tree[cat].items():
+                rows = [{"name": name, "count": n, "project_count": len(ps),
+                         "projects": list(ps.values())[:INDICATOR_SAMPLE]}
+                        for name, (n, ps) in names.items()]
+                rows.sort(key=lambda r: (-r["count"], r["name"]))
+                level2s.append({"level2": level2, "count": sum(r["count"] for r in rows),
+                                "project_count": len({pid for _, ps in names.values()
+                                                      for pid in ps}),
+                                "names": rows})
+            level2s.sort(key=lambda g: (-g["count"], g["level2"]))
+            out.append({"category": cat, "count": sum(g["count"] for g in level2s),
+                        "level2s": level2s})
+        return out
 
     @cached_property
     def category_counts(self) -> Counter:

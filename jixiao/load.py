@@ -205,13 +205,16 @@ def _compose(text: str):
     return yaml.compose(text, Loader=yaml.SafeLoader)
 
 
-def load_yaml(path: Path, shown: str | None = None) -> tuple[Loaded | None, list[Problem]]:
-    """Load one YAML file.  Returns (loaded, []) or (None, [problem])."""
+def load_yaml(path: Path, shown: str | None = None, raw: bytes | None = None
+              ) -> tuple[Loaded | None, list[Problem]]:
+    """Load one YAML file (``raw``: its bytes, when already read).
+    Returns (loaded, []) or (None, [problem])."""
     shown = shown or str(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        return None, [Problem(shown, 1, 1, "", f"cannot read file: {exc.strerror}")]
+    if raw is None:
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            return None, [Problem(shown, 1, 1, "", f"cannot read file: {exc.strerror}")]
     if len(raw) > MAX_BYTES:
         return None, [Problem(shown, 1, 1, "",
                               f"file is too large ({len(raw)} bytes; the limit is {MAX_BYTES})")]

@@ -13,11 +13,12 @@ import jinja2
 from .catalog import Catalog
 from .problems import ContentError, Problem
 from .render import BuildState, describe_counts, render_site
-from .validate import load_content
+from .validate import RecordCache, load_content
 from .write import write_site
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
+CACHE_DIR = ".build-cache"          # <out>/.build-cache/records.pickle (validate.RecordCache)
 
 
 @dataclass
@@ -64,11 +65,20 @@ def _warn(catalog: Catalog, log) -> None:
         print(warning, file=log)
 
 
+# Code that makes no output of the build (the index step keeps its own state, and the
+# server only reads the site): a change there renders nothing again.
+_NOT_OUTPUT_CODE = ("search", "serve.py")
+
+
 def code_version() -> str:
-    """A hash of the package's source: a new version of the code renders everything anew."""
+    """A hash of the package's source that makes records and outputs: a new version of that
+    code reads every record and renders everything anew."""
     import hashlib
     h = hashlib.sha1()
-    for path in sorted(Path(__file__).resolve().parent.rglob("*.py")):
+    package = Path(__file__).resolve().parent
+    for path in sorted(package.rglob("*.py")):
+        if path.relative_to(package).parts[0] in _NOT_OUTPUT_CODE:
+            continue
         h.update(path.name.encode() + b"\0" + path.read_bytes())
     return h.hexdigest()
 
@@ -86,12 +96,14 @@ def build(content: Path, out: Path, templates: Path = TEMPLATES, log="stderr",
     log = _stream(log)
     t = timings or Timings()
     t.log = log
+    code = code_version()
+    cache = RecordCache(Path(out) / CACHE_DIR, code) if incremental else None
     with t.step("load"):
-        catalog = load_content(content, strict)  # load + validate + derive (model properties)
+        catalog = load_content(content, strict, cache)  # load + validate + derive
     _warn(catalog, log)
     with t.step("render"):
         try:
-            state = BuildState(out, code_version()) if incremental else None
+            state = BuildState(out, code) if incremental else None
             outputs = render_site(catalog, templates, state=state)
         except jinja2.TemplateError as exc:
             raise ContentError([template_problem(exc, templates)]) from exc
@@ -103,6 +115,8 @@ def build(content: Path, out: Path, templates: Path = TEMPLATES, log="stderr",
         stats = write_site(outputs, out)
         if state is not None:
             state.save()
+        if cache is not None:
+            cache.save()
         elif (Path(out) / BuildState.FILE).exists():
             (Path(out) / BuildState.FILE).unlink()     # a full build's keys are unknown
     with t.step("index"):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
@@ -19,10 +20,11 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from . import export
-from .catalog import Catalog, Department, total, year_groups
+from .catalog import INDICATOR_SAMPLE, Catalog, Department, total, year_groups
 from .derive import CATEGORY_LABELS
 from .model import Project, Unit
 from .outputs import Outputs
+from .problems import ContentError
 
 SITE_NAME = "财政项目支出绩效目标公开平台"
 # Absolute URLs (sitemap.xml, robots.txt) start with this; set JIXIAO_BASE_URL when deploying.
@@ -139,6 +141,7 @@ class Renderer:
         self.outputs = Outputs()
         self.state = state
         self.rendered = 0              # outputs produced this time (the others were kept)
+        self.deferred: list[tuple] = []   # (path, source, kind, project id): see ``flush``
         if state is not None:
             self.fp = Fingerprints(catalog)
             self.site_key = _h(state.code, self.base_url,
@@ -188,6 +191,53 @@ class Renderer:
         self.outputs.add(path, html, source)
         self.rendered += 1
 
+    def project(self, p: Project, origin: str, key, sources: dict) -> None:
+        """A project's page and JSON, unless kept: made later, by ``flush``."""
+        for path, kind in ((f"projects/{p.id}/index.html", "page"),
+                           (f"projects/{p.id}.json", "json")):
+            if not self._kept(path, "project.html" if kind == "page" else None, origin, key):
+                self.deferred.append((path, origin, kind, p.id))
+        if self.state is not None:     # its rows of the CSVs, kept from a previous build
+            fkey = _h(self.site_key, key)
+            old = self.state.old_fragments.get(p.id)
+            if old is not None and old[0] == fkey:
+                self.state.fragments[p.id] = old
+            else:
+                self.deferred.append((fkey, origin, "csv", p.id))
+
+    def flush(self, sources: dict) -> None:
+        """Make the deferred outputs: in this process, or, when there are many, in a pool
+        of processes (fork: the workers share the catalog as it is) by chunks.  The
+        outputs are the same bytes either way, added in the same order."""
+        jobs, self.deferred = self.deferred, []
+        global _WORK
+        _WORK = (self, sources, os.getpid())
+        try:
+            workers = min(os.cpu_count() or 1, 8)
+            if len(jobs) >= PARALLEL_MIN and workers > 1:
+                import multiprocessing
+                from concurrent.futures import ProcessPoolExecutor
+                size = max(50, len(jobs) // (workers * 8))
+                chunks = [[(kind, pid) for _, _, kind, pid in jobs[i:i + size]]
+                          for i in range(0, len(jobs), size)]
+                ctx = multiprocessing.get_context("fork")
+                with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+                    parts = list(pool.map(_make_chunk, chunks))
+                failed = [x.problem for x in parts if isinstance(x, _Failed)]
+                if failed:
+                    raise ContentError(failed[:1])
+                made = [d for chunk in parts for d in chunk]
+            else:
+                made = _make_chunk([(kind, pid) for _, _, kind, pid in jobs])
+        finally:
+            _WORK = None
+        for (path, origin, kind, pid), data in zip(jobs, made):
+            if kind == "csv":          # rows of the CSVs (path holds the fragment key)
+                self.state.fragments[pid] = (path, data)
+                continue
+            self.outputs.add(path, data, origin)
+            self.rendered += 1
+
     def text(self, path: str, template: str, source: str, **context) -> None:
         self.outputs.add(path, self.env.get_template(template).render(**context), source)
 
@@ -201,6 +251,63 @@ class Renderer:
         self.outputs.add(path, data, source)
 
 
+PARALLEL_MIN = 500          # fewer deferred outputs than this are made in this process
+_WORK = None                # (renderer, sources) while ``Renderer.flush`` runs
+
+
+def _make_chunk(jobs) -> list:
+    """Made in a worker: a template error travels back as its Problem (its traceback,
+    which locates it, stays here)."""
+    try:
+        return _make(jobs)
+    except jinja2.TemplateError as exc:
+        if _WORK[2] == os.getpid():
+            raise                       # made in the build's own process: as it was
+        from .pipeline import template_problem
+        return _Failed(template_problem(exc, _WORK[0].templates))
+
+
+class _Failed:
+    def __init__(self, problem):
+        self.problem = problem
+
+
+def _make(jobs) -> list:
+    r, sources, _ = _WORK
+    c = r.catalog
+    out = []
+    for kind, pid in jobs:
+        p = c.project_by_id[pid]
+        if kind == "page":
+            html = r.env.get_template("project.html").render(
+                page_path=f"/projects/{p.id}/index.html", **project_view(c, p, sources))
+            out.append(html.encode("utf-8"))
+        elif kind == "json":
+            out.append(export.to_json(export.project_dict(c, p)).encode("utf-8"))
+        else:
+            out.append((_rows(export.projects_csv(_Some(c, [p]))),
+                        _rows(export.indicators_csv(_Some(c, [p])))))
+    return out
+
+
+class _Some:
+    """The part of a catalog the CSV exporters read, for some projects only."""
+    def __init__(self, c: Catalog, projects):
+        self.c, self.projects = c, projects
+
+    def unit_of(self, p):
+        return self.c.unit_of(p)
+
+    def indicators(self):
+        return ((p, i) for p in self.projects for i in p.indicators)
+
+
+def _rows(data: bytes) -> bytes:
+    """A CSV without its BOM and header line: the rows, as the whole file has them."""
+    body = data[len("\ufeff".encode("utf-8")):]
+    return body[body.index(b"\r\n") + 2:]
+
+
 def _h(*parts) -> str:
     """A short stable hash of JSON-able parts (strings, numbers, lists)."""
     return hashlib.sha1(json.dumps(parts, ensure_ascii=False, default=str,
@@ -212,12 +319,15 @@ class Fingerprints:
     project lists show), each unit; and the site-wide combinations of them."""
 
     def __init__(self, c: Catalog):
-        self.record = {p.id: hashlib.sha1(p.model_dump_json().encode()).hexdigest()
+        known = c.digests              # made at load time (and cached with the records)
+        self.record = {p.id: known.get(("project", p.id))
+                       or hashlib.sha1(p.model_dump_json().encode()).hexdigest()
                        for p in c.projects}
         self.summary = {p.id: _h(p.id, p.name, p.year, p.unit, p.category, p.nature,
                                  p.funds.model_dump_json(), len(p.indicators))
                         for p in c.projects}
-        self.unit = {u.id: hashlib.sha1(u.model_dump_json().encode()).hexdigest()
+        self.unit = {u.id: known.get(("unit", u.id))
+                     or hashlib.sha1(u.model_dump_json().encode()).hexdigest()
                      for u in c.units.values()}
         self.units_all = _h(sorted(self.unit.items()))
         self.all_summary = _h(self.units_all, [self.summary[p.id] for p in c.projects])
@@ -235,6 +345,7 @@ class BuildState:
     rendering.  Written after the site is written; a build that fails leaves it as it was.
     """
     FILE = ".build-state.json"
+    FRAGMENTS = ".build-cache/fragments.pickle"
     VERSION = 1
 
     def __init__(self, out: Path, code: str = ""):
@@ -243,6 +354,10 @@ class BuildState:
         self.keys: dict[str, str] = {}
         self.previous: dict[str, str] = {}
         self.manifest: dict[str, str] = {}
+        # project id → (key, (projects.csv rows, indicators.csv rows)): the CSVs are
+        # assembled from these (<out>/.build-cache/fragments.pickle)
+        self.fragments: dict[str, tuple] = {}
+        self.old_fragments: dict[str, tuple] = {}
         try:
             saved = json.loads((self.out / self.FILE).read_text("utf-8"))
             if saved.get("version") == self.VERSION and saved.get("code") == code:
@@ -250,6 +365,12 @@ class BuildState:
             self.manifest = json.loads((self.out / ".manifest.json").read_text("utf-8"))
         except (OSError, ValueError, KeyError, TypeError):
             self.previous, self.manifest = {}, {}
+        if self.previous:
+            try:
+                with open(self.out / self.FRAGMENTS, "rb") as fh:
+                    self.old_fragments = pickle.load(fh)
+            except Exception:       # missing or unreadable: every project's rows anew
+                self.old_fragments = {}
 
     def reusable(self, path: str, key: str) -> str | None:
         """The digest of the file on disk when it was made from the same inputs."""
@@ -262,6 +383,12 @@ class BuildState:
         tmp.write_text(json.dumps({"version": self.VERSION, "code": self.code,
                                    "keys": self.keys}, sort_keys=True), "utf-8")
         os.replace(tmp, self.out / self.FILE)
+        target = self.out / self.FRAGMENTS
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as fh:
+            pickle.dump(self.fragments, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, target)
 
 
 def render_site(catalog: Catalog, templates: Path, base_url: str | None = None,
@@ -306,32 +433,31 @@ def render_site(catalog: Catalog, templates: Path, base_url: str | None = None,
            deps("projects", fp and fp.all_summary),
            view=lambda: {"years": year_groups(c.projects)})
     sources = available_sources(c)
-    project_json: dict[str, object] = {}
     for p in c.projects:
         origin = c.origins.get(("project", p.id), p.id)
         source_url = f"/sources/{p.source.document}" if p.source.document in sources else None
         key = deps(fp and fp.record[p.id], fp and fp.unit[p.unit], source_url)
-        r.page(f"projects/{p.id}/index.html", "project.html", origin, key,
-               view=lambda: project_view(c, p, sources))
-        r.data(f"projects/{p.id}.json",
-               lambda: export.to_json(export.project_dict(c, p)), origin, key)
+        r.project(p, origin, key, sources)
+    r.flush(sources)                 # before projects.json and the sitemap, which read them
 
+    # the indicator pages show aggregates bounded by the vocabulary, not by N: their key
+    # is what they show (a change elsewhere in a record leaves them alone)
+    summary = c.indicator_summary
     r.page("indicators/index.html", "indicators.html", "site route /indicators/",
-           deps("indicators", fp and fp.all_full),
-           view=lambda: {"groups": c.indicator_groups, "counts": c.category_counts})
-    for category, level2s in (c.indicator_groups if fp is None else _categories(r, c)):
-        r.page(f"indicators/{category}/index.html", "indicator_category.html",
-               f"site route /indicators/{category}/",
-               deps("indicator_category", category, fp and fp.all_full),
-               view=lambda: {"category": category, "level2s": dict(c.indicator_groups)[category]})
+           deps("indicators", lambda: _indicator_key(summary)), summary=summary)
+    for group in summary:
+        r.page(f"indicators/{group['category']}/index.html", "indicator_category.html",
+               f"site route /indicators/{group['category']}/",
+               deps("indicator_category", lambda: _indicator_key(group)),
+               category=group["category"], level2s=group["level2s"], sample=INDICATOR_SAMPLE)
 
     r.page("data/index.html", "data.html", "site route /data/",
            deps("data", fp and fp.all_full), view=lambda: data_view(c))
     r.data("data/projects.json", lambda: _projects_json(r, c), "site route /data/",
            deps("projects.json", fp and fp.all_full))
-    r.data("data/projects.csv", lambda: export.projects_csv(c), "site route /data/",
+    r.data("data/projects.csv", lambda: _csv_file(r, c, 0), "site route /data/",
            deps("projects.csv", fp and fp.all_full))
-    r.data("data/indicators.csv", lambda: export.indicators_csv(c), "site route /data/",
+    r.data("data/indicators.csv", lambda: _csv_file(r, c, 1), "site route /data/",
            deps("indicators.csv", fp and fp.all_full))
 
     for page in c.pages:                          # after the routes: a clash names the page
@@ -355,12 +481,27 @@ def render_site(catalog: Catalog, templates: Path, base_url: str | None = None,
     return r.outputs
 
 
-def _categories(r: Renderer, c: Catalog):
-    """The indicator categories (in order) without grouping every indicator when the
-    category pages are all kept."""
-    present = {ind.category for p in c.projects for ind in p.indicators}
-    from .derive import CATEGORY_ORDER
-    return [(cat, None) for cat in CATEGORY_ORDER if cat in present]
+def _indicator_key(summary) -> str:
+    """A hash of what an indicator page shows (projects by id, name, year and url)."""
+    def plain(x):
+        if isinstance(x, dict):
+            return [[k, plain(v)] for k, v in x.items()]
+        if isinstance(x, list):
+            return [plain(v) for v in x]
+        if isinstance(x, Project):
+            return [x.id, x.name, x.year]
+        return x
+    return _h(plain(summary))
+
+
+def _csv_file(r: Renderer, c: Catalog, which: int) -> bytes:
+    """``export.projects_csv`` (0) or ``indicators_csv`` (1); in an incremental build,
+    assembled from each project's rows (kept from the previous build when unchanged)."""
+    make = (export.projects_csv, export.indicators_csv)[which]
+    if r.state is None:
+        return make(c)
+    head = make(_Some(c, []))
+    return head + b"".join(r.state.fragments[p.id][1][which] for p in c.projects)
 
 
 def _projects_json(r: Renderer, c: Catalog) -> str:

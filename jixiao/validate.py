@@ -7,6 +7,9 @@ not exist, a file placed under the wrong unit or year, two sources for one URL.
 """
 from __future__ import annotations
 
+import hashlib
+import os
+import pickle
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
@@ -91,6 +94,172 @@ def _validate(model, loaded: Loaded) -> tuple[object | None, list[Problem]]:
         return None, problems
 
 
+# Locations the cross-file checks point at (duplicate ids, placement, unknown unit):
+# a cached record keeps the marks of these only.
+_KEPT_LOCS = ((), ("id",), ("unit",), ("year",))
+
+
+def read_record(path: Path, shown: str, model, raw: bytes | None = None):
+    """One file → (record, loaded, problems, warnings).  ``warnings``: the consistency
+    warnings of a valid project (each record's own; the cross-file checks are not here)."""
+    loaded, problems = load_yaml(path, shown, raw)
+    if loaded is None:
+        return None, None, problems, []
+    record, problems = _validate(model, loaded)
+    if record is None:
+        return None, loaded, problems, []
+    warns = []
+    if model is Project:
+        for loc, message in consistency_warnings(record):
+            line, col = loaded.value_mark(loc)
+            warns.append(Problem(loaded.path, line, col, field_name(loc), message,
+                                 severity="warning"))
+    return record, loaded, problems, warns
+
+
+def _slim(loaded: Loaded) -> Loaded:
+    """The marks the cross-file checks may need, and nothing else (what the cache keeps)."""
+    out = Loaded(loaded.path)
+    for loc in _KEPT_LOCS:
+        if loc in loaded.marks:
+            out.marks[loc] = loaded.marks[loc]
+        if loc in loaded.key_marks:
+            out.key_marks[loc] = loaded.key_marks[loc]
+    return out
+
+
+class RecordCache:
+    """Validated records of unchanged files: ``<out>/.build-cache/records.pickle``.
+
+    An entry is keyed by the file's path (as shown), size, mtime_ns and the sha1 of its
+    bytes, and valid only for the same version of the code; it holds the record's JSON
+    (``model_dump_json``), the marks the cross-file checks need, its warnings and digest.  A file with any problem is
+    never stored, so the cache cannot hide one; what a record's own checks say as
+    warnings is stored with it and reported again.  The cross-file checks always run.
+    """
+    FILE = "records.pickle"
+
+    def __init__(self, folder: Path | None, version: str = ""):
+        self.folder = Path(folder) if folder else None
+        self.version = version
+        self.old: dict = {}
+        self.new: dict = {}
+        self.hits = 0
+        if self.folder is None:
+            return
+        try:
+            with open(self.folder / self.FILE, "rb") as fh:
+                saved = pickle.load(fh)
+            if saved.get("version") == version:
+                self.old = saved["entries"]
+        except Exception:          # a missing, truncated or foreign cache: start afresh
+            self.old = {}
+
+    @staticmethod
+    def key(path: Path, raw: bytes) -> tuple:
+        st = path.stat()
+        return (st.st_size, st.st_mtime_ns, hashlib.sha1(raw).hexdigest())
+
+    def get(self, shown: str, key: tuple):
+        entry = self.old.get(shown)
+        if entry is not None and entry[0] == key:
+            self.hits += 1
+            self.new[shown] = entry
+            return entry[1]
+        return None
+
+    def put(self, shown: str, key: tuple, value) -> None:
+        self.new[shown] = (key, value)
+
+    def save(self) -> None:
+        if self.folder is None:
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tmp = self.folder / f".{self.FILE}.{os.getpid()}.tmp"
+        with open(tmp, "wb") as fh:
+            pickle.dump({"version": self.version, "entries": self.new}, fh,
+                        protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, self.folder / self.FILE)
+
+
+def _read_one(job, in_worker: bool = False):
+    """(path, shown, model) → (shown, cache key, value, problems).  ``value``:
+    (record, its JSON, slim marks, warnings, digest) for a valid record, else None.
+
+    The cache keeps a record as its ``model_dump_json`` (validating that JSON again is
+    ~4× faster than unpickling the model), and only when that JSON gives back the same
+    record (same JSON again); a worker sends the JSON instead of the model, for the same
+    reason."""
+    path, shown, model = job
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        raw = None
+    key = RecordCache.key(path, raw) if raw is not None else None
+    record, loaded, problems, warns = read_record(path, shown, model, raw)
+    if problems or record is None:
+        return shown, None, None, problems
+    text = record.model_dump_json()
+    digest = hashlib.sha1(text.encode()).hexdigest()
+    if model.model_validate_json(text).model_dump_json() != text:
+        text = None                      # not exactly representable: never cached
+    if in_worker and text is not None:
+        record = None                    # made again from ``text`` by the caller
+    return shown, key, (record, text, _slim(loaded), warns, digest), []
+
+
+def _read_chunk(jobs):
+    return [_read_one(job, in_worker=True) for job in jobs]
+
+
+PARALLEL_MIN = 500       # fewer files than this are read in this process
+
+
+def _read_all(jobs: list, cache: RecordCache) -> dict:
+    """shown → (record, loaded, warnings, digest) or None, filling ``cache``; problems by
+    file."""
+    results: dict = {}
+    problems: dict = {}
+    todo = []
+    models = {}
+    for path, shown, model in jobs:
+        models[shown] = model
+        try:
+            raw = path.read_bytes()
+            key = RecordCache.key(path, raw)
+        except OSError:
+            todo.append((path, shown, model))
+            continue
+        hit = cache.get(shown, key)
+        if hit is not None:
+            text, slim, warns, digest = hit
+            results[shown] = (model.model_validate_json(text), slim, warns, digest)
+        else:
+            todo.append((path, shown, model))
+    workers = min(os.cpu_count() or 1, 8)
+    if len(todo) >= PARALLEL_MIN and workers > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+        size = max(50, len(todo) // (workers * 8))
+        chunks = [todo[i:i + size] for i in range(0, len(todo), size)]
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            done = [r for chunk in pool.map(_read_chunk, chunks) for r in chunk]
+    else:
+        done = [_read_one(job) for job in todo]
+    for shown, key, value, probs in done:
+        if value is None:
+            problems[shown] = probs
+            results[shown] = None
+            continue
+        record, text, slim, warns, digest = value
+        if record is None:
+            record = models[shown].model_validate_json(text)
+        results[shown] = (record, slim, warns, digest)
+        if key is not None and text is not None:
+            cache.put(shown, key, (text, slim, warns, digest))
+    return results, problems
+
+
 class _Records:
     """What was read, keyed by id, with where each record came from."""
 
@@ -106,11 +275,7 @@ class _Records:
         return str(path)
 
     def read(self, path: Path, model):
-        loaded, problems = load_yaml(path, self.shown(path))
-        self.problems += problems
-        if loaded is None:
-            return None, None
-        record, problems = _validate(model, loaded)
+        record, loaded, problems, _ = read_record(path, self.shown(path), model)
         self.problems += problems
         return record, loaded
 
@@ -143,20 +308,35 @@ def _placement(records: _Records, project: Project, loaded: Loaded, path: Path) 
             return
 
 
-def load_content(root: Path, strict: bool = False) -> Catalog:
+def load_content(root: Path, strict: bool = False, cache: RecordCache | None = None
+                 ) -> Catalog:
     """Read and check everything under ``root``; raise ContentError with all problems.
 
     Consistency warnings travel on ``catalog.warnings``; ``strict`` makes them errors.
+    ``cache``: records of unchanged files are taken from it (and it is filled; the build
+    saves it once the site is written, so a failed build leaves the output folder alone);
+    the checks that span files run every time.
     """
     root = Path(root)
     records = _Records(root)
     if not root.is_dir():
         raise ContentError([Problem(str(root), 1, 1, "", "content directory does not exist")])
+    cache = cache or RecordCache(None)
+    unit_paths = sorted(root.glob("*/unit.yaml"))
+    project_paths = sorted(root.glob("*/*/*.yaml"))
+    jobs = [(p, records.shown(p), Unit) for p in unit_paths] + \
+           [(p, records.shown(p), Project) for p in project_paths]
+    results, problems = _read_all(jobs, cache)      # the caller saves the cache
+    for shown in sorted(problems):
+        records.problems += problems[shown]
+    digests: dict[tuple[str, str], str] = {}   # sha1 of each record's model_dump_json
 
-    for path in sorted(root.glob("*/unit.yaml")):
-        unit, loaded = records.read(path, Unit)
-        if unit is None:
+    for path in unit_paths:
+        value = results[records.shown(path)]
+        if value is None:
             continue
+        unit, loaded, _, digest = value
+        digests[("unit", unit.id)] = digest
         if unit.id != path.parent.name:
             line, col = loaded.value_mark(("id",))
             records.problems.append(Problem(
@@ -164,15 +344,14 @@ def load_content(root: Path, strict: bool = False) -> Catalog:
                 f"unit id {unit.id!r} differs from its folder {path.parent.name!r}"))
         records.add("unit", unit, loaded, path)
 
-    for path in sorted(root.glob("*/*/*.yaml")):
-        project, loaded = records.read(path, Project)
-        if project is None:
+    for path in project_paths:
+        value = results[records.shown(path)]
+        if value is None:
             continue
+        project, loaded, warns, digest = value
+        digests[("project", project.id)] = digest
         _placement(records, project, loaded, path)
-        for loc, message in consistency_warnings(project):
-            line, col = loaded.value_mark(loc)
-            records.warnings.append(Problem(loaded.path, line, col, field_name(loc), message,
-                                            severity="warning"))
+        records.warnings += warns
         if project.unit not in records.units and not (root / project.unit / "unit.yaml").is_file():
             line, col = loaded.value_mark(("unit",))
             records.problems.append(Problem(
@@ -195,4 +374,5 @@ def load_content(root: Path, strict: bool = False) -> Catalog:
                       sources=root / "sources",
                       origins={key: str(path) for key, (_, path) in records.where.items()})
     catalog.warnings = sorted(records.warnings)
+    catalog.digests = digests
     return catalog

@@ -21,7 +21,7 @@ QUERIES = ["燃气", "满意度", "公积金", "食堂", "≥90%", "管理", "�
 
 def _tree(out: Path) -> dict[str, bytes]:
     return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
-            if p.is_file() and ".search" not in p.relative_to(out).parts}
+            if p.is_file() and not {".search", ".build-cache"} & set(p.relative_to(out).parts)}
 
 
 def _searches(out: Path) -> list:
@@ -114,3 +114,49 @@ def test_change_a_unit_name(work):
     unit.write_text(unit.read_text("utf-8").replace("name: 上海市公积金管理中心",
                                                     "name: 上海市住房公积金管理中心", 1), "utf-8")
     _rebuild_and_compare(content, templates, site, tmp)
+
+
+def test_parallel_build_is_byte_identical(work, monkeypatch):
+    """Load and render in a pool of processes (as for ≥ 500 records) make the same site."""
+    from jixiao import render, validate
+    content, templates, site, tmp = work
+    monkeypatch.setattr(render, "PARALLEL_MIN", 1)
+    monkeypatch.setattr(validate, "PARALLEL_MIN", 1)
+    par = tmp / "parallel"
+    build(content, par, templates, log=None, incremental=False)
+    assert _tree(par) == {k: v for k, v in _tree(site).items() if k != ".build-state.json"}
+    assert _searches(par) == _searches(site)
+
+
+def test_parallel_template_error_is_located(work, monkeypatch):
+    from jixiao import render
+    from jixiao.problems import ContentError
+    content, templates, site, tmp = work
+    monkeypatch.setattr(render, "PARALLEL_MIN", 1)
+    (templates / "project.html").write_text("ok\n{{ project.no_such_field }}", "utf-8")
+    with pytest.raises(ContentError) as exc:
+        build(content, tmp / "p", templates, log=None, incremental=False)
+    [problem] = exc.value.problems
+    assert (problem.path, problem.line) == (str(templates / "project.html"), 2)
+
+
+def test_record_cache_keeps_warnings_and_never_hides_a_problem(work, capsys):
+    """Records of unchanged files come from <out>/.build-cache; their warnings are still
+    reported, and a file with an error is read (and refused) on every build."""
+    import io
+    from jixiao.problems import ContentError
+    content, templates, site, tmp = work
+    assert (site / ".build-cache" / "records.pickle").is_file()
+    first, second = io.StringIO(), io.StringIO()
+    build(content, tmp / "w", templates, log=first)
+    build(content, tmp / "w", templates, log=second)         # every record from the cache
+    warnings = lambda s: [x for x in s.getvalue().splitlines() if "warning:" in x]
+    assert warnings(first) and warnings(first) == warnings(second)
+    path = _project_file(content)
+    good = path.read_text("utf-8")
+    path.write_text(good.replace("year:", "year: [", 1), "utf-8")
+    for _ in range(2):
+        with pytest.raises(ContentError):
+            build(content, tmp / "w", templates, log=None)
+    path.write_text(good, "utf-8")
+    build(content, tmp / "w", templates, log=None)
