@@ -346,6 +346,7 @@ class BuildState:
     """
     FILE = ".build-state.json"
     FRAGMENTS = ".build-cache/fragments.pickle"
+    JSON_PARTS = ".build-cache/projects-json.pickle"
     VERSION = 1
 
     def __init__(self, out: Path, code: str = ""):
@@ -358,6 +359,9 @@ class BuildState:
         # assembled from these (<out>/.build-cache/fragments.pickle)
         self.fragments: dict[str, tuple] = {}
         self.old_fragments: dict[str, tuple] = {}
+        # project id → (sha256 of projects/<id>.json, its indented piece of projects.json)
+        self.json_parts: dict[str, tuple] = {}
+        self.old_json_parts: dict[str, tuple] = {}
         try:
             saved = json.loads((self.out / self.FILE).read_text("utf-8"))
             if saved.get("version") == self.VERSION and saved.get("code") == code:
@@ -371,6 +375,11 @@ class BuildState:
                     self.old_fragments = pickle.load(fh)
             except Exception:       # missing or unreadable: every project's rows anew
                 self.old_fragments = {}
+            try:
+                with open(self.out / self.JSON_PARTS, "rb") as fh:
+                    self.old_json_parts = pickle.load(fh)
+            except Exception:       # missing or unreadable: the pieces from the files
+                self.old_json_parts = {}
 
     def reusable(self, path: str, key: str) -> str | None:
         """The digest of the file on disk when it was made from the same inputs."""
@@ -383,12 +392,15 @@ class BuildState:
         tmp.write_text(json.dumps({"version": self.VERSION, "code": self.code,
                                    "keys": self.keys}, sort_keys=True), "utf-8")
         os.replace(tmp, self.out / self.FILE)
-        target = self.out / self.FRAGMENTS
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        with open(tmp, "wb") as fh:
-            pickle.dump(self.fragments, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, target)
+        # projects.json kept (not assembled this time): its pieces stay those of before
+        parts = self.json_parts or self.old_json_parts
+        for name, value in ((self.FRAGMENTS, self.fragments), (self.JSON_PARTS, parts)):
+            target = self.out / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+            with open(tmp, "wb") as fh:
+                pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, target)
 
 
 def render_site(catalog: Catalog, templates: Path, base_url: str | None = None,
@@ -510,13 +522,25 @@ def _projects_json(r: Renderer, c: Catalog) -> str:
     if r.state is None:
         return export.projects_json(c)
     parts = []
+    old, new = r.state.old_json_parts, r.state.json_parts
     for p in c.projects:
         o = r.outputs.files[f"projects/{p.id}.json".lower()]
-        text = (o.data if o.data is not None else (r.state.out / o.path).read_bytes()).decode("utf-8")
-        parts.append(" " + text.rstrip("\n").replace("\n", "\n "))
+        if o.data is None:         # kept: its piece from the build cache when the file is
+            piece = old.get(p.id)  # the one it was made of (same digest), else from disk
+            if piece is not None and piece[0] == o.digest:
+                new[p.id] = piece
+                parts.append(piece[1])
+                continue
+            data, digest = (r.state.out / o.path).read_bytes(), o.digest
+        else:
+            data, digest = o.data, hashlib.sha256(o.data).hexdigest()
+        text = data.decode("utf-8")
+        piece = (" " + text.rstrip("\n").replace("\n", "\n ")).encode("utf-8")
+        new[p.id] = (digest, piece)
+        parts.append(piece)
     if not parts:
         return export.projects_json(c)
-    return "[\n" + ",\n".join(parts) + "\n]\n"
+    return b"[\n" + b",\n".join(parts) + b"\n]\n"
 
 
 # ---------------------------------------------------------------- views

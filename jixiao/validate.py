@@ -160,6 +160,19 @@ class RecordCache:
         st = path.stat()
         return (st.st_size, st.st_mtime_ns, hashlib.sha1(raw).hexdigest())
 
+    def get_by_stat(self, shown: str, path: Path):
+        """The entry of a file whose size and mtime_ns are those cached (trusted without
+        reading or hashing the file; any write changes mtime_ns), else None."""
+        entry = self.old.get(shown)
+        if entry is None:
+            return None
+        st = path.stat()
+        if entry[0][:2] != (st.st_size, st.st_mtime_ns):
+            return None
+        self.hits += 1
+        self.new[shown] = entry
+        return entry[1]
+
     def get(self, shown: str, key: tuple):
         entry = self.old.get(shown)
         if entry is not None and entry[0] == key:
@@ -225,12 +238,13 @@ def _read_all(jobs: list, cache: RecordCache) -> dict:
     for path, shown, model in jobs:
         models[shown] = model
         try:
-            raw = path.read_bytes()
-            key = RecordCache.key(path, raw)
+            hit = cache.get_by_stat(shown, path) if cache.old else None
+            if hit is None:        # changed size or mtime: the content hash decides
+                raw = path.read_bytes()
+                hit = cache.get(shown, RecordCache.key(path, raw))
         except OSError:
             todo.append((path, shown, model))
             continue
-        hit = cache.get(shown, key)
         if hit is not None:
             text, slim, warns, digest = hit
             results[shown] = (model.model_validate_json(text), slim, warns, digest)

@@ -100,6 +100,10 @@ def schema() -> Schema:
 # ── index ────────────────────────────────────────────────────────────────────
 
 BUCKETS = 16               # documents are split by a hash of their id into this many segments
+                           # (measured at 10k, docs/PERFORMANCE.md: 64 → index 4.2 s for one
+                           # record but /api/search 84 req/s, index 338 MB; 256 → 3.4 s but
+                           # 1 req/s, 624 MB, and a file descriptor per segment and thread
+                           # beyond select()'s 1024 in waitress)
 PARALLEL_FROM = 400        # documents from which the segments are written by two processes
 
 
@@ -131,6 +135,11 @@ def _meta_row(doc: dict) -> list:
             doc["department"]["id"], doc["department"]["name"], doc["categories"], doc["annual_yuan"]]
 
 
+def _segment_part(doc: dict) -> dict:
+    """What of a document goes into its segment (everything but its site position)."""
+    return {k: v for k, v in doc.items() if k != "order"}
+
+
 def _write_bucket(job) -> list:
     """Index one bucket's documents into its own directory: one whoosh segment."""
     dirname, docs = job
@@ -160,8 +169,11 @@ def build_index(catalog, out: Path) -> Path:
     buckets: list[list[dict]] = [[] for _ in range(BUCKETS)]
     for doc in docs:
         buckets[_bucket(doc["id"])].append(doc)
-    hashes = [hashlib.sha256(json.dumps([INDEX_VERSION, b], ensure_ascii=False,
-                                        sort_keys=True).encode("utf-8")).hexdigest()
+    # a bucket's hash is what its segment holds: ``order`` (the site position) lives in
+    # meta.json only, so a project added or removed elsewhere keeps the other segments
+    hashes = [hashlib.sha256(json.dumps([INDEX_VERSION, [_segment_part(d) for d in b]],
+                                        ensure_ascii=False, sort_keys=True).encode("utf-8")
+                             ).hexdigest()
               for b in buckets]
     # generations are named by what they hold: an unchanged catalog (a template edit,
     # a rebuild) keeps its index, and a revert swaps back to the previous one
@@ -243,12 +255,15 @@ def _reusable_segments(gen: Path) -> dict:
     except Exception:          # an older layout, a half-removed generation: rebuild all
         return {}
     by_id = {seg.segid: seg for seg in toc.segments}
+    by_segment: dict[str, list] = {}
+    for f in os.listdir(gen):          # once: BUCKETS segments × their files
+        by_segment.setdefault(f.partition(".")[0], []).append(gen / f)
     out = {}
     for h, segid in kept.items():
         seg = by_id.get(segid)
         if seg is None or seg.deleted_count():
             continue
-        files = [gen / f for f in os.listdir(gen) if f.startswith(seg.segment_id() + ".")]
+        files = by_segment.get(seg.segment_id(), [])
         if files:
             out[h] = (seg, files)
     return out
