@@ -169,28 +169,35 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_until_listening(proc: subprocess.Popen, port: int, wait: float, why=lambda: "") -> None:
+    """Until ``proc`` accepts connections on ``port``; RuntimeError if it exits or ``wait`` passes."""
+    deadline = time.monotonic() + wait
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited: {why()}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"server did not answer within {wait} s: {why()}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+
+
 @contextmanager
 def serve(content: Path, out: Path, wait: float = 180.0):
-    """``build.py serve`` on ``content`` in its own process; yields the base URL."""
+    """``build.py serve`` on ``content`` in its own process; yields (base URL, process).
+
+    Shared by the load test, tests/test_hostile.py and tests/test_browser.py."""
     port = free_port()
-    log = open(out.parent / "serve.log", "w")
+    log_path = out.parent / "serve.log"
+    log = open(log_path, "w")
     proc = subprocess.Popen([sys.executable, str(ROOT / "build.py"), "serve", "--content", str(content),
                              "--out", str(out), "--port", str(port)],
                             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + wait
     try:
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"build.py serve exited: {(out.parent / 'serve.log').read_text()}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"build.py serve did not answer within {wait} s")
-            try:
-                urllib.request.urlopen(base + "/", timeout=1).read()
-                break
-            except OSError:
-                time.sleep(0.2)
-        yield base, proc
+        wait_until_listening(proc, port, wait, lambda: log_path.read_text()[-2000:])
+        yield f"http://127.0.0.1:{port}", proc
     finally:
         proc.terminate()
         try:

@@ -25,7 +25,6 @@ import os
 import platform
 import resource
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -38,6 +37,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
+from load_test import free_port, wait_until_listening  # noqa: E402
 from search_bench import QUERIES, pct  # noqa: E402
 
 
@@ -61,7 +61,6 @@ def child_build(content: Path, out: Path, templates: Path, incremental: bool) ->
 
 def child_floor(content: Path, out: Path, templates: Path) -> dict:
     """Bare Jinja2 loop + plain writes; bare whoosh writer.  Load is not part of the floor."""
-    import jinja2
     from whoosh import index as whoosh_index
 
     from jixiao import render as R
@@ -137,12 +136,6 @@ def _child(mode: str, *args) -> dict:
 
 
 # ── the benchmark ────────────────────────────────────────────────────────────
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def _load_test(port: int, clients: int, seconds: float) -> dict:
     targets = [f"/api/search?q={quote(q)}" for q in QUERIES]
@@ -234,20 +227,12 @@ def run(n: int, seed: int, work: Path, seconds: float, clients: int = 8, out=sys
             backend.search(parse_params({"q": [q]}))
             per_query.append(time.perf_counter() - t)
 
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--child-serve",
                                str(content), str(site), str(templates), str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        deadline = time.time() + 300
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if server.poll() is not None or time.time() > deadline:
-                    raise SystemExit("server did not start: " + server.stderr.read().decode()[-2000:])
-                time.sleep(0.2)
+        wait_until_listening(server, port, 300, lambda: server.stderr.read().decode()[-2000:])
         load = _load_test(port, clients, seconds)
         server_mb = _vm_hwm_mb(server.pid)
     finally:

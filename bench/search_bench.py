@@ -14,9 +14,8 @@ from __future__ import annotations
 import argparse
 import http.client
 import shutil
-import socket
-import subprocess
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -25,11 +24,13 @@ from pathlib import Path
 from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from jixiao.pipeline import TEMPLATES, build  # noqa: E402
 from jixiao.search import open_backend, parse_params  # noqa: E402
 from jixiao.search.whoosh_backend import build_index  # noqa: E402
 from jixiao.serve import make_app  # noqa: E402
+from load_test import free_port, wait_until_listening  # noqa: E402
 
 QUERIES = ["燃气", "消火栓", "满意度", "公积金", "公積金", "食堂", "热线", "一网统管", "合杆整治",
            "加氢站", "安全检查", "信息系统", "运行维护", "服务对象", "及时", "合格率", "供热",
@@ -145,20 +146,10 @@ def main() -> int:
         port = server.effective_port
     else:
         del catalog
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
+        port = free_port()
         proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--child-serve", str(out),
                                  str(args.catalog or ""), str(args.content), str(port), str(args.clients)])
-        deadline = time.time() + 300
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.time() > deadline:
-                    raise SystemExit("server did not start")
-                time.sleep(0.2)
+        wait_until_listening(proc, port, 300)
         ready_mb = _status_mb(proc.pid, "VmRSS")
     targets = [f"/api/search?q={quote(q)}" for q in QUERIES]
     counts, errors, latencies = [0] * args.clients, [0] * args.clients, [[] for _ in range(args.clients)]

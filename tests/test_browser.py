@@ -10,10 +10,8 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import time
 import urllib.parse
 import urllib.request
 from contextlib import contextmanager
@@ -32,44 +30,21 @@ if not CHROMIUM.exists():
                 "(apt-get install chromium); .ci/run installs it", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
 
+sys.path.insert(0, str(ROOT / "bench"))
+import load_test  # noqa: E402  (bench/load_test.py: starts build.py serve)
+
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def running_server(content: Path, out: Path):
-    """``build.py serve`` on ``content``, in its own process, on a free loopback port."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "build.py"), "serve", "--content", str(content),
-         "--out", str(out), "--port", str(port)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
+    """``build.py serve`` on ``content`` on a free loopback port (bench/load_test.serve)."""
     try:
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"build.py serve exited: {proc.stdout.read()}")
-            if time.monotonic() > deadline:
-                pytest.fail("build.py serve did not answer within 120 s")
-            try:
-                urllib.request.urlopen(base + "/", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.2)
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        with load_test.serve(content, out, wait=120) as (base, _):
+            yield base
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="session")
