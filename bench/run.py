@@ -65,8 +65,10 @@ def child_floor(content: Path, out: Path, templates: Path) -> dict:
 
     from jixiao import render as R
     from jixiao.search.documents import documents
-    from jixiao.search.whoosh_backend import _add as add_document
-    from jixiao.search.whoosh_backend import schema
+    from whoosh.fields import ID, STORED, TEXT, Schema
+
+    from jixiao.search.documents import FIELDS
+    from jixiao.search.whoosh_index import BigramTokenizer, add_document
     from jixiao.validate import load_content
     catalog = load_content(content)
     c = catalog
@@ -105,7 +107,10 @@ def child_floor(content: Path, out: Path, templates: Path) -> dict:
     t2 = time.perf_counter()
     docs = documents(c)
     (out / "ix").mkdir()
-    ix = whoosh_index.create_in(str(out / "ix"), schema())
+    # whoosh as it comes: stock TEXT fields with our tokenizer, one stock writer
+    bare = Schema(id=ID(stored=True, unique=True), doc=STORED,
+                  **{f: TEXT(analyzer=BigramTokenizer(), phrase=True) for f in FIELDS})
+    ix = whoosh_index.create_in(str(out / "ix"), bare)
     w = ix.writer()
     for doc in docs:
         add_document(w, doc)          # the same fields and stored value as the real index

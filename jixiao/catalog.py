@@ -130,6 +130,11 @@ class Catalog:
     def department_of(self, project: Project) -> str:
         return self.units[project.unit].department or UNPUBLISHED
 
+    def digest(self, kind: str, record: Project | Unit) -> str:
+        """sha1 of the record's ``model_dump_json`` (kept from load time when known)."""
+        return (self.digests.get((kind, record.id))
+                or hashlib.sha1(record.model_dump_json().encode()).hexdigest())
+
     @cached_property
     def by_unit(self) -> dict[str, list[Project]]:
         out = defaultdict(list)

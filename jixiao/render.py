@@ -319,16 +319,11 @@ class Fingerprints:
     project lists show), each unit; and the site-wide combinations of them."""
 
     def __init__(self, c: Catalog):
-        known = c.digests              # made at load time (and cached with the records)
-        self.record = {p.id: known.get(("project", p.id))
-                       or hashlib.sha1(p.model_dump_json().encode()).hexdigest()
-                       for p in c.projects}
+        self.record = {p.id: c.digest("project", p) for p in c.projects}
         self.summary = {p.id: _h(p.id, p.name, p.year, p.unit, p.category, p.nature,
                                  p.funds.model_dump_json(), len(p.indicators))
                         for p in c.projects}
-        self.unit = {u.id: known.get(("unit", u.id))
-                     or hashlib.sha1(u.model_dump_json().encode()).hexdigest()
-                     for u in c.units.values()}
+        self.unit = {u.id: c.digest("unit", u) for u in c.units.values()}
         self.units_all = _h(sorted(self.unit.items()))
         self.all_summary = _h(self.units_all, [self.summary[p.id] for p in c.projects])
         self.all_full = _h(self.units_all, [self.record[p.id] for p in c.projects])

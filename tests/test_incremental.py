@@ -160,3 +160,36 @@ def test_record_cache_keeps_warnings_and_never_hides_a_problem(work, capsys):
             build(content, tmp / "w", templates, log=None)
     path.write_text(good, "utf-8")
     build(content, tmp / "w", templates, log=None)
+
+
+def _segments(site: Path) -> list[tuple[int, int]]:
+    """(documents, deleted) of each segment of the live index generation."""
+    from whoosh.filedb.filestore import FileStorage
+    from whoosh.index import TOC
+    root = site / ".search"
+    gen = root / (root / "CURRENT").read_text().strip()
+    return [(s.doc_count_all(), s.deleted_count()) for s in TOC.read(FileStorage(str(gen)), "MAIN").segments]
+
+
+def test_index_updates_only_changed_documents(work, monkeypatch):
+    """A changed record is deleted where it was and written into a small new segment; a
+    removed one is deleted; small segments are rewritten together once there are
+    MAX_SMALL_SEGMENTS of them; every state searches exactly like a clean build."""
+    from jixiao.search import whoosh_index
+    from jixiao.search.whoosh_index import MAX_SMALL_SEGMENTS
+    monkeypatch.setattr(whoosh_index, "SMALL_DOCS", 10)      # the 60 seed projects are not small
+    content, templates, site, tmp = work
+    n = len(list(content.glob("*/*/*.yaml")))
+    assert _segments(site) == [(n, 0)]
+    files = sorted(content.glob("*/*/*.yaml"))
+    for k, path in enumerate(files[:MAX_SMALL_SEGMENTS]):
+        path.write_text(path.read_text("utf-8").replace("name: ", "name: 更正", 1), "utf-8")
+        _rebuild_and_compare(content, templates, site, tmp)
+        assert _segments(site) == [(n, k + 1)] + [(1, 0)] * (k + 1)
+    path = files[MAX_SMALL_SEGMENTS]                  # the fifth change rewrites the small ones
+    path.write_text(path.read_text("utf-8").replace("name: ", "name: 更正", 1), "utf-8")
+    _rebuild_and_compare(content, templates, site, tmp)
+    assert _segments(site) == [(n, MAX_SMALL_SEGMENTS + 1), (MAX_SMALL_SEGMENTS + 1, 0)]
+    files[-1].unlink()                                # a removed record: deleted, nothing added
+    _rebuild_and_compare(content, templates, site, tmp)
+    assert _segments(site) == [(n, MAX_SMALL_SEGMENTS + 2), (MAX_SMALL_SEGMENTS + 1, 0)]

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES, ROOT
+from jixiao.catalog import Catalog
 from jixiao.search import ParamError, SearchParams, index, open_backend, parse_params
 from jixiao.search.analysis import SEPARATOR, fold, parse_query
 from jixiao.search.documents import documents, field_texts
@@ -374,12 +375,12 @@ def test_concurrent_searches_agree(backend):
 
 
 def test_meta_rows_follow_docnums(backend, catalog):
-    """meta.json is in docnum order (segments in TOC order, bucket documents in order)."""
-    from jixiao.search.whoosh_backend import _unpack
+    """meta.json is in docnum order (segments in TOC order, each segment's documents in order)."""
+    from jixiao.search.whoosh_index import unpack
     gen = backend._current()
     searcher = gen.searcher()
     for docnum in range(0, gen.n, max(1, gen.n // 25)):
-        stored = _unpack(searcher.stored_fields(docnum)["doc"])
+        stored = unpack(searcher.stored_fields(docnum)["doc"])
         assert catalog.projects[gen.pos[docnum]].id == stored["id"]
 
 
@@ -433,8 +434,9 @@ def test_index_generations_swap_atomically(tmp_path):
     assert (tmp_path / SEARCH_DIR / "CURRENT").read_text().strip() == first   # unchanged: kept
     names = [first]
     for n in range(3):                                # three changed catalogs
-        changed = load_content(FIXTURES / "valid")
-        changed.projects[0] = changed.projects[0].model_copy(update={"name": f"改名{n}"})
+        base = load_content(FIXTURES / "valid")
+        renamed = [base.projects[0].model_copy(update={"name": f"改名{n}"}), *base.projects[1:]]
+        changed = Catalog(base.units_list, renamed, base.pages)      # digests made anew
         index(changed, tmp_path)
         names.append((tmp_path / SEARCH_DIR / "CURRENT").read_text().strip())
         assert search(backend, q=f"改名{n}")["total"] == 1                  # reopened on swap

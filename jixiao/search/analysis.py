@@ -121,6 +121,56 @@ def tokens(folded: str, with_unigrams: bool = True):
             pos += GAP
 
 
+def term_positions(folded: str) -> dict[str, list[int]]:
+    """Each token text of ``tokens(folded)`` → its positions, ascending.
+
+    The same tokens, made without a ``Token`` per token: indexing calls this for every
+    field of every project (a test checks that it agrees with ``tokens``).
+    """
+    out: dict[str, list[int]] = {}
+    get = out.get
+    pos = 0
+    for m in _TOKEN.finditer(folded):
+        kind = m.lastgroup
+        if kind == "cjk":
+            run = m.group()
+            last = len(run) - 1
+            for i, ch in enumerate(run):
+                p = pos + i
+                have = get(ch)
+                if have is None:
+                    out[ch] = [p]
+                else:
+                    have.append(p)
+                if i < last:
+                    pair = run[i:i + 2]
+                    have = get(pair)
+                    if have is None:
+                        out[pair] = [p]
+                    else:
+                        have.append(p)
+            pos += last + 1
+            continue
+        if kind == "word":
+            text = m.group()
+        elif kind == "sym":
+            s = m.group()
+            if not (s in _FOLD_SYMBOL or s in _EXTRA_SYMBOLS
+                    or unicodedata.category(s) in _SYMBOL_CATEGORIES):
+                continue            # punctuation: no position of its own
+            text = _FOLD_SYMBOL.get(s, s)
+        else:
+            pos += GAP
+            continue
+        have = get(text)
+        if have is None:
+            out[text] = [pos]
+        else:
+            have.append(pos)
+        pos += 1
+    return out
+
+
 Slots = tuple[str, ...]     # the token that must stand at each consecutive position
 
 

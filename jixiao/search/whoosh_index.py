@@ -1,0 +1,387 @@
+"""Writing the whoosh index: one generation per catalog, updated document by document.
+
+Layout under the output directory (never served: the server refuses any path
+segment that starts with a dot)::
+
+    <out>/.search/CURRENT          names the live generation, replaced atomically
+    <out>/.search/g-<digest>/      a whoosh index + ids.json + meta.json + units.json,
+                                   written once, never changed; named by a hash of what
+                                   it holds
+
+A full build writes the projects in segments of at most ``SEGMENT_DOCS`` (two
+processes when there are many).  A later build starts from the live generation:
+its segment files are hard-linked (never changed once written), the projects
+whose document changed are marked deleted where they were and written into one
+new small segment, together with the projects of earlier small segments once
+there are ``MAX_SMALL_SEGMENTS`` of them.  Which project a document is, and
+whether it changed, is in ``ids.json`` (each segment's project ids in docnum
+order, each project's document key).
+
+Scores do not depend on how the documents are split into segments (the query
+side computes its statistics over live documents), so an updated index answers
+exactly as a clean build's does (tests/test_incremental.py).
+
+``build_index`` writes the new generation into a temporary directory, renames
+it, then points CURRENT at it with ``os.replace``; readers see the old or the
+new generation, never a half-written one.  Generations older than the previous
+one are removed.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import threading
+import time
+import zlib
+from operator import sub
+from pathlib import Path
+from pickle import dumps
+
+from whoosh import index as whoosh_index
+from whoosh.analysis import Token as WhooshToken
+from whoosh.analysis import Tokenizer
+from whoosh.fields import ID, STORED, TEXT, Schema
+from whoosh.filedb.filestore import FileStorage
+from whoosh.index import TOC
+from whoosh.system import pack_uint
+from whoosh.util.numeric import byte_to_length, length_to_byte
+from whoosh.writing import SegmentWriter
+
+from ..catalog import department_slug
+from .analysis import fold, term_positions, tokens
+from .documents import FIELDS, field_texts, project_doc, unit_docs
+
+SEARCH_DIR = ".search"
+INDEX_VERSION = 4          # bump when the analyzer or the schema changes: forces a new index
+CURRENT = "CURRENT"
+
+SEGMENT_DOCS = 2500        # a full build's segments hold at most this many projects
+PARALLEL_FROM = 400        # projects from which a full build writes segments in two processes
+SMALL_DOCS = 200           # a segment this small is rewritten with the next update …
+MAX_SMALL_SEGMENTS = 4     # … once there are this many of them
+REBUILD_SHARE = 0.2        # more changed or deleted documents than this share: a full build
+
+
+class NoIndex(RuntimeError):
+    """No index has been built in this output directory."""
+
+
+class BigramTokenizer(Tokenizer):
+    """whoosh face of ``analysis.tokens``: folded CJK bigrams + unigrams, words, symbols."""
+
+    def __eq__(self, other):
+        return type(other) is type(self)
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False,
+                 removestops=True, start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
+        t = WhooshToken(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        if not tokenize:          # whoosh asks for the value as one token (e.g. for a term)
+            t.original = t.text = fold(value)
+            t.boost, t.stopped = 1.0, False
+            if positions:
+                t.pos = start_pos
+            if chars:
+                t.startchar, t.endchar = start_char, start_char + len(value)
+            yield t
+            return
+        for tok in tokens(fold(value)):
+            t.text = tok.text
+            t.boost, t.stopped = 1.0, False
+            if keeporiginal:
+                t.original = tok.text
+            if positions:
+                t.pos = start_pos + tok.pos
+            if chars:            # offsets in folded text; only the shaping code uses offsets
+                t.startchar, t.endchar = start_char + tok.start, start_char + tok.end
+            yield t
+
+
+class RunText(TEXT):
+    """A TEXT field with ``BigramTokenizer`` whose postings are made by
+    ``analysis.term_positions``: the bytes whoosh's ``Positions`` format writes for the
+    same tokens, without a token object per token (most of the indexing time)."""
+
+    def __init__(self):
+        super().__init__(analyzer=BigramTokenizer(), phrase=True, stored=False)
+
+    def index(self, value, **kwargs):
+        boost = self.format.field_boost
+        for term, poses in term_positions(fold(value)).items():
+            n = len(poses)
+            deltas = [poses[0], *map(sub, poses[1:], poses)]
+            yield term.encode("utf-8"), n, n * boost, pack_uint(n) + dumps(deltas, 2)
+
+
+def schema() -> Schema:
+    # filters and facets come from meta.json (bitsets), not from the index; the stored
+    # document (zlib-compressed JSON) is read only for the hits on the page
+    return Schema(id=ID(stored=True, unique=True), doc=STORED, **{f: RunText() for f in FIELDS})
+
+
+class _Lengths:
+    """Field lengths for the postings writer, from memory (``_Writer``)."""
+
+    def __init__(self, lengths: dict):
+        self.lengths = lengths
+
+    def doc_field_length(self, docnum, fieldname, default=0):
+        return self.lengths.get((docnum, fieldname), default)
+
+    def close(self):
+        pass
+
+
+class _Writer(SegmentWriter):
+    """whoosh's segment writer for ``add_document`` only, giving the postings writer the
+    field lengths it asks for per posting from memory instead of reading each back
+    from the file just written (a third of the commit time)."""
+
+    def __init__(self, ix):
+        super().__init__(ix, limitmb=512)
+        self._lengths: dict = {}
+        add_field = self.perdocwriter.add_field
+
+        def remember(fieldname, fieldobj, value, length):
+            if length:
+                self._lengths[self.docnum, fieldname] = byte_to_length(length_to_byte(length))
+            add_field(fieldname, fieldobj, value, length)
+
+        self.perdocwriter.add_field = remember
+
+    def add_reader(self, reader):            # merging would bypass the lengths kept above
+        raise NotImplementedError("segments are rewritten from documents, not merged")
+
+    def _flush_segment(self):
+        self.perdocwriter.close()
+        self.fieldwriter.add_postings(self.schema, _Lengths(self._lengths), self.pool.iter_postings())
+        self.fieldwriter.close()
+
+
+# ── documents ────────────────────────────────────────────────────────────────
+
+_STORED_KEYS = ("id", "title", "url", "year", "unit", "annual_yuan", "department", "nature",
+                "category", "goals", "sections", "indicators")
+
+
+def pack(doc: dict) -> bytes:
+    """What a result needs of a project, as compressed JSON (read for the page's hits only)."""
+    return zlib.compress(json.dumps({k: doc[k] for k in _STORED_KEYS}, ensure_ascii=False,
+                                    separators=(",", ":")).encode("utf-8"), 6)
+
+
+def unpack(data: bytes) -> dict:
+    return json.loads(zlib.decompress(data).decode("utf-8"))
+
+
+def add_document(writer, doc: dict) -> None:
+    writer.add_document(id=doc["id"], doc=pack(doc), **field_texts(doc))
+
+
+def doc_keys(catalog) -> dict[str, str]:
+    """project id → a key of everything its search document is made of (the project and
+    its unit; the unit's department is part of the unit)."""
+    unit_digest = {u.id: catalog.digest("unit", u) for u in catalog.units.values()}
+    return {p.id: hashlib.sha1(f"{INDEX_VERSION}:{catalog.digest('project', p)}:"
+                               f"{unit_digest[p.unit]}".encode()).hexdigest()
+            for p in catalog.projects}
+
+
+def meta_row(catalog, p, order: int) -> list:
+    """docnum → what facets, filters and sorting need (meta.json, loaded once per generation)."""
+    unit, dept = catalog.unit_of(p), catalog.department_of(p)
+    return [order, str(p.year), unit.id, unit.name, department_slug(dept), dept,
+            sorted({i.category for i in p.indicators}), str(p.funds.annual_yuan)]
+
+
+# ── generations ──────────────────────────────────────────────────────────────
+
+def _write_segment(job) -> object:
+    """Index one list of documents into its own directory: one whoosh segment."""
+    dirname, docs = job
+    ix = whoosh_index.create_in(dirname, schema())
+    writer = _Writer(ix)
+    for doc in docs:
+        add_document(writer, doc)
+    writer.commit()
+    (segment,) = ix._segments()
+    ix.close()
+    return segment
+
+
+def _write_segments(tmp: Path, chunks: list[list[dict]]) -> list:
+    """Write each chunk of documents as one segment into ``tmp`` (two processes for many)."""
+    jobs = []
+    for k, docs in enumerate(chunks):
+        sub = tmp / f"part{k}"
+        sub.mkdir()
+        jobs.append((str(sub), docs))
+    if sum(len(d) for d in chunks) >= PARALLEL_FROM and len(jobs) > 1 and (os.cpu_count() or 1) > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+        ctx = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=2, mp_context=ctx) as pool:
+            made = list(pool.map(_write_segment, jobs))
+    else:
+        made = [_write_segment(job) for job in jobs]
+    for (sub, _), seg in zip(jobs, made):
+        for f in Path(sub).iterdir():
+            if f.name.startswith(seg.segment_id() + "."):
+                os.replace(f, tmp / f.name)
+        shutil.rmtree(sub)
+    return made
+
+
+class _Previous:
+    """The live generation as the starting point of an update (None when unusable)."""
+
+    def __init__(self, path: Path):
+        state = json.loads((path / "ids.json").read_text("utf-8"))
+        if state.get("version") != INDEX_VERSION:
+            raise ValueError("another index version")
+        self.path = path
+        self.keys: dict[str, str] = state["keys"]
+        self.segments = TOC.read(FileStorage(str(path)), "MAIN").segments
+        self.ids: dict[str, list[str]] = state["segments"]
+        if set(self.ids) != {s.segid for s in self.segments}:
+            raise ValueError("ids.json does not match the index")
+        self.files: dict[str, list[Path]] = {}
+        for f in os.listdir(path):
+            self.files.setdefault(f.partition(".")[0], []).append(path / f)
+
+    @classmethod
+    def open(cls, root: Path, name: str | None):
+        if not name:
+            return None
+        try:
+            return cls(root / name)
+        except Exception:       # an older layout, a half-removed generation: a full build
+            return None
+
+
+def build_index(catalog, out: Path) -> Path:
+    """Make the live generation of ``out/.search`` hold ``catalog``; returns its path."""
+    root = Path(out) / SEARCH_DIR
+    root.mkdir(parents=True, exist_ok=True)
+    keys = doc_keys(catalog)
+    units = unit_docs(catalog)
+    order = [p.id for p in catalog.projects]
+    digest = hashlib.sha256(json.dumps([INDEX_VERSION, order, [keys[i] for i in order], units],
+                                       ensure_ascii=False).encode("utf-8")).hexdigest()
+    name = f"g-{digest[:20]}"
+    previous = read_current(root)
+    if (root / name / "units.json").is_file():
+        # an unchanged catalog (a template edit, a rebuild) keeps its index, and a revert
+        # swaps back to the previous one
+        if previous != name:
+            _point(root, name)
+            _remove_old(root, keep={name, previous})
+        return root / name
+    tmp = Path(tempfile.mkdtemp(prefix="tmp-", dir=root))
+    os.chmod(tmp, 0o755)           # mkdtemp makes 0700; a server may run as another user
+    try:
+        whoosh_index.create_in(str(tmp), schema()).close()
+        for f in tmp.glob("_MAIN_*.toc"):
+            f.unlink()
+        plan = _update(_Previous.open(root, previous), catalog, keys, tmp)
+        segments, ids = plan if plan is not None else _full(catalog, tmp)
+        TOC(schema(), segments, 1).write(FileStorage(str(tmp)), "MAIN")
+        position = {pid: n for n, pid in enumerate(order)}
+        rows = []
+        for seg in segments:
+            for d, pid in enumerate(ids[seg.segid]):
+                rows.append(None if seg.is_deleted(d) else
+                            meta_row(catalog, catalog.project_by_id[pid], position[pid]))
+        (tmp / "ids.json").write_text(json.dumps({"version": INDEX_VERSION, "keys": keys,
+                                                  "segments": ids}), "utf-8")
+        (tmp / "meta.json").write_text(json.dumps(rows, ensure_ascii=False, separators=(",", ":")),
+                                       "utf-8")
+        (tmp / "units.json").write_text(json.dumps(units, ensure_ascii=False), "utf-8")
+        shutil.rmtree(root / name, ignore_errors=True)     # a half-made one without units.json
+        os.rename(tmp, root / name)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _point(root, name)
+    _remove_old(root, keep={name, previous})
+    return root / name
+
+
+def _docs(catalog, ids) -> list[dict]:
+    return [project_doc(catalog, catalog.project_by_id[pid], 0) for pid in ids]
+
+
+def _full(catalog, tmp: Path):
+    """Every project, in site order, in segments of at most SEGMENT_DOCS."""
+    order = [p.id for p in catalog.projects]
+    n = max(1, -(-len(order) // SEGMENT_DOCS))
+    size = -(-len(order) // n) if order else 0
+    chunks = [order[k:k + size] for k in range(0, len(order), size)] if order else []
+    segments = _write_segments(tmp, [_docs(catalog, c) for c in chunks])
+    return segments, {seg.segid: c for seg, c in zip(segments, chunks)}
+
+
+def _update(prev: _Previous | None, catalog, keys: dict, tmp: Path):
+    """The previous generation's segments with changed projects deleted, plus one segment
+    of the changed ones; None when a full build is the better way."""
+    if prev is None:
+        return None
+    changed = [pid for pid in keys if prev.keys.get(pid) != keys[pid]]
+    gone = {pid for pid in prev.keys if pid not in keys} | set(changed)
+    if len(gone) > REBUILD_SHARE * max(len(keys), 1):
+        return None
+    small = [s for s in prev.segments if s.doc_count_all() <= SMALL_DOCS]
+    rewrite = {s.segid for s in small} if len(small) >= MAX_SMALL_SEGMENTS else set()
+    kept, add = [], list(changed)
+    for seg in prev.segments:
+        seg_ids = prev.ids[seg.segid]
+        if seg.segid in rewrite:
+            add += [pid for d, pid in enumerate(seg_ids)
+                    if not seg.is_deleted(d) and pid in keys and pid not in gone]
+            continue
+        for d, pid in enumerate(seg_ids):
+            if pid in gone and not seg.is_deleted(d):
+                seg.delete_document(d)
+        kept.append(seg)
+    deleted = sum(s.deleted_count() for s in kept)
+    if deleted > REBUILD_SHARE * max(len(keys), 1):
+        return None
+    for seg in kept:
+        for f in prev.files.get(seg.segment_id(), []):
+            os.link(f, tmp / f.name)
+    ids = {seg.segid: prev.ids[seg.segid] for seg in kept}
+    if add:
+        position = {pid: n for n, pid in enumerate(p.id for p in catalog.projects)}
+        add.sort(key=position.__getitem__)
+        (seg,) = _write_segments(tmp, [_docs(catalog, add)])
+        kept.append(seg)
+        ids[seg.segid] = add
+    return kept, ids
+
+
+def _point(root: Path, name: str) -> None:
+    """Make ``name`` the live generation: write CURRENT beside, then ``os.replace``."""
+    pointer = root / f".{CURRENT}.{os.getpid()}.{threading.get_ident()}.tmp"
+    pointer.write_text(name + "\n", "utf-8")
+    os.replace(pointer, root / CURRENT)
+
+
+def read_current(root: Path) -> str | None:
+    try:
+        name = (root / CURRENT).read_text("utf-8").strip()
+    except FileNotFoundError:
+        return None
+    return name if name.startswith("g-") and "/" not in name and "\\" not in name else None
+
+
+
+def _remove_old(root: Path, keep: set) -> None:
+    stale_before = time.time() - 3600
+    for child in root.iterdir():
+        if child.name in keep or not child.is_dir():
+            continue
+        if child.name.startswith("g-") or (child.name.startswith("tmp-")
+                                          and child.stat().st_mtime < stale_before):
+            shutil.rmtree(child, ignore_errors=True)

@@ -1,0 +1,401 @@
+"""Answering queries from the whoosh index: one generation open per process.
+
+``search`` opens the generation CURRENT names once per process and keeps only
+meta.json as bitsets (one per facet value), each document's field lengths and the
+unit list in memory, one whoosh searcher per thread, and a small cache of matched
+queries; stored documents are read for the page's hits only.
+
+Matching and scoring read whoosh's postings a block at a time (``_term``) instead
+of through whoosh's matcher tree, which costs a Python call per document per
+query node: a query part is a term, or a run of terms at consecutive positions
+(an exact run of characters), in each field; a project matches when every part
+matches in some field.  Scores are BM25 with statistics over the live documents
+(document frequency = matching live documents, average field length over live
+documents), so they depend on the documents only, not on how the segments split
+them: an incrementally updated index ranks exactly as a clean build's.
+"""
+from __future__ import annotations
+
+import json
+import math
+import threading
+from array import array
+from collections import OrderedDict
+from decimal import Decimal
+from pathlib import Path
+
+from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.filedb.filestore import FileStorage
+from whoosh.formats import Positions
+
+from .analysis import ParsedQuery, fold, matches
+from .documents import FIELDS
+from .params import FACETS, SearchParams
+from .results import matched_indicators, snippets
+from .whoosh_index import NoIndex, unpack
+
+MAX_UNIT_RESULTS = 3
+# ── search ───────────────────────────────────────────────────────────────────
+#
+# Sets of projects are Python ints used as bitsets, bit i = the project at site position i
+# (``order``): a filter is an OR of value masks, a facet count is ``(m & mask).bit_count()``,
+# and the first set bits of a mask are the first projects in site order.
+
+CACHE_SIZE = 128           # matched queries kept per generation (a few tens of KB each)
+RESULT_CACHE_SIZE = 2000   # shaped project results (snippets, indicators) kept per generation
+
+
+def _mask(positions) -> int:
+    return int.from_bytes(_bytes(positions), "little") if positions else 0
+
+
+def _bytes(positions, nbytes: int | None = None) -> bytearray:
+    out = bytearray(nbytes if nbytes is not None else (max(positions) >> 3) + 1 if positions else 0)
+    for p in positions:
+        out[p >> 3] |= 1 << (p & 7)
+    return out
+
+
+_BITS = [tuple(b for b in range(8) if v >> b & 1) for v in range(256)]
+
+
+def _positions(mask: int, skip: int, take: int) -> list[int]:
+    """Positions of the set bits of ``mask``, lowest first, after skipping ``skip`` of them."""
+    out: list[int] = []
+    if take <= 0 or not mask:
+        return out
+    data = mask.to_bytes((mask.bit_length() + 7) >> 3, "little")
+    for i, byte in enumerate(data):
+        if not byte:
+            continue
+        bits = _BITS[byte]
+        if skip >= len(bits):
+            skip -= len(bits)
+            continue
+        for b in bits[skip:]:
+            out.append(i * 8 + b)
+            if len(out) == take:
+                return out
+        skip = 0
+    return out
+
+
+class Generation:
+    """One generation, opened once per process: compact per-project arrays and value masks.
+
+    Searchers are per thread (a whoosh searcher is not safe for concurrent use, and
+    opening one over an immutable generation is cheap); match results are cached per
+    query in a small LRU that goes with the generation.
+    """
+
+    def __init__(self, name: str, path: Path):
+        self.name, self.path = name, path
+        # no mmap: a mapped segment counts in the resident set of every thread that reads it
+        self.ix = FileStorage(str(path), supports_mmap=False).open_index()
+        try:
+            rows = json.loads((path / "meta.json").read_text("utf-8"))
+        except FileNotFoundError:
+            raise NoIndex(f"{path} was written by an older version; rebuild the site") from None
+        self.units = json.loads((path / "units.json").read_text("utf-8"))
+        for u in self.units:
+            u["folded"] = fold(u["name"])
+        with self.ix.reader() as reader:
+            if reader.doc_count_all() != len(rows):
+                raise NoIndex(f"{path}: meta.json does not match the index; rebuild the site")
+            # each live document's length per field, and the averages BM25 needs
+            self.lengths = {f: array("I", ((reader.doc_field_length(d, f) or 0) if r else 0
+                                           for d, r in enumerate(rows))) for f in FIELDS}
+        live = [r for r in rows if r is not None]
+        n = len(live)
+        self.n = n                                          # live documents
+        self.average = {f: (sum(ls) / n if n else 0.0) or 1.0 for f, ls in self.lengths.items()}
+        self.nbytes = (n + 7) >> 3
+        self.pos = array("i", (r[0] if r else -1 for r in rows))  # docnum → site position
+        self.docnum = [0] * n                               # site position → docnum
+        for d, p in enumerate(self.pos):
+            if p >= 0:
+                self.docnum[p] = d
+        self.all = (1 << n) - 1
+        values: dict[str, dict[str, list[int]]] = {f: {} for f in FACETS}
+        self.labels: dict[str, dict[str, str]] = {"unit": {}, "department": {}}
+        for order, year, unit, unit_name, dept, dept_name, cats, _ in live:
+            values["year"].setdefault(year, []).append(order)
+            values["unit"].setdefault(unit, []).append(order)
+            values["department"].setdefault(dept, []).append(order)
+            for c in cats:
+                values["category"].setdefault(c, []).append(order)
+            self.labels["unit"].setdefault(unit, unit_name)
+            self.labels["department"].setdefault(dept, dept_name)
+        self.masks = {f: {v: _mask(ps) for v, ps in vs.items()} for f, vs in values.items()}
+        self.by_amount = [r[0] for r in sorted(live, key=lambda r: (-Decimal(r[7]), r[0]))]
+        self._local = threading.local()
+        self._cache: OrderedDict = OrderedDict()
+        self._cache_lock = threading.Lock()
+        self._pending: dict = {}
+        self._results: OrderedDict = OrderedDict()
+
+    def searcher(self):
+        s = getattr(self._local, "searcher", None)
+        if s is None:
+            s = self._local.searcher = self.ix.searcher()
+        return s
+
+    def stored(self, position: int) -> dict:
+        return unpack(self.searcher().stored_fields(self.docnum[position])["doc"])
+
+    def match(self, query: ParsedQuery):
+        """(matched mask, site positions in relevance order) for a non-empty query, cached.
+
+        A query being matched by one thread is waited for by the others (one whoosh pass
+        per query, not one per client that asks at the same time).
+        """
+        key = query.slots
+        with self._cache_lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+            else:
+                pending = self._pending.get(key)
+                if pending is None:
+                    self._pending[key] = threading.Event()
+        if hit is not None:
+            return hit
+        if pending is not None:
+            pending.wait()
+            return self.match(query)
+        try:
+            hit = self._match(query)
+            with self._cache_lock:
+                self._cache[key] = hit
+                while len(self._cache) > CACHE_SIZE:
+                    self._cache.popitem(last=False)
+        finally:
+            with self._cache_lock:
+                self._pending.pop(key).set()
+        return hit
+
+    def _match(self, query: ParsedQuery):
+        """Every part must match in some field; name matches first, then unit matches, then
+        by score (BM25 over live documents), then site order."""
+        leaves = self.searcher().reader().leaf_readers()
+        pos = self.pos
+        scores: dict[int, float] = {}
+        matched = in_name = in_unit = None
+        for slots in query.slots:
+            anywhere: set[int] = set()
+            part_name: set[int] = set()
+            part_unit: set[int] = set()         # in the name or in the unit
+            for field, boost in FIELDS.items():
+                hits = {d: tf for d, tf in _run_hits(leaves, field, slots).items() if pos[d] >= 0}
+                if not hits:
+                    continue
+                self._score(scores, field, boost, hits)
+                anywhere.update(hits)
+                if field == "name":
+                    part_name.update(hits)
+                if field in ("name", "unit"):
+                    part_unit.update(hits)
+            matched = anywhere if matched is None else matched & anywhere
+            in_name = part_name if in_name is None else in_name & part_name
+            in_unit = part_unit if in_unit is None else in_unit & part_unit
+            if not matched:
+                break
+        ranked = sorted(matched, key=lambda d: (0 if d in in_name else 1 if d in in_unit else 2,
+                                                -scores[d], pos[d]))
+        positions = array("i", (pos[d] for d in ranked))
+        units = [u for u in self.units
+                 if all(matches(u["folded"], s, p) for p, s in zip(query.parts, query.slots))
+                 or (u["code"] and query.parts == (u["code"],))]
+        return _mask(positions), positions, units
+
+    def _score(self, scores: dict, field: str, boost: float, hits: dict) -> None:
+        """Add each hit's BM25 score for one part in one field (tf = runs in the field)."""
+        df = len(hits)
+        idf = math.log(1.0 + (self.n - df + 0.5) / (df + 0.5))
+        lengths, average = self.lengths[field], self.average[field]
+        w = boost * idf * (K1 + 1)
+        a, b = K1 * (1 - B), K1 * B / average
+        for d, tf in hits.items():
+            scores[d] = scores.get(d, 0.0) + w * tf / (tf + a + b * lengths[d])
+
+    def result(self, position: int, query: ParsedQuery, categories: tuple) -> dict:
+        """The result entry of one project for a query (cached; callers must not change it)."""
+        key = (position, query.slots, query.parts, categories, query.text)
+        with self._cache_lock:
+            entry = self._results.get(key)
+            if entry is not None:
+                self._results.move_to_end(key)
+                return entry
+        d = self.stored(position)
+        entry = {
+            "type": "project", "id": d["id"], "title": d["title"], "url": d["url"],
+            "year": d["year"], "unit": dict(d["unit"]), "annual_yuan": d["annual_yuan"],
+            "snippets": snippets(d, query),
+            "indicators": matched_indicators(d, query, categories),
+        }
+        with self._cache_lock:
+            self._results[key] = entry
+            while len(self._results) > RESULT_CACHE_SIZE:
+                self._results.popitem(last=False)
+        return entry
+
+
+
+
+# ── postings ─────────────────────────────────────────────────────────────────
+
+K1, B = 1.2, 0.75          # BM25's usual constants (whoosh's BM25F defaults)
+_decode_positions = Positions().decode_positions
+
+
+def _bulk(m) -> tuple[list, list, list]:
+    """(segment docnums, weights, encoded values) of a term's postings, a block at a time
+    for whoosh's on-disk postings; small terms are kept inline (a list matcher)."""
+    ids: list = []
+    weights: list = []
+    values: list = []
+    if isinstance(m, W3LeafMatcher):
+        while not m._atend:
+            m._read_ids()
+            m._read_weights()
+            m._read_values()
+            ids.extend(m._ids)
+            weights.extend(m._weights)
+            values.extend(m._values)
+            m._next_block()
+        return ids, weights, values
+    while m.is_active():
+        ids.append(m.id())
+        weights.append(m.weight())
+        values.append(m.value())
+        m.next()
+    return ids, weights, values
+
+
+def _term(leaves, field: str, text: str) -> dict[int, tuple[float, bytes]]:
+    """docnum → (frequency, encoded positions) of one term in one field, over all segments
+    (deleted documents included: the caller drops them)."""
+    btext = text.encode("utf-8")
+    out: dict[int, tuple[float, bytes]] = {}
+    for reader, base in leaves:
+        if (field, btext) not in reader:
+            continue
+        m = reader.postings(field, btext)
+        m = getattr(m, "child", m)          # whoosh wraps it to skip deleted documents
+        ids, weights, values = _bulk(m)
+        if base:
+            ids = [base + d for d in ids]
+        out.update(zip(ids, zip(weights, values)))
+    return out
+
+
+def _run_hits(leaves, field: str, slots: tuple[str, ...]) -> dict[int, float]:
+    """docnum → how often ``slots`` stand at consecutive positions in ``field``."""
+    if len(slots) == 1:
+        return {d: w for d, (w, _) in _term(leaves, field, slots[0]).items()}
+    postings = []
+    for slot in slots:
+        p = _term(leaves, field, slot)
+        if not p:
+            return {}
+        postings.append(p)
+    candidates = set(min(postings, key=len))
+    for p in postings:
+        candidates.intersection_update(p)
+    out = {}
+    for d in candidates:
+        starts = set(_decode_positions(postings[0][d][1]))
+        for i in range(1, len(postings)):
+            starts.intersection_update([q - i for q in _decode_positions(postings[i][d][1])])
+            if not starts:
+                break
+        if starts:
+            out[d] = float(len(starts))
+    return out
+
+
+def shape(gen: Generation, params: SearchParams, query: ParsedQuery,
+           matched: int, ranked, units: list) -> dict:
+    from ..derive import CATEGORY_LABELS, CATEGORY_ORDER
+    filters = params.filters
+    wanted = {}
+    for f, values in filters.items():
+        m = 0
+        for v in values:
+            m |= gen.masks[f].get(v, 0)
+        wanted[f] = m
+    kept = matched
+    for m in wanted.values():
+        kept &= m
+
+    facets = {}
+    for facet in FACETS:
+        base = matched
+        for f, m in wanted.items():
+            if f != facet:
+                base &= m
+        counts: dict[str, int] = {}
+        if base:
+            for v, m in gen.masks[facet].items():
+                c = (base & m).bit_count()
+                if c:
+                    counts[v] = c
+        labels = {v: (CATEGORY_LABELS.get(v, v) if facet == "category"
+                      else gen.labels[facet][v] if facet in gen.labels else v) for v in counts}
+        selected = getattr(params, facet)
+        for v in selected:
+            counts.setdefault(v, 0)
+            labels.setdefault(v, CATEGORY_LABELS.get(v, v) if facet == "category" else v)
+        if facet == "year":
+            order = sorted(counts, key=lambda v: v, reverse=True)
+        elif facet == "category":
+            order = sorted(counts, key=lambda v: (CATEGORY_ORDER.index(v) if v in CATEGORY_ORDER else 99, v))
+        else:
+            order = sorted(counts, key=lambda v: (-counts[v], labels[v], v))
+        facets[facet] = [{"value": v, "label": labels[v], "count": counts[v], "selected": v in selected}
+                         for v in order]
+
+    total = kept.bit_count()
+    first = (params.page - 1) * params.page_size
+    take = min(params.page_size, max(0, total - first))
+    if take <= 0:
+        page = []
+    elif params.sort == "amount" or ranked is not None:
+        order = gen.by_amount if params.sort == "amount" else ranked
+        if kept == gen.all:
+            page = list(order[first:first + take])
+        else:
+            bits = kept.to_bytes(gen.nbytes, "little")
+            page, seen = [], 0
+            for p in order:
+                if bits[p >> 3] >> (p & 7) & 1:
+                    if seen >= first:
+                        page.append(p)
+                        if len(page) == take:
+                            break
+                    seen += 1
+    else:                                   # empty query, by relevance: site order
+        page = _positions(kept, first, take)
+
+    results = []
+    if params.page == 1 and not query.empty:
+        results += _unit_results(units, filters)
+    results += [gen.result(p, query, params.category) for p in page]
+    return {"query": params.q, "total": total, "page": params.page,
+            "page_size": params.page_size, "results": results, "facets": facets}
+
+
+def _unit_results(units: list, filters: dict) -> list[dict]:
+    """Units whose name holds every part of the query (or whose code is the query).
+
+    Shown only when few units match: a query that names a unit, not one that
+    every unit name holds (such as 上海市).  ``units`` are the query's matching units
+    (``Generation._match``), filtered here.
+    """
+    found = [u for u in units
+             if not ("unit" in filters and u["id"] not in filters["unit"])
+             and not ("department" in filters and u["department"] not in filters["department"])]
+    if not found or len(found) > MAX_UNIT_RESULTS:
+        return []
+    found.sort(key=lambda u: (len(u["name"]), u["id"]))
+    return [{"type": "unit", "id": u["id"], "title": u["name"], "url": u["url"]} for u in found]
