@@ -26,7 +26,6 @@ from pathlib import Path
 
 from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.filedb.filestore import FileStorage
-from whoosh.formats import Positions
 
 from .analysis import ParsedQuery, fold, matches
 from .documents import FIELDS
@@ -200,8 +199,11 @@ class Generation:
             in_unit = part_unit if in_unit is None else in_unit & part_unit
             if not matched:
                 break
-        ranked = sorted(matched, key=lambda d: (0 if d in in_name else 1 if d in in_unit else 2,
-                                                -scores[d], pos[d]))
+        ranked = sorted(matched, key=pos.__getitem__)
+        ranked.sort(key=scores.__getitem__, reverse=True)      # stable: site order in ties
+        ranked = ([d for d in ranked if d in in_name]
+                  + [d for d in ranked if d in in_unit and d not in in_name]
+                  + [d for d in ranked if d not in in_unit])
         positions = array("i", (pos[d] for d in ranked))
         units = [u for u in self.units
                  if all(matches(u["folded"], s, p) for p, s in zip(query.parts, query.slots))
@@ -245,7 +247,12 @@ class Generation:
 # ── postings ─────────────────────────────────────────────────────────────────
 
 K1, B = 1.2, 0.75          # BM25's usual constants (whoosh's BM25F defaults)
-_decode_positions = Positions().decode_positions
+
+
+def _positions_of(value: bytes):
+    """The positions of a posting value of ``whoosh_index.ArrayPositions`` (little-endian
+    machines; ``ArrayPositions.decode_positions`` is the portable reader)."""
+    return memoryview(value)[1:].cast(chr(value[0]))
 
 
 def _bulk(m) -> tuple[list, list, list]:
@@ -272,47 +279,55 @@ def _bulk(m) -> tuple[list, list, list]:
     return ids, weights, values
 
 
-def _term(leaves, field: str, text: str) -> dict[int, tuple[float, bytes]]:
+def _term(leaves, field: str, text: str, values: bool = True) -> dict:
     """docnum → (frequency, encoded positions) of one term in one field, over all segments
-    (deleted documents included: the caller drops them)."""
+    (deleted documents included: the caller drops them); docnum → frequency without
+    ``values``."""
     btext = text.encode("utf-8")
-    out: dict[int, tuple[float, bytes]] = {}
+    out: dict = {}
     for reader, base in leaves:
         if (field, btext) not in reader:
             continue
         m = reader.postings(field, btext)
         m = getattr(m, "child", m)          # whoosh wraps it to skip deleted documents
-        ids, weights, values = _bulk(m)
+        ids, weights, vs = _bulk(m)
         if base:
             ids = [base + d for d in ids]
-        out.update(zip(ids, zip(weights, values)))
+        out.update(zip(ids, zip(weights, vs)) if values else zip(ids, weights))
     return out
 
 
 def _run_hits(leaves, field: str, slots: tuple[str, ...]) -> dict[int, float]:
     """docnum → how often ``slots`` stand at consecutive positions in ``field``."""
     if len(slots) == 1:
-        return {d: w for d, (w, _) in _term(leaves, field, slots[0]).items()}
+        return _term(leaves, field, slots[0], values=False)
     postings = []
     for slot in slots:
         p = _term(leaves, field, slot)
         if not p:
             return {}
         postings.append(p)
-    candidates = set(min(postings, key=len))
-    for p in postings:
+    # the rarest first (fewer candidates, earlier exits); slot i stands at start + i
+    order = sorted(range(len(postings)), key=lambda i: len(postings[i]))
+    shifts = [(-i).__add__ for i in order]
+    postings = [postings[i] for i in order]
+    candidates = set(postings[0])
+    for p in postings[1:]:
         candidates.intersection_update(p)
     out = {}
     for d in candidates:
-        starts = set(_decode_positions(postings[0][d][1]))
-        for i in range(1, len(postings)):
-            starts.intersection_update([q - i for q in _decode_positions(postings[i][d][1])])
+        starts = None
+        for p, shift in zip(postings, shifts):
+            run = map(shift, _positions_of(p[d][1]))
+            if starts is None:
+                starts = set(run)
+            else:
+                starts.intersection_update(run)
             if not starts:
                 break
         if starts:
             out[d] = float(len(starts))
     return out
-
 
 def shape(gen: Generation, params: SearchParams, query: ParsedQuery,
            matched: int, ranked, units: list) -> dict:
