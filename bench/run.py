@@ -225,12 +225,14 @@ def run(n: int, seed: int, work: Path, seconds: float, clients: int = 8, out=sys
     from jixiao.search import open_backend, parse_params
     backend = open_backend(site)
     backend.search(parse_params({"q": ["预热"]}))
-    per_query = []
-    for _ in range(5):
+    per_query, first_seen = [], []
+    for round_ in range(5):
         for q in QUERIES:
             t = time.perf_counter()
             backend.search(parse_params({"q": [q]}))
             per_query.append(time.perf_counter() - t)
+            if round_ == 0:
+                first_seen.append(per_query[-1])
 
     port = free_port()
     server = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--child-serve",
@@ -269,7 +271,11 @@ def run(n: int, seed: int, work: Path, seconds: float, clients: int = 8, out=sys
          f"({tmpl['rendered']} outputs rendered)", "only its pages", ""),
         ("index size", f"{live_mb:.0f} MB live generation ({index_mb:.0f} MB in .search/)", "", ""),
         ("search latency, in process", f"p50 {pct(per_query, 50) * 1000:.1f} ms, "
-         f"p95 {pct(per_query, 95) * 1000:.1f} ms ({len(per_query)} searches)", "p95 ≤ 50 ms", ""),
+         f"p95 {pct(per_query, 95) * 1000:.1f} ms ({len(per_query)} searches: the list 5 times)",
+         "p95 ≤ 50 ms", ""),
+        ("  the first time each query is seen", f"p50 {pct(first_seen, 50) * 1000:.1f} ms, "
+         f"p95 {pct(first_seen, 95) * 1000:.1f} ms, max {max(first_seen) * 1000:.1f} ms "
+         f"({len(first_seen)} queries, no cache)", "", ""),
         (f"/api/search, {clients} clients, loopback", f"{load['rps']:.0f} req/s "
          f"({load['requests']} in {seconds:.0f} s, non-200: {load['errors']})", "≥ 100 req/s", ""),
         ("peak RSS, full build", f"{full['peak_mb']:.0f} MB", "", f"floor {floor['peak_mb']:.0f} MB"),
