@@ -9,7 +9,7 @@ from pathlib import Path
 from .analysis import parse_query
 from .params import SearchParams
 from .whoosh_index import CURRENT, SEARCH_DIR, NoIndex, build_index, read_current
-from .whoosh_search import Generation, shape
+from .whoosh_search import Generation, segment_keys, shape
 
 __all__ = ["WhooshBackend", "NoIndex", "SEARCH_DIR", "build_index"]
 
@@ -23,6 +23,7 @@ class WhooshBackend:
         self._lock = threading.Lock()
         self._stamp = None
         self._gen: Generation | None = None
+        self._segment_bytes: dict = {}      # shared by the generations that link a segment
 
     # the SearchBackend interface
     def index(self, catalog) -> None:
@@ -53,6 +54,11 @@ class WhooshBackend:
             if name is None:
                 raise NoIndex(f"{self.root / CURRENT} does not name an index generation")
             if self._gen is None or self._gen.name != name:
-                self._gen = Generation(name, self.root / name)   # the old one (its searchers,
-            self._stamp = stamp                                    # its cache) goes with it
+                # reading a segment into memory holds the lock: every thread waits for it
+                self._gen = Generation(name, self.root / name,   # the old one (its searchers,
+                                       self._segment_bytes)
+                live = segment_keys(self.root / name)                 # its cache) goes with it
+                for key in [k for k in self._segment_bytes if k not in live]:
+                    del self._segment_bytes[key]
+            self._stamp = stamp
             return self._gen

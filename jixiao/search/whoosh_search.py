@@ -16,16 +16,20 @@ them: an incrementally updated index ranks exactly as a clean build's.
 """
 from __future__ import annotations
 
+import io
 import json
 import math
+import os
 import threading
 from array import array
 from collections import OrderedDict
 from decimal import Decimal
+from itertools import accumulate
 from pathlib import Path
 
 from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.filedb.filestore import FileStorage
+from whoosh.filedb.structfile import StructFile
 
 from .analysis import ParsedQuery, fold, matches
 from .documents import FIELDS
@@ -79,6 +83,44 @@ def _positions(mask: int, skip: int, take: int) -> list[int]:
     return out
 
 
+
+class _MemoryStorage(FileStorage):
+    """A generation whose segment files are read into memory once per process.
+
+    The OS may drop a file's cached pages whenever it likes (on the benchmark machine it
+    does within minutes), and every block of a query then waits on the disk: first-seen
+    queries took 300–1000 ms instead of 20–100.  Segment files never change once written
+    and a rebuild hard-links the unchanged ones, so their bytes are kept per inode and
+    shared by every generation that links them; only a new segment is read.
+    """
+
+    def __init__(self, path: Path, cache: dict):
+        super().__init__(str(path), supports_mmap=False, readonly=True)
+        self.cache = cache          # (device, inode) → bytes, kept by the backend
+
+    def open_file(self, name, **kwargs):
+        if not name.endswith(".seg"):
+            return super().open_file(name, **kwargs)
+        fpath = self._fpath(name)
+        st = os.stat(fpath)
+        key = (st.st_dev, st.st_ino)
+        data = self.cache.get(key)
+        if data is None:
+            with open(fpath, "rb") as fh:      # two threads may both read it: one copy stays
+                data = self.cache.setdefault(key, fh.read())
+        return StructFile(io.BytesIO(data), name=name, **kwargs)
+
+
+def segment_keys(folder: Path) -> set:
+    """(device, inode) of each segment file of a generation."""
+    out = set()
+    for f in os.listdir(folder):
+        if f.endswith(".seg"):
+            st = os.stat(os.path.join(folder, f))
+            out.add((st.st_dev, st.st_ino))
+    return out
+
+
 class Generation:
     """One generation, opened once per process: compact per-project arrays and value masks.
 
@@ -87,10 +129,9 @@ class Generation:
     query in a small LRU that goes with the generation.
     """
 
-    def __init__(self, name: str, path: Path):
+    def __init__(self, name: str, path: Path, segment_bytes: dict):
         self.name, self.path = name, path
-        # no mmap: a mapped segment counts in the resident set of every thread that reads it
-        self.ix = FileStorage(str(path), supports_mmap=False).open_index()
+        self.ix = _MemoryStorage(path, segment_bytes).open_index()
         try:
             rows = json.loads((path / "meta.json").read_text("utf-8"))
         except FileNotFoundError:
@@ -256,19 +297,26 @@ def _positions_of(value: bytes):
 
 
 def _bulk(m) -> tuple[list, list, list]:
-    """(segment docnums, weights, encoded values) of a term's postings, a block at a time
-    for whoosh's on-disk postings; small terms are kept inline (a list matcher)."""
+    """(segment docnums, weights, encoded values) of a term's postings.
+
+    whoosh's on-disk postings are blocks of a pickled (delta-coded ids, weights, values)
+    tuple (``W3PostingsWriter._write_block``); they are decoded here a block at a time,
+    in C where whoosh uses a Python generator.  Small terms are kept inline (a list
+    matcher) and are read through the matcher interface.
+    """
     ids: list = []
     weights: list = []
     values: list = []
     if isinstance(m, W3LeafMatcher):
         while not m._atend:
-            m._read_ids()
-            m._read_weights()
-            m._read_values()
-            ids.extend(m._ids)
-            weights.extend(m._weights)
-            values.extend(m._values)
+            m._read_data()
+            deltas, ws, vs = m._data
+            ids.extend(accumulate(deltas))          # each block's first id is absolute
+            if ws is None or isinstance(ws, float):
+                weights.extend([1.0 if ws is None else ws] * len(deltas))
+            else:
+                weights.extend(ws)
+            values.extend(vs if vs is not None else [None] * len(deltas))
             m._next_block()
         return ids, weights, values
     while m.is_active():
@@ -315,6 +363,14 @@ def _run_hits(leaves, field: str, slots: tuple[str, ...]) -> dict[int, float]:
     for p in postings[1:]:
         candidates.intersection_update(p)
     out = {}
+    if len(postings) == 2:                  # a three-character run: the common case
+        (pa, pb), (sa, sb) = postings, shifts
+        for d in candidates:
+            n = len(set(map(sa, _positions_of(pa[d][1]))).intersection(
+                map(sb, _positions_of(pb[d][1]))))
+            if n:
+                out[d] = float(n)
+        return out
     for d in candidates:
         starts = None
         for p, shift in zip(postings, shifts):
