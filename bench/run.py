@@ -126,9 +126,9 @@ def child_serve(content: Path, out: Path, templates: Path, port: int) -> None:
     import waitress
 
     from jixiao.serve import make_app
-    from jixiao.validate import load_content
+    from jixiao.validate import load_pages
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-    app = make_app(out, templates, load_content(content))
+    app = make_app(out, templates, pages=load_pages(content))      # as docs/DEPLOY.md runs it
     waitress.serve(app, host="127.0.0.1", port=port, threads=8, _quiet=True)
 
 

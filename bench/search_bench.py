@@ -65,14 +65,15 @@ def _status_mb(pid, key: str) -> float:
 
 
 def child_serve(out: Path, catalog_arg: str, content: str, port: int, threads: int) -> None:
-    """The server alone in a process, as deployed: make_app + waitress (RSS is its own)."""
+    """The server alone in a process, as deployed (docs/DEPLOY.md): make_app over the free
+    pages + waitress, so its RSS is the server's own.  ``catalog_arg`` is not used."""
     import logging
+
     import waitress
-    ns = argparse.Namespace(catalog=Path(catalog_arg) if catalog_arg else None, content=Path(content))
+
+    from jixiao.validate import load_pages
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-    app = make_app(out, TEMPLATES, _catalog(ns))
-    import gc
-    gc.collect()
+    app = make_app(out, TEMPLATES, pages=load_pages(Path(content)))
     waitress.serve(app, host="127.0.0.1", port=port, threads=threads, _quiet=True)
 
 

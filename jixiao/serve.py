@@ -149,29 +149,29 @@ def to_json(doc: dict) -> str:
 class _Chrome:
     """What ``search.html`` (through ``base.html``) reads of the catalog: the free pages."""
 
-    def __init__(self, catalog):
-        self.pages = list(catalog.pages)
+    def __init__(self, pages):
+        self.pages = list(pages)
 
 
 class App:
     """WSGI application over an output directory."""
 
-    def __init__(self, out: Path, templates: Path, catalog=None):
+    def __init__(self, out: Path, templates: Path, catalog=None, pages=None):
         self.out = Path(out).resolve()
         self.templates = Path(templates)
         self.backend = open_backend(self.out)
         self._env = None
         self._env_lock = threading.Lock()
-        self.set_catalog(catalog)
+        self.set_pages(catalog.pages if catalog is not None else pages)
 
-    def set_catalog(self, catalog) -> None:
-        """After a (re)build: pages extend base.html, which reads the catalog.
+    def set_pages(self, pages) -> None:
+        """After a (re)build: pages extend base.html, which lists the free pages.
 
-        Only what the search page reads of it is kept (the free pages in the footer), not
-        the catalog: at 10,000 projects that is hundreds of MB the server need not hold.
+        Only those are kept, not the catalog: at 10,000 projects that is hundreds of MB
+        the server need not hold (``validate.load_pages`` reads them without the records).
         """
         from .render import Renderer
-        env = Renderer(_Chrome(catalog), self.templates).env if catalog is not None else None
+        env = Renderer(_Chrome(pages), self.templates).env if pages is not None else None
         with self._env_lock:
             self._env = env
 
@@ -282,9 +282,11 @@ class App:
             return self.not_found()
 
 
-def make_app(out: Path, templates: Path | None = None, catalog=None) -> App:
+def make_app(out: Path, templates: Path | None = None, catalog=None, pages=None) -> App:
+    """The WSGI app over a built site; ``catalog`` or ``pages`` (``validate.load_pages``)
+    give ``/search/`` the site's footer."""
     from .pipeline import TEMPLATES
-    return App(out, templates or TEMPLATES, catalog)
+    return App(out, templates or TEMPLATES, catalog, pages)
 
 
 # ── the preview/production server ───────────────────────────────────────────
@@ -342,7 +344,7 @@ class Watcher(threading.Thread):
             traceback.print_exc(file=self.log)  # say everything, keep the previous site
             print("rebuild failed; still serving the previous site", file=self.log)
             return False
-        self.app.set_catalog(catalog)
+        self.app.set_pages(catalog.pages)
         return True
 
 

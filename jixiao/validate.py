@@ -322,6 +322,25 @@ def _placement(records: _Records, project: Project, loaded: Loaded, path: Path) 
             return
 
 
+def _read_pages(root: Path) -> tuple[list[Page], list[Problem]]:
+    pages, problems = [], []
+    for path in sorted((Path(root) / "pages").glob("*.md")):
+        page, found = Page.read(path)
+        problems += found
+        if page:
+            pages.append(page)
+    return pages, problems
+
+
+def load_pages(root: Path) -> list[Page]:
+    """The free pages (``content/pages/*.md``) alone: what a search server needs of the
+    content (the footer of ``/search/``), without reading the records."""
+    pages, problems = _read_pages(root)
+    if problems:
+        raise ContentError(problems)
+    return pages
+
+
 def load_content(root: Path, strict: bool = False, cache: RecordCache | None = None
                  ) -> Catalog:
     """Read and check everything under ``root``; raise ContentError with all problems.
@@ -373,12 +392,8 @@ def load_content(root: Path, strict: bool = False, cache: RecordCache | None = N
                 f"unit {project.unit!r} does not exist (no {root / project.unit / 'unit.yaml'})"))
         records.add("project", project, loaded, path)
 
-    pages = []
-    for path in sorted((root / "pages").glob("*.md")):
-        page, problems = Page.read(path)
-        records.problems += problems
-        if page:
-            pages.append(page)
+    pages, problems = _read_pages(root)
+    records.problems += problems
 
     if strict:
         records.problems += [replace(w, severity="error") for w in records.warnings]

@@ -208,6 +208,17 @@ def test_search_page(app, site):
     assert hostile.status == 200 and "<script>alert" not in hostile.text
 
 
+def test_production_app_reads_only_the_free_pages(app, site):
+    """docs/DEPLOY.md's wsgi app: the free pages, not the records, and the same answers."""
+    from jixiao.validate import load_pages
+    out, catalog = site
+    pages = load_pages(content_dir())
+    assert [p.slug for p in pages] == [p.slug for p in catalog.pages]
+    lean = make_app(out, TEMPLATES, pages=pages)
+    for target in ("/search/?q=" + q("检查"), "/api/search?q=" + q("燃气")):
+        assert request(lean, target).text == request(app, target).text
+
+
 def test_static_search_page_says_it_needs_the_server(site):
     html = (site[0] / "search" / "index.html").read_text("utf-8")
     assert "搜索需要本站的搜索服务器" in html and 'action="/search/"' in html
