@@ -151,6 +151,7 @@ class Generation:
         self.average = {f: (sum(ls) / n if n else 0.0) or 1.0 for f, ls in self.lengths.items()}
         self.nbytes = (n + 7) >> 3
         self.pos = array("i", (r[0] if r else -1 for r in rows))  # docnum → site position
+        self.deleted = [d for d, p in enumerate(self.pos) if p < 0]
         self.docnum = [0] * n                               # site position → docnum
         for d, p in enumerate(self.pos):
             if p >= 0:
@@ -226,7 +227,9 @@ class Generation:
             part_name: set[int] = set()
             part_unit: set[int] = set()         # in the name or in the unit
             for field, boost in FIELDS.items():
-                hits = {d: tf for d, tf in _run_hits(leaves, field, slots).items() if pos[d] >= 0}
+                hits = _run_hits(leaves, field, slots)
+                for d in self.deleted:
+                    hits.pop(d, None)
                 if not hits:
                     continue
                 self._score(scores, field, boost, hits)
@@ -245,7 +248,7 @@ class Generation:
         ranked = ([d for d in ranked if d in in_name]
                   + [d for d in ranked if d in in_unit and d not in in_name]
                   + [d for d in ranked if d not in in_unit])
-        positions = array("i", (pos[d] for d in ranked))
+        positions = array("i", map(pos.__getitem__, ranked))
         units = [u for u in self.units
                  if all(matches(u["folded"], s, p) for p, s in zip(query.parts, query.slots))
                  or (u["code"] and query.parts == (u["code"],))]
@@ -296,7 +299,7 @@ def _positions_of(value: bytes):
     return memoryview(value)[1:].cast(chr(value[0]))
 
 
-def _bulk(m) -> tuple[list, list, list]:
+def _bulk(m, with_values: bool = True) -> tuple[list, list, list]:
     """(segment docnums, weights, encoded values) of a term's postings.
 
     whoosh's on-disk postings are blocks of a pickled (delta-coded ids, weights, values)
@@ -316,13 +319,15 @@ def _bulk(m) -> tuple[list, list, list]:
                 weights.extend([1.0 if ws is None else ws] * len(deltas))
             else:
                 weights.extend(ws)
-            values.extend(vs if vs is not None else [None] * len(deltas))
+            if with_values:
+                values.extend(vs if vs is not None else [None] * len(deltas))
             m._next_block()
         return ids, weights, values
     while m.is_active():
         ids.append(m.id())
         weights.append(m.weight())
-        values.append(m.value())
+        if with_values:
+            values.append(m.value())
         m.next()
     return ids, weights, values
 
@@ -338,7 +343,7 @@ def _term(leaves, field: str, text: str, values: bool = True) -> dict:
             continue
         m = reader.postings(field, btext)
         m = getattr(m, "child", m)          # whoosh wraps it to skip deleted documents
-        ids, weights, vs = _bulk(m)
+        ids, weights, vs = _bulk(m, values)
         if base:
             ids = [base + d for d in ids]
         out.update(zip(ids, zip(weights, vs)) if values else zip(ids, weights))
