@@ -446,3 +446,20 @@ def test_index_generations_swap_atomically(tmp_path):
     assert backend._gen.name == names[-1]
     index(catalog, tmp_path)                          # back to the first content
     assert (tmp_path / SEARCH_DIR / "CURRENT").read_text().strip() == first
+
+
+def test_new_generation_is_warmed_with_recent_queries(tmp_path):
+    """After a swap the queries people were asking are matched again before they ask."""
+    catalog = load_content(FIXTURES / "valid")
+    index(catalog, tmp_path)
+    backend = open_backend(tmp_path)
+    for q in ("检查", "燃气", "检查"):
+        search(backend, q=q)
+    first = backend._current()
+    renamed = [catalog.projects[0].model_copy(update={"name": "改名"}), *catalog.projects[1:]]
+    index(Catalog(catalog.units_list, renamed, catalog.pages), tmp_path)
+    doc = search(backend, q="改名")                    # opens the new generation
+    gen = backend._current()
+    assert gen is not first and doc["total"] == 1
+    assert gen.warmed.wait(30)
+    assert {q.text for q in gen.recent(10)} == {"燃气", "检查", "改名"}   # warmed, and the new one

@@ -9,7 +9,7 @@ from pathlib import Path
 from .analysis import parse_query
 from .params import SearchParams
 from .whoosh_index import CURRENT, SEARCH_DIR, NoIndex, build_index, read_current
-from .whoosh_search import Generation, segment_keys, shape
+from .whoosh_search import WARM, Generation, segment_keys, shape
 
 __all__ = ["WhooshBackend", "NoIndex", "SEARCH_DIR", "build_index"]
 
@@ -54,9 +54,15 @@ class WhooshBackend:
             if name is None:
                 raise NoIndex(f"{self.root / CURRENT} does not name an index generation")
             if self._gen is None or self._gen.name != name:
+                old = self._gen
                 # reading a segment into memory holds the lock: every thread waits for it
                 self._gen = Generation(name, self.root / name,   # the old one (its searchers,
                                        self._segment_bytes)
+                if old is not None:
+                    threading.Thread(target=self._gen.warm, args=(old.recent(WARM),),
+                                     name="jixiao-warm", daemon=True).start()
+                else:
+                    self._gen.warmed.set()
                 live = segment_keys(self.root / name)                 # its cache) goes with it
                 for key in [k for k in self._segment_bytes if k not in live]:
                     del self._segment_bytes[key]

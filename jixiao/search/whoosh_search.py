@@ -45,6 +45,7 @@ MAX_UNIT_RESULTS = 3
 # and the first set bits of a mask are the first projects in site order.
 
 CACHE_SIZE = 128           # matched queries kept per generation (a few tens of KB each)
+WARM = 32                  # of them matched again by a new generation before clients ask
 RESULT_CACHE_SIZE = 2000   # shaped project results (snippets, indicators) kept per generation
 
 
@@ -170,7 +171,8 @@ class Generation:
         self.masks = {f: {v: _mask(ps) for v, ps in vs.items()} for f, vs in values.items()}
         self.by_amount = [r[0] for r in sorted(live, key=lambda r: (-Decimal(r[7]), r[0]))]
         self._local = threading.local()
-        self._cache: OrderedDict = OrderedDict()
+        self._cache: OrderedDict = OrderedDict()   # slots → ((mask, ranked, units), query)
+        self.warmed = threading.Event()
         self._cache_lock = threading.Lock()
         self._pending: dict = {}
         self._results: OrderedDict = OrderedDict()
@@ -200,20 +202,34 @@ class Generation:
                 if pending is None:
                     self._pending[key] = threading.Event()
         if hit is not None:
-            return hit
+            return hit[0]
         if pending is not None:
             pending.wait()
             return self.match(query)
         try:
             hit = self._match(query)
             with self._cache_lock:
-                self._cache[key] = hit
+                self._cache[key] = (hit, query)
                 while len(self._cache) > CACHE_SIZE:
                     self._cache.popitem(last=False)
         finally:
             with self._cache_lock:
                 self._pending.pop(key).set()
         return hit
+
+    def recent(self, n: int) -> list[ParsedQuery]:
+        """The ``n`` queries matched most recently (to warm the next generation with)."""
+        with self._cache_lock:
+            return [query for _, query in list(self._cache.values())[-n:]]
+
+    def warm(self, queries: list[ParsedQuery]) -> None:
+        """Match ``queries`` ahead of the clients (a thread started when this generation
+        replaces another): a rebuild does not make the popular queries slow again."""
+        try:
+            for query in reversed(queries):          # the most recent first
+                self.match(query)
+        finally:
+            self.warmed.set()
 
     def _match(self, query: ParsedQuery):
         """Every part must match in some field; name matches first, then unit matches, then
