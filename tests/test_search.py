@@ -463,3 +463,26 @@ def test_new_generation_is_warmed_with_recent_queries(tmp_path):
     assert gen is not first and doc["total"] == 1
     assert gen.warmed.wait(30)
     assert {q.text for q in gen.recent(10)} == {"燃气", "检查", "改名"}   # warmed, and the new one
+
+
+def test_bulk_postings_are_the_bytes_whoosh_writes(tmp_path, catalog):
+    """whoosh_postings writes each term's blocks exactly as whoosh's own writer does: same
+    postings and term files, byte for byte (documents repeated so terms span blocks)."""
+    from whoosh import index as whoosh_index
+    from whoosh.writing import SegmentWriter
+    from jixiao.search.whoosh_index import _Writer, add_document, schema
+    docs = [dict(doc, id=f"{doc['id']}-{k}") for k in range(4) for doc in documents(catalog)]
+    files = {}
+    for name, make in (("whoosh", SegmentWriter), ("bulk", _Writer)):
+        folder = tmp_path / name
+        folder.mkdir()
+        ix = whoosh_index.create_in(str(folder), schema())
+        writer = make(ix, compound=False)
+        for doc in docs:
+            add_document(writer, doc)
+        writer.commit()
+        files[name] = {f.suffix: f.read_bytes() for f in folder.iterdir()
+                       if f.suffix in (".pst", ".trm")}
+    assert sorted(files["bulk"]) == [".pst", ".trm"]
+    assert max(len(v) for v in files["bulk"].values()) > 100_000
+    assert files["bulk"] == files["whoosh"]

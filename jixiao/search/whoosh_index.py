@@ -51,6 +51,7 @@ from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import SegmentWriter
 
 from ..catalog import department_slug
+from . import whoosh_postings
 from .analysis import fold, term_positions, tokens
 from .documents import FIELDS, field_texts, project_doc, unit_docs
 
@@ -99,21 +100,26 @@ class BigramTokenizer(Tokenizer):
             yield t
 
 
+_BIG_ENDIAN = sys.byteorder == "big"
+
+
 class ArrayPositions(Positions):
     """whoosh's ``Positions`` format with a posting's positions stored as a machine array
     (a typecode byte, then little-endian ``H`` or ``I`` items) instead of a pickled list
     of deltas: a query reads them with ``memoryview.cast``, in C."""
 
     def encode(self, poslist):
+        if poslist[-1] < 65536 and not _BIG_ENDIAN:
+            return b"H" + array("H", poslist).tobytes()
         code = "H" if poslist[-1] < 65536 else "I"
         a = array(code, poslist)
-        if sys.byteorder == "big":
+        if _BIG_ENDIAN:
             a.byteswap()
         return code.encode() + a.tobytes()
 
     def decode_positions(self, valuestring):
         a = array(chr(valuestring[0]), valuestring[1:])
-        if sys.byteorder == "big":
+        if _BIG_ENDIAN:
             a.byteswap()
         return a.tolist()
 
@@ -137,10 +143,15 @@ class RunText(TEXT):
         self.format = ArrayPositions(field_boost=self.format.field_boost)
 
     def index(self, value, **kwargs):
+        for term, n, weight, encoded in self.postings(value):
+            yield term.encode("utf-8"), n, weight, encoded
+
+    def postings(self, value):
+        """(term, frequency, weight, encoded positions) for each term of ``value``."""
         boost = self.format.field_boost
         encode = self.format.encode
-        for term, poses in term_positions(fold(value)).items():
-            yield term.encode("utf-8"), len(poses), len(poses) * boost, encode(poses)
+        return [(term, len(poses), len(poses) * boost, encode(poses))
+                for term, poses in term_positions(fold(value)).items()]
 
 
 def schema() -> Schema:
@@ -149,26 +160,15 @@ def schema() -> Schema:
     return Schema(id=ID(stored=True, unique=True), doc=STORED, **{f: RunText() for f in FIELDS})
 
 
-class _Lengths:
-    """Field lengths for the postings writer, from memory (``_Writer``)."""
-
-    def __init__(self, lengths: dict):
-        self.lengths = lengths
-
-    def doc_field_length(self, docnum, fieldname, default=0):
-        return self.lengths.get((docnum, fieldname), default)
-
-    def close(self):
-        pass
-
-
 class _Writer(SegmentWriter):
-    """whoosh's segment writer for ``add_document`` only, giving the postings writer the
-    field lengths it asks for per posting from memory instead of reading each back
-    from the file just written (a third of the commit time)."""
+    """whoosh's segment writer for ``add_document`` only, with the postings collected per
+    term and written in bulk (``whoosh_postings``) instead of pooled, sorted and written
+    one by one, and the field lengths kept in memory for them."""
 
-    def __init__(self, ix):
-        super().__init__(ix, limitmb=512)
+    def __init__(self, ix, **kwargs):
+        super().__init__(ix, **kwargs)
+        self.pool.cleanup()
+        self.pool = whoosh_postings.Postings()
         self._lengths: dict = {}
         add_field = self.perdocwriter.add_field
 
@@ -179,12 +179,38 @@ class _Writer(SegmentWriter):
 
         self.perdocwriter.add_field = remember
 
-    def add_reader(self, reader):            # merging would bypass the lengths kept above
+    def add_document(self, **fields):
+        """``SegmentWriter.add_document`` for this schema (no boosts, vectors, spelling or
+        columns), with each ``RunText`` field's postings going straight to the collector."""
+        self._check_state()
+        docnum, schema, perdoc = self.docnum, self.schema, self.perdocwriter
+        names = sorted(fields)
+        self._check_fields(schema, names)
+        perdoc.start_doc(docnum)
+        for name in names:
+            value, field = fields[name], schema[name]
+            if value is None:
+                continue
+            if field.vector or field.column_type or field.separate_spelling():
+                raise NotImplementedError(f"field {name}: vectors, columns, spelling")
+            length = 0
+            if isinstance(field, RunText):
+                length = self.pool.add_terms(name, docnum, field.postings(value))
+            elif field.indexed:
+                for btext, freq, weight, encoded in field.index(value):
+                    self.pool.add((name, btext, docnum, weight, encoded))
+                    length += freq if field.scorable else 0
+            perdoc.add_field(name, field, value if field.stored else None, length)
+        perdoc.finish_doc()
+        self._added = True
+        self.docnum += 1
+
+    def add_reader(self, reader):            # merging would bypass the postings kept above
         raise NotImplementedError("segments are rewritten from documents, not merged")
 
     def _flush_segment(self):
         self.perdocwriter.close()
-        self.fieldwriter.add_postings(self.schema, _Lengths(self._lengths), self.pool.iter_postings())
+        whoosh_postings.write(self.fieldwriter, self.schema, self.pool, self._lengths)
         self.fieldwriter.close()
 
 

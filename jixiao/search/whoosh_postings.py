@@ -1,0 +1,127 @@
+"""Postings of a new segment, collected per term and written a block at a time.
+
+whoosh's ``SegmentWriter`` puts every posting as a tuple into a pool, sorts the pool
+at commit, and hands the postings one by one to ``W3PostingsWriter.add_posting``
+(type checks, statistics and appends per posting).  At 10,000 projects that is
+~10 M postings and most of the index step.  Documents are added in docnum order, so
+collecting each term's postings in lists keeps them sorted; ``write`` then writes
+each term's blocks exactly as ``W3PostingsWriter`` does (same bytes: a test compares
+the files), with the per-block work done on slices.
+"""
+from __future__ import annotations
+
+import zlib
+from pickle import dumps
+
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3TermInfo
+from whoosh.system import pack_ushort
+from whoosh.util.numeric import length_to_byte
+
+
+class Postings:
+    """Stands in for whoosh's ``PostingPool``: (field, term) → docnums, weights, values."""
+
+    def __init__(self):
+        self.terms: dict[str, dict[bytes | str, tuple[list, list, list]]] = {}
+
+    def add(self, item) -> None:
+        """One posting, as whoosh's writer hands it to its pool."""
+        fieldname, btext, docnum, weight, value = item
+        self.add_terms(fieldname, docnum, [(btext, 0, weight, value)])
+
+    def add_terms(self, fieldname: str, docnum: int, postings) -> int:
+        """A document's (term, frequency, weight, value) of one field, terms as ``str``
+        (UTF-8 keeps their order); returns the field's length (the sum of frequencies)."""
+        field = self.terms.get(fieldname)
+        if field is None:
+            field = self.terms[fieldname] = {}
+        get = field.get
+        length = 0
+        for term, freq, weight, value in postings:
+            length += freq
+            lists = get(term)
+            if lists is None:
+                field[term] = ([docnum], [weight], [value])
+            else:
+                lists[0].append(docnum)
+                lists[1].append(weight)
+                lists[2].append(value)
+        return length
+
+    def cleanup(self) -> None:
+        self.terms.clear()
+
+
+def write(fieldwriter, schema, postings: Postings, lengths: dict, blocklimit: int = 128,
+          compression: int = 3) -> None:
+    """Write every term of ``postings`` with ``fieldwriter`` (a ``W3FieldWriter``), fields
+    and terms in sorted order; ``lengths``: (docnum, field) → length as whoosh stores it."""
+    postfile = fieldwriter._postfile
+    for fieldname in sorted(postings.terms):
+        fieldwriter.start_field(fieldname, schema[fieldname])
+        prefix = pack_ushort(fieldwriter._fieldid)
+        terms = postings.terms[fieldname]
+        for term in sorted(terms):          # str and UTF-8 bytes sort alike
+            ids, weights, values = terms[term]
+            btext = term.encode("utf-8") if isinstance(term, str) else term
+            info = _write_term(postfile, fieldname, schema[fieldname].format, ids, weights,
+                               values, lengths, blocklimit, compression)
+            fieldwriter._tindex.add(prefix + btext, info.to_bytes())
+        fieldwriter.finish_field()
+
+
+def _write_term(postfile, fieldname, format_, ids, weights, values, lengths, blocklimit,
+                compression):
+    """One term's posting list: what ``W3PostingsWriter`` writes between ``start_postings``
+    and ``finish_postings`` (blocks of ``blocklimit``, each compressed)."""
+    info = W3TermInfo()
+    fixedsize = format_.fixed_value_size()
+    start = postfile.tell()
+    postfile.write(WHOOSH3_HEADER_MAGIC)
+    n = len(ids)
+    for k in range(0, n, blocklimit):
+        bids = ids[k:k + blocklimit]
+        bweights = weights[k:k + blocklimit]
+        blens = [length for length in (lengths.get((d, fieldname), 0) for d in bids) if length]
+        minlength = min(blens) if blens else None
+        maxlength = max(blens) if blens else 0
+        maxweight = max(0, *bweights)
+        # the term's statistics (W3TermInfo.add_block)
+        info._weight += sum(bweights)
+        info._df += len(bids)
+        if info._minlength is None:
+            info._minlength = minlength
+        else:
+            info._minlength = min(info._minlength, minlength)
+        info._maxlength = max(info._maxlength, maxlength)
+        info._maxweight = max(info._maxweight, maxweight)
+        if info._minid is None:
+            info._minid = bids[0]
+        info._maxid = bids[-1]
+        # the block (W3PostingsWriter._write_block and its _mini_* methods)
+        first = bweights[0]
+        if all(w == 1.0 for w in bweights):
+            mini_weights = None
+        elif all(w == first for w in bweights):
+            mini_weights = first
+        else:
+            mini_weights = tuple(bweights)
+        deltas = tuple(b - a for a, b in zip([0, *bids], bids))
+        bvalues = [v for v in values[k:k + blocklimit] if v]     # whoosh keeps non-empty ones
+        if fixedsize is None or fixedsize < 0:
+            mini_values = tuple(bvalues)
+        elif fixedsize == 0:
+            mini_values = None
+        else:
+            mini_values = b"".join(bvalues)
+        data = dumps((deltas, mini_weights, mini_values), 2)
+        if compression:
+            data = zlib.compress(data, compression)
+        head = dumps((len(bids), bids[-1], maxweight, compression,
+                      length_to_byte(minlength), length_to_byte(maxlength)), 2)
+        size = len(head) + len(data)
+        postfile.write_int(-size if k + blocklimit >= n else size)
+        postfile.write(head)
+        postfile.write(data)
+    info.set_extent(start, postfile.tell() - start)
+    return info
