@@ -486,3 +486,61 @@ def test_bulk_postings_are_the_bytes_whoosh_writes(tmp_path, catalog):
     assert sorted(files["bulk"]) == [".pst", ".trm"]
     assert max(len(v) for v in files["bulk"].values()) > 100_000
     assert files["bulk"] == files["whoosh"]
+
+
+def _reference_terms(folded: str) -> dict[str, list[int]]:
+    """term_positions by its definition: every token of ``tokens``, plus each 2–4 tokens
+    that are not CJK and stand at consecutive positions, joined, at the first's position."""
+    from jixiao.search.analysis import MAX_SHINGLE, SHINGLE, _is_cjk, tokens
+    out: dict[str, list[int]] = {}
+    toks = list(tokens(folded))
+    for t in toks:
+        out.setdefault(t.text, []).append(t.pos)
+    plain = {t.pos: t.text for t in toks if not _is_cjk(t.text[0])}
+    for p in sorted(plain):
+        for k in range(2, MAX_SHINGLE + 1):
+            run = [plain.get(p + i) for i in range(k)]
+            if None in run:
+                break
+            out.setdefault(SHINGLE.join(run), []).append(p)
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def test_term_positions_are_the_tokens_and_shingles(catalog):
+    """What the index holds (analysis.term_positions) is what tokens() and the shingle rule
+    say, for every field of every seed project and for generated text."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+    from jixiao.search.analysis import term_positions
+    texts = [fold(v) for doc in documents(catalog) for v in field_texts(doc).values()]
+    assert sum(len(t) for t in texts) > 50_000
+    for text in texts:
+        assert term_positions(text) == _reference_terms(text)
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.text(alphabet=st.sampled_from(list("燃气安全ab12 .,，=≥%%\x1f") + ["(", "）"]),
+                   max_size=40))
+    def agree(text):
+        folded = fold(text)
+        assert term_positions(folded) == _reference_terms(folded)
+    agree()
+
+
+def test_symbol_runs_are_one_term(backend, monkeypatch):
+    """=100% and ≥90% are looked up as one shingle term: the same results, in the same
+    order, as checking the positions of their tokens."""
+    from jixiao.search import whoosh_search
+    from jixiao.search.analysis import shingle
+    assert shingle(("=", "100", "%")) == "=\x1e100\x1e%"
+    assert shingle(("燃气",)) is None and shingle(("365", "天")) is None
+    queries = ("=100%", "≥90%", "100%", ">=95%")
+    gen = backend._current()
+    gen._cache.clear()
+    with_shingles = [search(backend, q=q, page_size=100) for q in queries]
+    gen._cache.clear()
+    gen._results.clear()
+    monkeypatch.setattr(whoosh_search, "shingle", lambda slots: None)
+    assert [search(backend, q=q, page_size=100) for q in queries] == with_shingles
+    assert all(doc["total"] for doc in with_shingles)
+    gen._cache.clear()
+    gen._results.clear()

@@ -121,21 +121,38 @@ def tokens(folded: str, with_unigrams: bool = True):
             pos += GAP
 
 
+SHINGLE = "\x1e"             # joins the tokens of a shingle (whitespace: never in a token)
+MAX_SHINGLE = 4
+
+
+def shingle(slots: "Slots") -> str | None:
+    """The index term standing for ``slots`` when they are 2–MAX_SHINGLE Latin/number/symbol
+    tokens: a run such as ``=100%`` is then one term lookup, not a position check over
+    every project that holds ``=``, ``100`` and ``%``."""
+    if 1 < len(slots) <= MAX_SHINGLE and not any(_is_cjk(s[0]) for s in slots):
+        return SHINGLE.join(slots)
+    return None
+
+
 def term_positions(folded: str) -> dict[str, list[int]]:
-    """Each token text of ``tokens(folded)`` → its positions, ascending.
+    """Each token text of ``tokens(folded)`` → its positions, ascending, and the shingles.
 
     The same tokens, made without a ``Token`` per token: indexing calls this for every
-    field of every project (a test checks that it agrees with ``tokens``).
+    field of every project (a test checks that it agrees with ``tokens``).  Besides them,
+    every 2–MAX_SHINGLE tokens that are not CJK and stand at consecutive positions are
+    one more term, ``SHINGLE``-joined, at the position of the first (``shingle``).
     """
     out: dict[str, list[int]] = {}
     get = out.get
     pos = 0
+    run: list[str] = []                 # the Latin/number/symbol tokens just before pos
     for m in _TOKEN.finditer(folded):
         kind = m.lastgroup
         if kind == "cjk":
-            run = m.group()
-            last = len(run) - 1
-            for i, ch in enumerate(run):
+            run = []
+            run_ = m.group()
+            last = len(run_) - 1
+            for i, ch in enumerate(run_):
                 p = pos + i
                 have = get(ch)
                 if have is None:
@@ -143,7 +160,7 @@ def term_positions(folded: str) -> dict[str, list[int]]:
                 else:
                     have.append(p)
                 if i < last:
-                    pair = run[i:i + 2]
+                    pair = run_[i:i + 2]
                     have = get(pair)
                     if have is None:
                         out[pair] = [p]
@@ -161,12 +178,23 @@ def term_positions(folded: str) -> dict[str, list[int]]:
             text = _FOLD_SYMBOL.get(s, s)
         else:
             pos += GAP
+            run = []
             continue
         have = get(text)
         if have is None:
             out[text] = [pos]
         else:
             have.append(pos)
+        run.append(text)
+        if len(run) > MAX_SHINGLE:
+            del run[0]
+        for k in range(2, len(run) + 1):
+            term, start = SHINGLE.join(run[-k:]), pos - k + 1
+            have = get(term)
+            if have is None:
+                out[term] = [start]
+            else:
+                have.append(start)
         pos += 1
     return out
 

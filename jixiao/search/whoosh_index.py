@@ -56,7 +56,7 @@ from .analysis import fold, term_positions, tokens
 from .documents import FIELDS, field_texts, project_doc, unit_docs
 
 SEARCH_DIR = ".search"
-INDEX_VERSION = 5          # bump when the analyzer or the schema changes: forces a new index
+INDEX_VERSION = 6          # bump when the analyzer or the schema changes: forces a new index
 CURRENT = "CURRENT"
 
 SEGMENT_DOCS = 2500        # a full build's segments hold at most this many projects

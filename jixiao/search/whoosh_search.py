@@ -31,7 +31,7 @@ from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.structfile import StructFile
 
-from .analysis import ParsedQuery, fold, matches
+from .analysis import ParsedQuery, fold, matches, shingle
 from .documents import FIELDS
 from .params import FACETS, SearchParams
 from .results import matched_indicators, snippets
@@ -370,6 +370,9 @@ def _run_hits(leaves, field: str, slots: tuple[str, ...]) -> dict[int, float]:
     """docnum → how often ``slots`` stand at consecutive positions in ``field``."""
     if len(slots) == 1:
         return _term(leaves, field, slots[0], values=False)
+    term = shingle(slots)                   # =100%, ≥90%: one term, no position check
+    if term is not None:
+        return _term(leaves, field, term, values=False)
     postings = []
     for slot in slots:
         p = _term(leaves, field, slot)
