@@ -16,6 +16,9 @@ One tokenizer serves the index, the queries, the highlighter and the
   phrase over them means "adjacent, in this order".  Separate values of one
   field are ``SEPARATOR``-joined and a gap of positions keeps phrases from
   spanning two values.
+* **Shingles** (index only): every 2–4 Latin/number/symbol tokens at consecutive
+  positions are one more term, ``SHINGLE``-joined (``=100%`` → ``=␞100␞%``), so
+  such a query part is one term lookup (``shingle``) instead of a position check.
 * **Queries**: whitespace splits a query into *parts*; every part must match
   (AND).  A part becomes a sequence of slots that must sit at consecutive
   positions: a CJK run of n ≥ 2 characters gives its n-1 bigrams, plus the
