@@ -34,9 +34,9 @@ import os
 import shutil
 import tempfile
 import threading
+import sys
 import time
 import zlib
-import sys
 from array import array
 from pathlib import Path
 
@@ -45,8 +45,8 @@ from whoosh.analysis import Token as WhooshToken
 from whoosh.analysis import Tokenizer
 from whoosh.fields import ID, STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
-from whoosh.index import TOC
 from whoosh.formats import Positions
+from whoosh.index import TOC
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import SegmentWriter
 

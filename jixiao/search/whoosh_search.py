@@ -38,6 +38,7 @@ from .results import matched_indicators, snippets
 from .whoosh_index import NoIndex, unpack
 
 MAX_UNIT_RESULTS = 3
+
 # ── search ───────────────────────────────────────────────────────────────────
 #
 # Sets of projects are Python ints used as bitsets, bit i = the project at site position i
@@ -82,7 +83,6 @@ def _positions(mask: int, skip: int, take: int) -> list[int]:
                 return out
         skip = 0
     return out
-
 
 
 class _MemoryStorage(FileStorage):
@@ -408,6 +408,7 @@ def _run_hits(leaves, field: str, slots: tuple[str, ...]) -> dict[int, float]:
         if starts:
             out[d] = float(len(starts))
     return out
+
 
 def shape(gen: Generation, params: SearchParams, query: ParsedQuery,
            matched: int, ranked, units: list) -> dict:
