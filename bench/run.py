@@ -19,7 +19,6 @@ Steps (each build in a fresh child process, so its peak RSS is its own):
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import platform
@@ -27,10 +26,8 @@ import resource
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
-from urllib.parse import quote
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -38,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
 from load_test import free_port, wait_until_listening  # noqa: E402
-from search_bench import QUERIES, pct  # noqa: E402
+from search_bench import QUERIES, api_load, disk_mb, pct, status_mb  # noqa: E402
 
 
 def _peak_mb() -> float:
@@ -142,40 +139,6 @@ def _child(mode: str, *args) -> dict:
 
 # ── the benchmark ────────────────────────────────────────────────────────────
 
-def _load_test(port: int, clients: int, seconds: float) -> dict:
-    targets = [f"/api/search?q={quote(q)}" for q in QUERIES]
-    counts, errors = [0] * clients, [0] * clients
-    stop = time.perf_counter() + seconds
-
-    def client(n):
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        i = n
-        while time.perf_counter() < stop:
-            conn.request("GET", targets[i % len(targets)])
-            resp = conn.getresponse()
-            resp.read()
-            counts[n] += 1
-            errors[n] += resp.status != 200
-            i += 1
-        conn.close()
-
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
-    t = time.perf_counter()
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    elapsed = time.perf_counter() - t
-    return {"rps": sum(counts) / elapsed, "requests": sum(counts), "errors": sum(errors)}
-
-
-def _vm_hwm_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def run(n: int, seed: int, work: Path, seconds: float, clients: int = 8, out=sys.stdout) -> dict:
     from generate import generate
     work.mkdir(parents=True, exist_ok=True)
@@ -217,12 +180,9 @@ def run(n: int, seed: int, work: Path, seconds: float, clients: int = 8, out=sys
     tpl.write_text(tpl.read_text("utf-8") + "{# bench: one template changed #}\n", "utf-8")
     tmpl = _child("build", content, site, templates, 1)
 
-    # generations hard-link the segments they share: count each file (inode) once
-    index_mb = sum({(st.st_dev, st.st_ino): st.st_size
-                    for st in (p.stat() for p in (site / ".search").rglob("*") if p.is_file())
-                    }.values()) / 1e6
+    index_mb = disk_mb(site / ".search")            # shared segments counted once
     live = (site / ".search" / "CURRENT").read_text().strip()
-    live_mb = sum(p.stat().st_size for p in (site / ".search" / live).rglob("*") if p.is_file()) / 1e6
+    live_mb = disk_mb(site / ".search" / live)
 
     from jixiao.search import open_backend, parse_params
     backend = open_backend(site)
@@ -242,8 +202,8 @@ def run(n: int, seed: int, work: Path, seconds: float, clients: int = 8, out=sys
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         wait_until_listening(server, port, 300, lambda: server.stderr.read().decode()[-2000:])
-        load = _load_test(port, clients, seconds)
-        server_mb = _vm_hwm_mb(server.pid)
+        load = api_load(port, clients, seconds)
+        server_mb = status_mb(server.pid, "VmHWM")
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -279,8 +239,9 @@ def run(n: int, seed: int, work: Path, seconds: float, clients: int = 8, out=sys
         ("  the first time each query is seen", f"p50 {pct(first_seen, 50) * 1000:.1f} ms, "
          f"p95 {pct(first_seen, 95) * 1000:.1f} ms, max {max(first_seen) * 1000:.1f} ms "
          f"({len(first_seen)} queries, no cache)", "", ""),
-        (f"/api/search, {clients} clients, loopback", f"{load['rps']:.0f} req/s "
-         f"({load['requests']} in {seconds:.0f} s, non-200: {load['errors']})", "≥ 100 req/s", ""),
+        (f"/api/search, {clients} clients, loopback", f"{load.requests / load.seconds:.0f} req/s "
+         f"({load.requests} in {load.seconds:.0f} s, p95 {load.percentile(95) * 1000:.0f} ms, "
+         f"non-200: {load.errors})", "≥ 100 req/s", ""),
         ("peak RSS, full build", f"{full['peak_mb']:.0f} MB", "", f"floor {floor['peak_mb']:.0f} MB"),
         ("peak RSS, server", f"{server_mb:.0f} MB", "≤ 300 MB", ""),
     ]
@@ -292,7 +253,10 @@ def run(n: int, seed: int, work: Path, seconds: float, clients: int = 8, out=sys
         print("| " + " | ".join(r) + " |", file=out)
     out.flush()
     return {"full": full, "floor": floor, "one_record": one, "one_template": tmpl,
-            "revert": back, "search": per_query, "load": load, "server_mb": server_mb}
+            "revert": back, "search": per_query,
+            "load": {"rps": load.requests / load.seconds, "requests": load.requests,
+                     "errors": load.errors},
+            "server_mb": server_mb}
 
 
 def main(argv=None) -> int:

@@ -12,7 +12,6 @@ counts the requests per second 8 concurrent http.client clients get.
 from __future__ import annotations
 
 import argparse
-import http.client
 import shutil
 import statistics
 import subprocess
@@ -30,7 +29,7 @@ from jixiao.pipeline import TEMPLATES, build  # noqa: E402
 from jixiao.search import open_backend, parse_params  # noqa: E402
 from jixiao.search.whoosh_backend import build_index  # noqa: E402
 from jixiao.serve import make_app  # noqa: E402
-from load_test import free_port, wait_until_listening  # noqa: E402
+from load_test import Request, free_port, run_load, wait_until_listening  # noqa: E402
 
 QUERIES = ["燃气", "消火栓", "满意度", "公积金", "公積金", "食堂", "热线", "一网统管", "合杆整治",
            "加氢站", "安全检查", "信息系统", "运行维护", "服务对象", "及时", "合格率", "供热",
@@ -57,11 +56,25 @@ def _catalog(args):
     return catalog
 
 
-def _status_mb(pid, key: str) -> float:
+def status_mb(pid, key: str) -> float:
+    """A memory figure of a process from /proc (``VmRSS``, ``VmHWM``: its peak), in MB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(key + ":"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def disk_mb(folder: Path) -> float:
+    """Bytes under ``folder`` in MB, each file (inode) once: generations hard-link the
+    index segments they share."""
+    return sum({(st.st_dev, st.st_ino): st.st_size
+                for st in (p.stat() for p in folder.rglob("*") if p.is_file())}.values()) / 1e6
+
+
+def api_load(port: int, clients: int, seconds: float):
+    """``clients`` keep-alive clients asking /api/search for QUERIES (load_test.run_load)."""
+    mix = [Request("GET", f"/api/search?q={quote(q)}", 200) for q in QUERIES]
+    return run_load(f"http://127.0.0.1:{port}", clients, seconds, mix=mix, timeout=60)
 
 
 def child_serve(out: Path, catalog_arg: str, content: str, port: int, threads: int) -> None:
@@ -110,11 +123,10 @@ def main() -> int:
             t = time.perf_counter()
             build_index(catalog, out)
             index_s = time.perf_counter() - t
-    size = sum(p.stat().st_size for p in (out / ".search").rglob("*") if p.is_file())
     live = (out / ".search" / "CURRENT").read_text().strip()
-    live_size = sum(p.stat().st_size for p in (out / ".search" / live).rglob("*") if p.is_file())
     print(f"index: {'' if index_s is None else f'{index_s * 1000:.0f} ms, '}"
-          f"{live_size / 1e6:.1f} MB live generation, {size / 1e6:.1f} MB in .search/")
+          f"{disk_mb(out / '.search' / live):.1f} MB live generation, "
+          f"{disk_mb(out / '.search'):.1f} MB in .search/")
 
     backend = open_backend(out)
     backend.search(parse_params({"q": ["预热"]}))                 # open the searcher once
@@ -151,45 +163,20 @@ def main() -> int:
         proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--child-serve", str(out),
                                  str(args.catalog or ""), str(args.content), str(port), str(args.clients)])
         wait_until_listening(proc, port, 300)
-        ready_mb = _status_mb(proc.pid, "VmRSS")
-    targets = [f"/api/search?q={quote(q)}" for q in QUERIES]
-    counts, errors, latencies = [0] * args.clients, [0] * args.clients, [[] for _ in range(args.clients)]
-    stop = time.perf_counter() + args.seconds
-
-    def client(n):
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        i = n
-        while time.perf_counter() < stop:
-            t0 = time.perf_counter()
-            conn.request("GET", targets[i % len(targets)])
-            resp = conn.getresponse()
-            resp.read()
-            latencies[n].append(time.perf_counter() - t0)
-            counts[n] += 1
-            errors[n] += resp.status != 200
-            i += 1
-        conn.close()
-
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(args.clients)]
-    t = time.perf_counter()
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    elapsed = time.perf_counter() - t
-    lat = [x for xs in latencies for x in xs]
-    print(f"server: {sum(counts)} requests of /api/search in {elapsed:.1f} s with {args.clients} "
-          f"concurrent clients on loopback: {sum(counts) / elapsed:.0f} req/s, "
-          f"p50 {pct(lat, 50) * 1000:.1f} ms, p95 {pct(lat, 95) * 1000:.1f} ms, non-200: {sum(errors)}")
+        ready_mb = status_mb(proc.pid, "VmRSS")
+    stats = api_load(port, args.clients, args.seconds)
+    print(f"server: {stats.requests} requests of /api/search in {stats.seconds:.1f} s with "
+          f"{args.clients} concurrent clients on loopback: {stats.requests / stats.seconds:.0f} "
+          f"req/s, p50 {stats.percentile(50) * 1000:.1f} ms, p95 {stats.percentile(95) * 1000:.1f} ms, "
+          f"non-200: {stats.errors}")
     if proc is not None:
-        print(f"server process RSS: {ready_mb:.0f} MB when ready, {_status_mb(proc.pid, 'VmRSS'):.0f} MB "
-              f"after the load test, peak {_status_mb(proc.pid, 'VmHWM'):.0f} MB (the peak includes "
-              f"loading the catalog it is given)")
+        print(f"server process RSS: {ready_mb:.0f} MB when ready, {status_mb(proc.pid, 'VmRSS'):.0f} MB "
+              f"after the load test, peak {status_mb(proc.pid, 'VmHWM'):.0f} MB")
         proc.terminate()
         proc.wait(timeout=30)
     else:
         server.close()
-    return 0 if not sum(errors) else 1
+    return 0 if not stats.errors else 1
 
 
 if __name__ == "__main__":
