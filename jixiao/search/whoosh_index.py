@@ -321,7 +321,8 @@ def build_index(catalog, out: Path) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     keys = doc_keys(catalog)
     units = unit_docs(catalog)
-    order = [p.id for p in catalog.projects]
+    order = [p.id for p in catalog.projects]          # site order
+    position = {pid: n for n, pid in enumerate(order)}
     digest = hashlib.sha256(json.dumps([INDEX_VERSION, order, [keys[i] for i in order], units],
                                        ensure_ascii=False).encode("utf-8")).hexdigest()
     name = f"g-{digest[:20]}"
@@ -339,10 +340,9 @@ def build_index(catalog, out: Path) -> Path:
         whoosh_index.create_in(str(tmp), schema()).close()
         for f in tmp.glob("_MAIN_*.toc"):
             f.unlink()
-        plan = _update(_Previous.open(root, previous), catalog, keys, tmp)
-        segments, ids = plan if plan is not None else _full(catalog, tmp)
+        plan = _update(_Previous.open(root, previous), catalog, keys, position, tmp)
+        segments, ids = plan if plan is not None else _full(catalog, order, tmp)
         TOC(schema(), segments, 1).write(FileStorage(str(tmp)), "MAIN")
-        position = {pid: n for n, pid in enumerate(order)}
         rows = []
         for seg in segments:
             for d, pid in enumerate(ids[seg.segid]):
@@ -367,9 +367,8 @@ def _docs(catalog, ids) -> list[dict]:
     return [project_doc(catalog, catalog.project_by_id[pid], 0) for pid in ids]
 
 
-def _full(catalog, tmp: Path):
+def _full(catalog, order: list[str], tmp: Path):
     """Every project, in site order, in segments of at most SEGMENT_DOCS."""
-    order = [p.id for p in catalog.projects]
     n = max(1, -(-len(order) // SEGMENT_DOCS))
     size = -(-len(order) // n) if order else 0
     chunks = [order[k:k + size] for k in range(0, len(order), size)] if order else []
@@ -377,7 +376,7 @@ def _full(catalog, tmp: Path):
     return segments, {seg.segid: c for seg, c in zip(segments, chunks)}
 
 
-def _update(prev: _Previous | None, catalog, keys: dict, tmp: Path):
+def _update(prev: _Previous | None, catalog, keys: dict, position: dict, tmp: Path):
     """The previous generation's segments with changed projects deleted, plus one segment
     of the changed ones; None when a full build is the better way."""
     if prev is None:
@@ -407,7 +406,6 @@ def _update(prev: _Previous | None, catalog, keys: dict, tmp: Path):
             os.link(f, tmp / f.name)
     ids = {seg.segid: prev.ids[seg.segid] for seg in kept}
     if add:
-        position = {pid: n for n, pid in enumerate(p.id for p in catalog.projects)}
         add.sort(key=position.__getitem__)
         (seg,) = _write_segments(tmp, [_docs(catalog, add)])
         kept.append(seg)
