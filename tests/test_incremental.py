@@ -193,3 +193,34 @@ def test_index_updates_only_changed_documents(work, monkeypatch):
     files[-1].unlink()                                # a removed record: deleted, nothing added
     _rebuild_and_compare(content, templates, site, tmp)
     assert _segments(site) == [(n, MAX_SMALL_SEGMENTS + 2), (MAX_SMALL_SEGMENTS + 1, 0)]
+
+
+def test_build_pauses_the_cycle_collector_and_restores_it(work, monkeypatch):
+    """No cyclic GC during a build (millions of long-lived objects); the collector's state
+    is restored afterwards, also when the build fails."""
+    import gc
+    from jixiao import pipeline
+    from jixiao.problems import ContentError
+    content, templates, site, tmp = work
+    seen = []
+    real = pipeline.load_content
+
+    def spy(*args, **kwargs):
+        seen.append(gc.isenabled())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "load_content", spy)
+    assert gc.isenabled()
+    build(content, site, templates, log=None)
+    assert seen == [False] and gc.isenabled()
+    _project_file(content).write_text("year: [", "utf-8")
+    with pytest.raises(ContentError):
+        build(content, site, templates, log=None)
+    assert gc.isenabled()
+    gc.disable()                                      # a caller that had it off keeps it off
+    try:
+        with pytest.raises(ContentError):
+            build(content, site, templates, log=None)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -544,3 +544,13 @@ def test_symbol_runs_are_one_term(backend, monkeypatch):
     assert all(doc["total"] for doc in with_shingles)
     gen._cache.clear()
     gen._results.clear()
+
+
+def test_postings_read_through_the_matcher_interface_too():
+    """_bulk decodes whoosh's on-disk blocks itself; any other leaf matcher (an inline
+    posting list) is read through the matcher interface, with the same result."""
+    from whoosh.matching import ListMatcher
+    from jixiao.search.whoosh_search import _bulk
+    ids, weights, values = [2, 5, 9], [1.0, 3.0, 1.0], [b"Ha\x00", b"Hb\x00c\x00d\x00", b"He\x00"]
+    assert _bulk(ListMatcher(ids, weights, values)) == (ids, weights, values)
+    assert _bulk(ListMatcher(ids, weights, values), with_values=False) == (ids, weights, [])
