@@ -101,6 +101,8 @@ class BigramTokenizer(Tokenizer):
 
 
 _BIG_ENDIAN = sys.byteorder == "big"
+# the encoding of a single position below 4096, the most common posting
+_ONE = tuple(b"H" + p.to_bytes(2, "little") for p in range(4096))
 
 
 class ArrayPositions(Positions):
@@ -109,6 +111,8 @@ class ArrayPositions(Positions):
     of deltas: a query reads them with ``memoryview.cast``, in C."""
 
     def encode(self, poslist):
+        if len(poslist) == 1 and poslist[0] < 4096:
+            return _ONE[poslist[0]]
         if poslist[-1] < 65536 and not _BIG_ENDIAN:
             return b"H" + array("H", poslist).tobytes()
         code = "H" if poslist[-1] < 65536 else "I"
@@ -174,7 +178,8 @@ class _Writer(SegmentWriter):
 
         def remember(fieldname, fieldobj, value, length):
             if length:
-                self._lengths[self.docnum, fieldname] = byte_to_length(length_to_byte(length))
+                self._lengths.setdefault(fieldname, {})[self.docnum] = \
+                    byte_to_length(length_to_byte(length))
             add_field(fieldname, fieldobj, value, length)
 
         self.perdocwriter.add_field = remember
@@ -195,7 +200,8 @@ class _Writer(SegmentWriter):
                 raise NotImplementedError(f"field {name}: vectors, columns, spelling")
             length = 0
             if isinstance(field, RunText):
-                length = self.pool.add_terms(name, docnum, field.postings(value))
+                length = self.pool.add_positions(name, docnum, term_positions(fold(value)),
+                                                 field.format)
             elif field.indexed:
                 for btext, freq, weight, encoded in field.index(value):
                     self.pool.add((name, btext, docnum, weight, encoded))
