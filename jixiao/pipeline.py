@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import sys
 import time
 import traceback
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import jinja2
 
+from .background import Background
 from .catalog import Catalog
 from .problems import ContentError, Problem
 from .render import BuildState, describe_counts, render_site
@@ -84,6 +86,36 @@ def code_version() -> str:
     return h.hexdigest()
 
 
+INDEX_BESIDE_FROM = 400    # projects from which the index is written in a process of its own
+
+
+class _Indexing:
+    """The search index of ``catalog``: prepared in a child process while this one renders
+    and writes (both cores busy; the child shares the catalog by fork), or here for a
+    small catalog; published only once the site is written."""
+
+    def __init__(self, catalog: Catalog, out: Path):
+        from . import search
+        self.search, self.catalog, self.out = search, catalog, out
+        self.seconds: float | None = None       # the child's own time, when there is one
+        self.job = None
+        if len(catalog.projects) >= INDEX_BESIDE_FROM and hasattr(os, "fork"):
+            self.job = Background(search.prepare, catalog, out)
+
+    def publish(self) -> None:
+        if self.job is None:
+            name = self.search.prepare(self.catalog, self.out)
+        else:
+            name = self.job.result()
+            self.seconds = self.job.seconds
+        self.search.publish(self.out, name)
+
+    def cancel(self) -> None:
+        if self.job is not None:
+            self.job.cancel()
+            self.search.discard(self.out)      # its half-written generation
+
+
 @contextmanager
 def _without_cycle_collection():
     """The build makes millions of long-lived objects (records, models, outputs) and
@@ -123,27 +155,34 @@ def _build(content: Path, out: Path, templates: Path, log, strict: bool, increme
     with t.step("load"):
         catalog = load_content(content, strict, cache)  # load + validate + derive
     _warn(catalog, log)
-    with t.step("render"):
-        try:
-            state = BuildState(out, code) if incremental else None
-            outputs = render_site(catalog, templates, state=state)
-        except jinja2.TemplateError as exc:
-            raise ContentError([template_problem(exc, templates)]) from exc
-        if outputs.problems:
-            raise ContentError(outputs.problems)
-    if log:
-        print(f"  {'':<10} {describe_counts(outputs)}", file=log)
-    with t.step("write"):
-        stats = write_site(outputs, out)
-        if state is not None:
-            state.save()
-        if cache is not None:
-            cache.save()
-        elif (Path(out) / BuildState.FILE).exists():
-            (Path(out) / BuildState.FILE).unlink()     # a full build's keys are unknown
-    with t.step("index"):
-        from .search import index
-        index(catalog, out)                      # a new generation, swapped in atomically
+    indexing = _Indexing(catalog, out)   # the index is written beside the live one meanwhile
+    try:
+        with t.step("render"):
+            try:
+                state = BuildState(out, code) if incremental else None
+                outputs = render_site(catalog, templates, state=state)
+            except jinja2.TemplateError as exc:
+                raise ContentError([template_problem(exc, templates)]) from exc
+            if outputs.problems:
+                raise ContentError(outputs.problems)
+        if log:
+            print(f"  {'':<10} {describe_counts(outputs)}", file=log)
+        with t.step("write"):
+            stats = write_site(outputs, out)
+            if state is not None:
+                state.save()
+            if cache is not None:
+                cache.save()
+            elif (Path(out) / BuildState.FILE).exists():
+                (Path(out) / BuildState.FILE).unlink()     # a full build's keys are unknown
+        with t.step("index"):
+            indexing.publish()                   # the new generation, swapped in atomically
+    except BaseException:
+        indexing.cancel()
+        raise
+    if indexing.seconds is not None and log:
+        print(f"  {'':<10} (indexed in {indexing.seconds * 1000:.0f} ms beside render and "
+              "write)", file=log)
     t.rendered = getattr(outputs, "rendered", len(outputs))
     if log:
         print(f"built {len(catalog.projects)} projects, {len(outputs)} files "

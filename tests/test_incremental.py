@@ -140,6 +140,40 @@ def test_parallel_template_error_is_located(work, monkeypatch):
     assert (problem.path, problem.line) == (str(templates / "project.html"), 2)
 
 
+def test_index_beside_render_gives_the_same_index(work, monkeypatch):
+    """The index prepared in a child process while the site renders (as for ≥ 400
+    projects) is the one this process would write, for a full and for an updated index."""
+    from jixiao import pipeline
+    content, templates, site, tmp = work
+    monkeypatch.setattr(pipeline, "INDEX_BESIDE_FROM", 1)
+    beside = tmp / "beside"
+    build(content, beside, templates, log=None)
+    live = lambda out: (out / ".search" / "CURRENT").read_text()
+    assert live(beside) == live(site)
+    assert _searches(beside) == _searches(site)
+    path = _project_file(content)
+    path.write_text(path.read_text("utf-8").replace("name: ", "name: 更正", 1), "utf-8")
+    _rebuild_and_compare(content, templates, beside, tmp)
+
+
+def test_a_failed_build_stops_the_index_and_leaves_the_live_one(work, monkeypatch):
+    """A template error while the index is being prepared beside: the child is stopped, its
+    half-written generation removed, and the live index is the previous one."""
+    import multiprocessing
+    from jixiao import pipeline
+    from jixiao.problems import ContentError
+    content, templates, site, tmp = work
+    monkeypatch.setattr(pipeline, "INDEX_BESIDE_FROM", 1)
+    before = sorted(p.name for p in (site / ".search").iterdir())
+    path = _project_file(content)
+    path.write_text(path.read_text("utf-8").replace("name: ", "name: 更正", 1), "utf-8")
+    (templates / "project.html").write_text("{{ project.no_such_field }}", "utf-8")
+    with pytest.raises(ContentError):
+        build(content, site, templates, log=None)
+    assert sorted(p.name for p in (site / ".search").iterdir()) == before
+    assert multiprocessing.active_children() == []
+
+
 def test_record_cache_keeps_warnings_and_never_hides_a_problem(work, capsys):
     """Records of unchanged files come from <out>/.build-cache; their warnings are still
     reported, and a file with an error is read (and refused) on every build."""

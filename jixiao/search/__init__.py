@@ -1,11 +1,14 @@
 """Full-text search over the model: one small interface, whoosh behind it.
 
     backend = open_backend(out)            # the one implementation today: whoosh
-    backend.index(catalog)                 # at build time, after write (atomic swap)
+    backend.index(catalog)                 # at build time, after write (atomic swap) …
+    name = backend.prepare(catalog)        # … or in two steps: written beside the live
+    backend.publish(name)                  #     index while the site renders, then swapped
     backend.search(parse_params(args))     # → the /api/search document (DESIGN §5)
 
 Another engine (OpenSearch with a CJK bigram or IK analyzer, phrase queries,
-highlighting and terms aggregations) would implement the same two methods;
+highlighting and terms aggregations) would implement the same methods (``prepare``:
+a new index; ``publish``: the alias switched to it);
 ``analysis`` (folding, tokens, query parts) and ``params`` stay as they are.
 """
 from __future__ import annotations
@@ -19,7 +22,17 @@ from .whoosh_backend import NoIndex, WhooshBackend
 
 class SearchBackend(Protocol):
     def index(self, catalog) -> None:
-        """Index the catalog; readers switch to it atomically."""
+        """Index the catalog; readers switch to it atomically (``publish(prepare(…))``)."""
+
+    def prepare(self, catalog) -> str:
+        """Write an index of the catalog that readers do not see yet; returns its name.
+        May run in another process while the site is rendered and written."""
+
+    def publish(self, name: str) -> None:
+        """Make the prepared index ``name`` the one readers use, atomically."""
+
+    def discard(self) -> None:
+        """Remove what preparing left behind when it was stopped (a failed build)."""
 
     def search(self, params: SearchParams) -> dict:
         """The /api/search document for ``params``.  Raises NoIndex before any index exists."""
@@ -40,5 +53,17 @@ def index(catalog, out: Path) -> None:
     open_backend(out).index(catalog)
 
 
+def prepare(catalog, out: Path) -> str:
+    return open_backend(out).prepare(catalog)
+
+
+def publish(out: Path, name: str) -> None:
+    open_backend(out).publish(name)
+
+
+def discard(out: Path) -> None:
+    open_backend(out).discard()
+
+
 __all__ = ["SearchBackend", "WhooshBackend", "SearchParams", "ParamError", "NoIndex",
-           "parse_params", "open_backend", "index"]
+           "parse_params", "open_backend", "index", "prepare", "publish", "discard"]

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from .analysis import parse_query
 from .params import SearchParams
-from .whoosh_index import CURRENT, SEARCH_DIR, NoIndex, build_index, read_current
+from .whoosh_index import (CURRENT, SEARCH_DIR, NoIndex, build_index, prepare, publish,
+                           read_current, remove_stale)
 from .whoosh_search import WARM, Generation, segment_keys, shape
 
 __all__ = ["WhooshBackend", "NoIndex", "SEARCH_DIR", "build_index"]
@@ -28,6 +29,15 @@ class WhooshBackend:
     # the SearchBackend interface
     def index(self, catalog) -> None:
         build_index(catalog, self.out)
+
+    def prepare(self, catalog) -> str:
+        return prepare(catalog, self.out)
+
+    def publish(self, name: str) -> None:
+        publish(self.out, name)
+
+    def discard(self) -> None:
+        remove_stale(self.out)
 
     def search(self, params: SearchParams) -> dict:
         gen = self._current()

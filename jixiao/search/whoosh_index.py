@@ -56,7 +56,7 @@ from .analysis import fold, term_positions, tokens
 from .documents import FIELDS, field_texts, project_doc, unit_docs
 
 SEARCH_DIR = ".search"
-INDEX_VERSION = 6          # bump when the analyzer or the schema changes: forces a new index
+INDEX_VERSION = 7          # bump when the analyzer or the schema changes: forces a new index
 CURRENT = "CURRENT"
 
 SEGMENT_DOCS = 2500        # a full build's segments hold at most this many projects
@@ -323,6 +323,15 @@ class _Previous:
 
 def build_index(catalog, out: Path) -> Path:
     """Make the live generation of ``out/.search`` hold ``catalog``; returns its path."""
+    return publish(out, prepare(catalog, out))
+
+
+def prepare(catalog, out: Path) -> str:
+    """Write the generation that holds ``catalog`` beside the live one, as a temporary
+    directory that readers never open; returns what ``publish`` takes (the directory's
+    name, or the generation's when it exists already).  Safe to run in another process
+    while the site is rendered and written; if that process is stopped, ``remove_stale``
+    removes what it left."""
     root = Path(out) / SEARCH_DIR
     root.mkdir(parents=True, exist_ok=True)
     keys = doc_keys(catalog)
@@ -332,21 +341,17 @@ def build_index(catalog, out: Path) -> Path:
     digest = hashlib.sha256(json.dumps([INDEX_VERSION, order, [keys[i] for i in order], units],
                                        ensure_ascii=False).encode("utf-8")).hexdigest()
     name = f"g-{digest[:20]}"
-    previous = read_current(root)
     if (root / name / "units.json").is_file():
         # an unchanged catalog (a template edit, a rebuild) keeps its index, and a revert
         # swaps back to the previous one
-        if previous != name:
-            _point(root, name)
-            _remove_old(root, keep={name, previous})
-        return root / name
-    tmp = Path(tempfile.mkdtemp(prefix="tmp-", dir=root))
+        return name
+    tmp = Path(tempfile.mkdtemp(prefix=f"tmp-{os.getpid()}-{name}-", dir=root))
     os.chmod(tmp, 0o755)           # mkdtemp makes 0700; a server may run as another user
     try:
         whoosh_index.create_in(str(tmp), schema()).close()
         for f in tmp.glob("_MAIN_*.toc"):
             f.unlink()
-        plan = _update(_Previous.open(root, previous), catalog, keys, position, tmp)
+        plan = _update(_Previous.open(root, read_current(root)), catalog, keys, position, tmp)
         segments, ids = plan if plan is not None else _full(catalog, order, tmp)
         TOC(schema(), segments, 1).write(FileStorage(str(tmp)), "MAIN")
         rows = []
@@ -359,13 +364,25 @@ def build_index(catalog, out: Path) -> Path:
         (tmp / "meta.json").write_text(json.dumps(rows, ensure_ascii=False, separators=(",", ":")),
                                        "utf-8")
         (tmp / "units.json").write_text(json.dumps(units, ensure_ascii=False), "utf-8")
-        shutil.rmtree(root / name, ignore_errors=True)     # a half-made one without units.json
-        os.rename(tmp, root / name)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    _point(root, name)
-    _remove_old(root, keep={name, previous})
+    return tmp.name
+
+
+def publish(out: Path, prepared: str) -> Path:
+    """Make the generation ``prepare`` returned the live one (atomically), and remove the
+    generations older than the one it replaces."""
+    root = Path(out) / SEARCH_DIR
+    name = prepared
+    if prepared.startswith("tmp-"):          # tmp-<pid>-g-<digest>-<random>
+        name = "g-" + prepared.split("-")[3]
+        shutil.rmtree(root / name, ignore_errors=True)     # a half-made one without units.json
+        os.rename(root / prepared, root / name)
+    previous = read_current(root)
+    if previous != name:
+        _point(root, name)
+        remove_stale(out, keep={name, previous})
     return root / name
 
 
@@ -435,11 +452,32 @@ def read_current(root: Path) -> str | None:
 
 
 
-def _remove_old(root: Path, keep: set) -> None:
+def remove_stale(out: Path, keep: set = frozenset()) -> None:
+    """Remove the generations not in ``keep`` (none when ``keep`` is empty: only the
+    half-written ones), and the temporary directories of builds that no longer run
+    (``tmp-<pid>-…``; one whose pid cannot be read is removed after an hour)."""
+    root = Path(out) / SEARCH_DIR
+    if not root.is_dir():
+        return
     stale_before = time.time() - 3600
     for child in root.iterdir():
         if child.name in keep or not child.is_dir():
             continue
-        if child.name.startswith("g-") or (child.name.startswith("tmp-")
-                                          and child.stat().st_mtime < stale_before):
+        if child.name.startswith("g-") and keep:
             shutil.rmtree(child, ignore_errors=True)
+        elif child.name.startswith("tmp-") and not _running(child.name, child, stale_before):
+            shutil.rmtree(child, ignore_errors=True)
+
+
+def _running(name: str, path: Path, stale_before: float) -> bool:
+    """Whether the build that made the temporary directory ``name`` may still run."""
+    pid = name.split("-")[1]
+    if not pid.isdigit():
+        return path.stat().st_mtime >= stale_before
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:         # another user's process
+        return True
+    return True
