@@ -465,27 +465,62 @@ def test_new_generation_is_warmed_with_recent_queries(tmp_path):
     assert {q.text for q in gen.recent(10)} == {"燃气", "检查", "改名"}   # warmed, and the new one
 
 
-def test_bulk_postings_are_the_bytes_whoosh_writes(tmp_path, catalog):
-    """whoosh_postings writes each term's blocks exactly as whoosh's own writer does: same
-    postings and term files, byte for byte (documents repeated so terms span blocks)."""
+def _whoosh_and_bulk_segments(tmp_path, catalog) -> dict:
+    """The seed documents (each 4 times, so that terms span blocks) written by whoosh's
+    own writer and by ours: name → folder."""
     from whoosh import index as whoosh_index
     from whoosh.writing import SegmentWriter
     from jixiao.search.whoosh_index import _Writer, add_document, schema
     docs = [dict(doc, id=f"{doc['id']}-{k}") for k in range(4) for doc in documents(catalog)]
-    files = {}
+    folders = {}
     for name, make in (("whoosh", SegmentWriter), ("bulk", _Writer)):
-        folder = tmp_path / name
+        folder = folders[name] = tmp_path / name
         folder.mkdir()
         ix = whoosh_index.create_in(str(folder), schema())
         writer = make(ix, compound=False)
         for doc in docs:
             add_document(writer, doc)
         writer.commit()
-        files[name] = {f.suffix: f.read_bytes() for f in folder.iterdir()
-                       if f.suffix in (".pst", ".trm")}
+    return folders
+
+
+def test_bulk_postings_are_the_bytes_whoosh_writes(tmp_path, catalog, monkeypatch):
+    """With whoosh's pickle protocol, whoosh_postings writes each term's blocks exactly as
+    whoosh's own writer does: same postings and term files, byte for byte."""
+    from jixiao.search import whoosh_postings
+    monkeypatch.setattr(whoosh_postings, "PROTOCOL", 2)
+    folders = _whoosh_and_bulk_segments(tmp_path, catalog)
+    files = {name: {f.suffix: f.read_bytes() for f in folder.iterdir()
+                    if f.suffix in (".pst", ".trm")} for name, folder in folders.items()}
     assert sorted(files["bulk"]) == [".pst", ".trm"]
     assert max(len(v) for v in files["bulk"].values()) > 100_000
     assert files["bulk"] == files["whoosh"]
+
+
+def test_bulk_postings_read_back_as_whooshs(tmp_path, catalog):
+    """With protocol 5 (the default), whoosh's reader gives back every term's postings and
+    statistics exactly as from whoosh's own writer, and the postings file is smaller."""
+    from whoosh import index as whoosh_index
+    folders = _whoosh_and_bulk_segments(tmp_path, catalog)
+    seen = {}
+    for name, folder in folders.items():
+        with whoosh_index.open_dir(str(folder)).reader() as reader:
+            terms = {}
+            for field, btext in reader.all_terms():
+                info = reader.term_info(field, btext)
+                m = reader.postings(field, btext)
+                postings = []
+                while m.is_active():
+                    postings.append((m.id(), m.weight(), m.value()))
+                    m.next()
+                terms[field, btext] = (info.doc_frequency(), info.weight(), info.min_length(),
+                                       info.max_length(), info.max_weight(), postings)
+            seen[name] = terms
+    assert len(seen["bulk"]) > 1000
+    assert seen["bulk"] == seen["whoosh"]
+    size = {name: sum(f.stat().st_size for f in folder.glob("*.pst"))
+            for name, folder in folders.items()}
+    assert size["bulk"] < 0.8 * size["whoosh"]
 
 
 def _reference_terms(folded: str) -> dict[str, list[int]]:
