@@ -47,11 +47,16 @@ def project_dict(catalog: Catalog, p: Project) -> dict:
 
 
 def to_json(value) -> str:
-    return json.dumps(value, ensure_ascii=False, indent=1, sort_keys=False) + "\n"
+    """Compact JSON on one line (json's C encoder; with ``indent`` json encodes in Python,
+    3.3 s instead of 1.2 s for 10,000 projects, and the files are a third larger)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
 def projects_json(catalog: Catalog) -> str:
-    return to_json([project_dict(catalog, p) for p in catalog.projects])
+    """A JSON array with one project per line, each what ``/projects/<id>.json`` holds (so
+    that line tools can read it too, and an incremental build can assemble it)."""
+    return "[\n" + ",\n".join(to_json(project_dict(catalog, p)).rstrip("\n")
+                               for p in catalog.projects) + "\n]\n"
 
 
 # What the /data/ page says about each file and column; the CSV headers are these names,

@@ -354,7 +354,7 @@ class BuildState:
         # assembled from these (<out>/.build-cache/fragments.pickle)
         self.fragments: dict[str, tuple] = {}
         self.old_fragments: dict[str, tuple] = {}
-        # project id → (sha256 of projects/<id>.json, its indented piece of projects.json)
+        # project id → (sha256 of projects/<id>.json, its line of projects.json)
         self.json_parts: dict[str, tuple] = {}
         self.old_json_parts: dict[str, tuple] = {}
         try:
@@ -530,8 +530,7 @@ def _projects_json(r: Renderer, c: Catalog) -> str:
             data, digest = (r.state.out / o.path).read_bytes(), o.digest
         else:
             data, digest = o.data, hashlib.sha256(o.data).hexdigest()
-        text = data.decode("utf-8")
-        piece = (" " + text.rstrip("\n").replace("\n", "\n ")).encode("utf-8")
+        piece = data.rstrip(b"\n")
         new[p.id] = (digest, piece)
         parts.append(piece)
     if not parts:
