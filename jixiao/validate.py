@@ -237,8 +237,11 @@ def _read_all(jobs: list, cache: RecordCache) -> dict:
     models = {}
     for path, shown, model in jobs:
         models[shown] = model
+        if not cache.old:          # nothing cached (a clean build): read in the workers
+            todo.append((path, shown, model))
+            continue
         try:
-            hit = cache.get_by_stat(shown, path) if cache.old else None
+            hit = cache.get_by_stat(shown, path)
             if hit is None:        # changed size or mtime: the content hash decides
                 raw = path.read_bytes()
                 hit = cache.get(shown, RecordCache.key(path, raw))

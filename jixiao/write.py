@@ -40,8 +40,13 @@ def _read_manifest(out: Path) -> dict[str, str]:
         return {}
 
 
-def _stage(target: Path, data: bytes) -> Path:
-    target.parent.mkdir(parents=True, exist_ok=True)
+def _stage(target: Path, data: bytes, made: set | None = None) -> Path:
+    """``data`` in a hidden temporary file beside ``target``; ``made``: folders known to
+    exist (one mkdir per folder, not per file)."""
+    if made is None or target.parent not in made:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if made is not None:
+            made.add(target.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     with os.fdopen(fd, "wb") as fh:
         fh.write(data)
@@ -56,13 +61,14 @@ def write_site(outputs: Outputs, out: Path) -> WriteStats:
     new = {o.path: o.digest if o.data is None else _digest(o.data) for o in outputs}
     stats = WriteStats()
     staged: list[tuple[Path, Path]] = []
+    made: set[Path] = set()
     try:
         for o in outputs:
             target = out / o.path
             if o.data is None or (old.get(o.path) == new[o.path] and target.is_file()):
                 stats.unchanged += 1         # kept by an incremental render, or same bytes
                 continue
-            staged.append((_stage(target, o.data), target))
+            staged.append((_stage(target, o.data, made), target))
     except BaseException:
         for tmp, _ in staged:
             tmp.unlink(missing_ok=True)
