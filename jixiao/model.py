@@ -90,7 +90,7 @@ class Indicator(Record):
     description: str | None = Field(None, description="绩效指标描述")
     target: str | None = Field(None, description="指标值, as published")
 
-    @cached_property
+    @property
     def parsed(self) -> Target:
         return parse_target(self.target)
 

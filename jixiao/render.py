@@ -12,6 +12,7 @@ import os
 import pickle
 from collections import Counter
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from xml.sax.saxutils import escape as xml_escape
 
@@ -25,6 +26,7 @@ from .derive import CATEGORY_LABELS
 from .model import Project, Unit
 from .outputs import Outputs
 from .problems import ContentError
+from .targets import parse_target
 
 SITE_NAME = "财政项目支出绩效目标公开平台"
 # Absolute URLs (sitemap.xml, robots.txt) start with this; set JIXIAO_BASE_URL when deploying.
@@ -98,7 +100,13 @@ def target_note(ind) -> dict | None:
     and have no title.  The title holds no free text (only the operator in words, the
     number and the short unit), so published text never lands in an attribute.
     """
-    t = ind.parsed
+    return _note(ind.target)
+
+
+@lru_cache(maxsize=1 << 16)
+def _note(published: str | None) -> dict | None:
+    """``target_note`` by the published text (templates only read the result)."""
+    t = parse_target(published)
     if t.value is not None:
         short = " ".join(x for x in (t.op, str(t.value), t.unit) if x)
         title = f"定量目标：{OP_WORDS.get(t.op, '') if t.op else ''}{t.value}{t.unit or ''}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 # Longest first, so that "不低于" wins over "低于" and ">=" over ">".
 _OPERATORS = [
@@ -46,7 +47,9 @@ class Target:
                 "value_unit": self.unit, "text": self.text}
 
 
+@lru_cache(maxsize=1 << 16)
 def parse_target(published: str | None) -> Target:
+    """Memoized: a Target is immutable, and published targets repeat (100%, ≥95%, 及时)."""
     if published is None:
         return Target("")
     original = published.strip()
