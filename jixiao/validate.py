@@ -253,17 +253,7 @@ def _read_all(jobs: list, cache: RecordCache) -> dict:
             results[shown] = (model.model_validate_json(text), slim, warns, digest)
         else:
             todo.append((path, shown, model))
-    workers = min(os.cpu_count() or 1, 8)
-    if len(todo) >= PARALLEL_MIN and workers > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-        size = max(50, len(todo) // (workers * 8))
-        chunks = [todo[i:i + size] for i in range(0, len(todo), size)]
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            done = [r for chunk in pool.map(_read_chunk, chunks) for r in chunk]
-    else:
-        done = [_read_one(job) for job in todo]
-    for shown, key, value, probs in done:
+    for shown, key, value, probs in _read_todo(todo):
         if value is None:
             problems[shown] = probs
             results[shown] = None
@@ -275,6 +265,22 @@ def _read_all(jobs: list, cache: RecordCache) -> dict:
         if key is not None and text is not None:
             cache.put(shown, key, (text, slim, warns, digest))
     return results, problems
+
+
+def _read_todo(todo: list):
+    """``_read_one`` of each job, in order: in a pool of processes when there are many
+    (the caller handles each chunk as it comes, while the workers read the next ones)."""
+    workers = min(os.cpu_count() or 1, 8)
+    if len(todo) < PARALLEL_MIN or workers < 2:
+        yield from (_read_one(job) for job in todo)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    size = max(50, len(todo) // (workers * 8))
+    chunks = [todo[i:i + size] for i in range(0, len(todo), size)]
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        for chunk in pool.map(_read_chunk, chunks):
+            yield from chunk
 
 
 class _Records:
