@@ -52,7 +52,7 @@ def child_build(content: Path, out: Path, templates: Path, incremental: bool) ->
     catalog = build(content, out, templates, log=None, incremental=incremental, timings=t)
     files = sum(1 for p in out.rglob("*") if p.is_file() and ".search" not in p.parts
                 and not p.name.startswith("."))
-    return {"steps": dict(t.steps), "rendered": t.rendered, "files": files,
+    return {"steps": dict(t.steps), "beside": t.beside, "rendered": t.rendered, "files": files,
             "projects": len(catalog.projects), "peak_mb": _peak_mb()}
 
 
@@ -209,6 +209,7 @@ def run(n: int, seed: int, work: Path, seconds: float, clients: int = 8, out=sys
         server.wait(timeout=30)
 
     s = full["steps"]
+    beside = full["beside"].get("index", s["index"])       # the child's own time, when there is one
     total = sum(s.values())
     files = full["files"]
     floor_total = floor["render"] + floor["write"] + floor["index"]
@@ -221,8 +222,9 @@ def run(n: int, seed: int, work: Path, seconds: float, clients: int = 8, out=sys
          f"floor {floor['render']:.1f} s ({floor['pages']} pages), ×{s['render'] / floor['render']:.2f}"),
         ("  write", f"{s['write']:.1f} s ({files / s['write']:.0f} files/s)", "",
          f"floor {floor['write']:.1f} s, ×{s['write'] / floor['write']:.2f}"),
-        ("  index", f"{s['index']:.1f} s ({full['projects'] / s['index']:.0f} docs/s)", "",
-         f"floor {floor['index']:.1f} s (1 writer), ×{s['index'] / floor['index']:.2f}"),
+        ("  index", f"{s['index']:.1f} s after write; prepared in {beside:.1f} s "
+         f"({full['projects'] / beside:.0f} docs/s) by a child process beside render and write",
+         "", f"floor {floor['index']:.1f} s (1 writer), ×{beside / floor['index']:.2f}"),
         ("render+write+index over the floor", f"{ours_rwi:.1f} s vs {floor_total:.1f} s",
          "≤ 1.3×", f"×{ours_rwi / floor_total:.2f}"),
         ("rebuild, one record changed", f"{sum(one['steps'].values()):.1f} s "

@@ -28,6 +28,7 @@ CACHE_DIR = ".build-cache"          # <out>/.build-cache/records.pickle (validat
 class Timings:
     log: object = None
     steps: list[tuple[str, float]] = field(default_factory=list)
+    beside: dict[str, float] = field(default_factory=dict)   # work done in a child process
     rendered: int = 0           # outputs rendered (an incremental build keeps the others)
 
     @contextmanager
@@ -180,9 +181,11 @@ def _build(content: Path, out: Path, templates: Path, log, strict: bool, increme
     except BaseException:
         indexing.cancel()
         raise
-    if indexing.seconds is not None and log:
-        print(f"  {'':<10} (indexed in {indexing.seconds * 1000:.0f} ms beside render and "
-              "write)", file=log)
+    if indexing.seconds is not None:
+        t.beside["index"] = indexing.seconds
+        if log:
+            print(f"  {'':<10} (indexed in {indexing.seconds * 1000:.0f} ms beside render "
+                  "and write)", file=log)
     t.rendered = getattr(outputs, "rendered", len(outputs))
     if log:
         print(f"built {len(catalog.projects)} projects, {len(outputs)} files "
