@@ -589,3 +589,25 @@ def test_postings_read_through_the_matcher_interface_too():
     ids, weights, values = [2, 5, 9], [1.0, 3.0, 1.0], [b"Ha\x00", b"Hb\x00c\x00d\x00", b"He\x00"]
     assert _bulk(ListMatcher(ids, weights, values)) == (ids, weights, values)
     assert _bulk(ListMatcher(ids, weights, values), with_values=False) == (ids, weights, [])
+
+
+def test_runs_counted_with_numpy_agree_with_document_checks():
+    """The vectorised phrase check gives the runs that checking each document gives, for
+    2–4 slots; 'I'-encoded positions (≥ 65536) are left to the per-document check."""
+    import random
+    from jixiao.search.whoosh_index import ArrayPositions
+    from jixiao.search.whoosh_search import _runs_checked, _runs_counted
+    encode = ArrayPositions().encode
+    rng = random.Random(7)
+    found = 0
+    for _ in range(300):
+        docs = rng.sample(range(20000), rng.randint(1, 40))
+        columns = [[encode(sorted(rng.sample(range(60), rng.randint(1, 8)))) for _ in docs]
+                   for _ in range(rng.choice([2, 3, 4]))]
+        counted = _runs_counted(docs, columns)
+        assert counted == _runs_checked(docs, columns)
+        found += len(counted)
+    assert found > 100                     # the cases do hold runs
+    columns = [[encode([70000, 70005])], [encode([70001])]]
+    assert _runs_counted([3], columns) is None
+    assert _runs_checked([3], columns) == {3: 1.0}

@@ -27,6 +27,7 @@ from decimal import Decimal
 from itertools import accumulate
 from pathlib import Path
 
+import numpy as np
 from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.structfile import StructFile
@@ -52,6 +53,10 @@ RESULT_CACHE_SIZE = 2000   # shaped project results (snippets, indicators) kept 
 
 def _mask(positions) -> int:
     return int.from_bytes(_bytes(positions), "little") if positions else 0
+
+
+def _array(docnums: set) -> "np.ndarray":
+    return np.fromiter(docnums, dtype=np.int64, count=len(docnums))
 
 
 def _bytes(positions, nbytes: int | None = None) -> bytearray:
@@ -152,6 +157,9 @@ class Generation:
         self.average = {f: (sum(ls) / n if n else 0.0) or 1.0 for f, ls in self.lengths.items()}
         self.nbytes = (n + 7) >> 3
         self.pos = array("i", (r[0] if r else -1 for r in rows))  # docnum → site position
+        self.site_order = np.frombuffer(self.pos, dtype=np.int32)  # the same, for numpy
+        self.field_lengths = {f: np.frombuffer(ls, dtype=np.uint32).astype(np.float64)
+                              for f, ls in self.lengths.items()}
         self.deleted = [d for d, p in enumerate(self.pos) if p < 0]
         self.docnum = [0] * n                               # site position → docnum
         for d, p in enumerate(self.pos):
@@ -235,8 +243,7 @@ class Generation:
         """Every part must match in some field; name matches first, then unit matches, then
         by score (BM25 over live documents), then site order."""
         leaves = self.searcher().reader().leaf_readers()
-        pos = self.pos
-        scores: dict[int, float] = {}
+        scores = np.zeros(len(self.pos))
         matched = in_name = in_unit = None
         for slots in query.slots:
             anywhere: set[int] = set()
@@ -259,26 +266,32 @@ class Generation:
             in_unit = part_unit if in_unit is None else in_unit & part_unit
             if not matched:
                 break
-        ranked = sorted(matched, key=pos.__getitem__)
-        ranked.sort(key=scores.__getitem__, reverse=True)      # stable: site order in ties
-        ranked = ([d for d in ranked if d in in_name]
-                  + [d for d in ranked if d in in_unit and d not in in_name]
-                  + [d for d in ranked if d not in in_unit])
-        positions = array("i", map(pos.__getitem__, ranked))
+        docs = _array(matched)
+        tier = np.full(len(docs), 2, dtype=np.int8)
+        tier[np.isin(docs, _array(in_unit))] = 1
+        tier[np.isin(docs, _array(in_name))] = 0
+        site = self.site_order[docs]
+        ranked = docs[np.lexsort((site, -scores[docs], tier))]   # the last key sorts first
+        at = self.site_order[ranked]
+        flags = np.zeros(self.n, dtype=bool)
+        flags[at] = True
+        mask = int.from_bytes(np.packbits(flags, bitorder="little").tobytes(), "little")
+        positions = array("i", at.tobytes())
         units = [u for u in self.units
                  if all(matches(u["folded"], s, p) for p, s in zip(query.parts, query.slots))
                  or (u["code"] and query.parts == (u["code"],))]
-        return _mask(positions), positions, units
+        return mask, positions, units
 
-    def _score(self, scores: dict, field: str, boost: float, hits: dict) -> None:
-        """Add each hit's BM25 score for one part in one field (tf = runs in the field)."""
+    def _score(self, scores, field: str, boost: float, hits: dict) -> None:
+        """Add each hit's BM25 score for one part in one field (tf = runs in the field) to
+        ``scores`` (by docnum)."""
         df = len(hits)
         idf = math.log(1.0 + (self.n - df + 0.5) / (df + 0.5))
-        lengths, average = self.lengths[field], self.average[field]
         w = boost * idf * (K1 + 1)
-        a, b = K1 * (1 - B), K1 * B / average
-        for d, tf in hits.items():
-            scores[d] = scores.get(d, 0.0) + w * tf / (tf + a + b * lengths[d])
+        a, b = K1 * (1 - B), K1 * B / self.average[field]
+        docs = np.fromiter(hits, dtype=np.int64, count=df)
+        tf = np.fromiter(hits.values(), dtype=np.float64, count=df)
+        scores[docs] += w * tf / (tf + a + b * self.field_lengths[field][docs])
 
     def result(self, position: int, query: ParsedQuery, categories: tuple) -> dict:
         """The result entry of one project for a query (cached; callers must not change it)."""
@@ -349,9 +362,8 @@ def _bulk(m, with_values: bool = True) -> tuple[list, list, list]:
 
 
 def _term(leaves, field: str, text: str, values: bool = True) -> dict:
-    """docnum → (frequency, encoded positions) of one term in one field, over all segments
-    (deleted documents included: the caller drops them); docnum → frequency without
-    ``values``."""
+    """docnum → encoded positions of one term in one field, over all segments (deleted
+    documents included: the caller drops them); docnum → frequency without ``values``."""
     btext = text.encode("utf-8")
     out: dict = {}
     for reader, base in leaves:
@@ -362,7 +374,7 @@ def _term(leaves, field: str, text: str, values: bool = True) -> dict:
         ids, weights, vs = _bulk(m, values)
         if base:
             ids = [base + d for d in ids]
-        out.update(zip(ids, zip(weights, vs)) if values else zip(ids, weights))
+        out.update(zip(ids, vs) if values else zip(ids, weights))
     return out
 
 
@@ -379,26 +391,22 @@ def _run_hits(leaves, field: str, slots: tuple[str, ...]) -> dict[int, float]:
         if not p:
             return {}
         postings.append(p)
-    # the rarest first (fewer candidates, earlier exits); slot i stands at start + i
-    order = sorted(range(len(postings)), key=lambda i: len(postings[i]))
-    shifts = [(-i).__add__ for i in order]
-    postings = [postings[i] for i in order]
-    candidates = set(postings[0])
-    for p in postings[1:]:
-        candidates.intersection_update(p)
+    rarest = min(postings, key=len)         # fewer candidates, smaller sets
+    candidates = set(rarest).intersection(*(p for p in postings if p is not rarest))
+    if not candidates:
+        return {}
+    docs = list(candidates)
+    columns = [list(map(p.__getitem__, docs)) for p in postings]    # slot i: its values
+    return _runs_counted(docs, columns) or _runs_checked(docs, columns)
+
+
+def _runs_checked(docs: list[int], columns: list[list[bytes]]) -> dict[int, float]:
+    """docnum → runs, checked document by document (any position encoding)."""
     out = {}
-    if len(postings) == 2:                  # a three-character run: the common case
-        (pa, pb), (sa, sb) = postings, shifts
-        for d in candidates:
-            n = len(set(map(sa, _positions_of(pa[d][1]))).intersection(
-                map(sb, _positions_of(pb[d][1]))))
-            if n:
-                out[d] = float(n)
-        return out
-    for d in candidates:
+    for k, d in enumerate(docs):
         starts = None
-        for p, shift in zip(postings, shifts):
-            run = map(shift, _positions_of(p[d][1]))
+        for i, column in enumerate(columns):       # slot i stands at start + i
+            run = [p - i for p in _positions_of(column[k])]
             if starts is None:
                 starts = set(run)
             else:
@@ -408,6 +416,42 @@ def _run_hits(leaves, field: str, slots: tuple[str, ...]) -> dict[int, float]:
         if starts:
             out[d] = float(len(starts))
     return out
+
+
+_H = ord("H")
+
+
+def _runs_counted(docs: list[int], columns: list[list[bytes]]) -> dict[int, float] | None:
+    """``_runs_checked`` for every candidate at once, with numpy: each position becomes the
+    key (candidate << 20) + position − slot, the slots' keys are intersected, and the
+    surviving keys counted per candidate.  None when a value is not ``H``-encoded
+    (positions ≥ 65536: the caller checks document by document)."""
+    common = None
+    for i, column in enumerate(columns):
+        blob = np.frombuffer(b"".join(column), dtype=np.uint8)
+        sizes = np.fromiter(map(len, column), dtype=np.int64, count=len(column))
+        starts = np.cumsum(sizes) - sizes
+        if (blob[starts] != _H).any():
+            return None
+        counts = (sizes - 1) >> 1
+        owner = np.repeat(np.arange(len(column), dtype=np.int64), counts)
+        nth = np.arange(len(owner), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+        at = starts[owner] + 1 + 2 * nth
+        positions = blob[at].astype(np.int64) | (blob[at + 1].astype(np.int64) << 8)
+        keys = (owner << 20) + positions - i     # ascending: positions are stored ascending
+        if common is None:
+            common = keys
+        elif len(keys):
+            at = np.searchsorted(keys, common)
+            at[at == len(keys)] = 0
+            common = common[keys[at] == common]
+        else:
+            return {}
+        if not len(common):
+            return {}
+    runs = np.bincount(common >> 20, minlength=len(docs))
+    found = np.flatnonzero(runs)
+    return dict(zip(map(docs.__getitem__, found.tolist()), map(float, runs[found].tolist())))
 
 
 def shape(gen: Generation, params: SearchParams, query: ParsedQuery,
