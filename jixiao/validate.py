@@ -222,7 +222,28 @@ def _read_one(job, in_worker: bool = False):
 
 
 def _read_chunk(jobs):
+    _prefetch(path for path, _, _ in jobs)
     return [_read_one(job, in_worker=True) for job in jobs]
+
+
+def _prefetch(paths) -> None:
+    """Ask the OS to start reading these files now: many reads in flight instead of one at
+    a time (3,000 records not in the page cache: 0.58 s → 0.11 s; the benchmark machine
+    drops cached pages within minutes, and a load then took 27 s instead of 14)."""
+    advise = getattr(os, "posix_fadvise", None)
+    if advise is None:
+        return
+    for path in paths:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            continue                  # _read_one reports it
+        try:
+            advise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
 
 
 PARALLEL_MIN = 500       # fewer files than this are read in this process

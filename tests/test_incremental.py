@@ -128,6 +128,14 @@ def test_parallel_build_is_byte_identical(work, monkeypatch):
     assert _searches(par) == _searches(site)
 
 
+def test_prefetch_tolerates_what_cannot_be_read(tmp_path):
+    """The read-ahead hint is only a hint: a missing file or a folder is left to the reader,
+    which reports it."""
+    from jixiao.validate import _prefetch
+    (tmp_path / "a.yaml").write_text("id: a\n", "utf-8")
+    _prefetch([tmp_path / "a.yaml", tmp_path / "missing.yaml", tmp_path])
+
+
 def test_parallel_template_error_is_located(work, monkeypatch):
     from jixiao import render
     from jixiao.problems import ContentError
