@@ -258,22 +258,39 @@ def test_ten_kilobyte_query(app):
 
 # ── rebuild and swap ──
 
-def test_rebuild_on_change_and_failed_rebuild_keeps_serving(tmp_path):
+@pytest.mark.parametrize("beside", [False, True], ids=["index-inline", "index-beside"])
+def test_rebuild_on_change_and_failed_rebuild_keeps_serving(tmp_path, monkeypatch, beside):
+    """The preview server rebuilds from its watcher thread; with the index prepared in a
+    child process (as for ≥ 400 projects) too, forked from a process with threads."""
+    from jixiao import pipeline
+    if beside:
+        monkeypatch.setattr(pipeline, "INDEX_BESIDE_FROM", 1)
     content = tmp_path / "content"
     shutil.copytree(FIXTURES / "valid", content)
     out = tmp_path / "site"
     catalog = build(content, out, log=None)
     app = make_app(out, TEMPLATES, catalog)
     watcher = Watcher(content, out, TEMPLATES, app, log=open("/dev/null", "w"))
+    busy = threading.Event()            # another thread runs meanwhile, as waitress's do
+    threading.Thread(target=busy.wait, args=(30,), daemon=True).start()
+
+    def rebuild() -> bool:              # from a thread of its own, as the watcher does
+        done = []
+        thread = threading.Thread(target=lambda: done.append(watcher.rebuild()))
+        thread.start()
+        thread.join(60)
+        return done[0]
+
     assert request(app, "/api/search?q=" + q("热力管网巡检")).json()["total"] == 0
     record = next(content.glob("*/*/*.yaml"))
     text = record.read_text("utf-8")
     record.write_text(text.replace("燃气供热站安全应急检查", "热力管网巡检", 1), "utf-8")
-    assert watcher.rebuild()
+    assert rebuild()
     assert request(app, "/api/search?q=" + q("热力管网巡检")).json()["total"] == 1   # new generation
     before = (out / "index.html").read_bytes()
     record.write_text(text.replace("year: 2025", "year: 二〇二五"), "utf-8")
-    assert not watcher.rebuild()
+    assert not rebuild()
+    busy.set()
     assert (out / "index.html").read_bytes() == before
     assert request(app, "/api/search?q=" + q("热力管网巡检")).json()["total"] == 1
 
