@@ -266,3 +266,24 @@ def test_build_pauses_the_cycle_collector_and_restores_it(work, monkeypatch):
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_remove_stale_keeps_what_may_still_be_written(tmp_path):
+    """A temporary index directory goes when the process making it has ended; one of a
+    running process, one of another layout younger than an hour and every generation
+    stay (generations go only when publish names what to keep)."""
+    import os
+    import subprocess
+    import sys
+    from jixiao.search.whoosh_index import SEARCH_DIR, remove_stale
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    root = tmp_path / SEARCH_DIR
+    names = [f"tmp-{ended}-g-0123abcd-x1", f"tmp-{os.getpid()}-g-4567ef01-x2", "tmp-old-layout",
+             "g-0123abcd", "g-4567ef01"]
+    for name in names:
+        (root / name).mkdir(parents=True)
+    remove_stale(tmp_path)
+    assert sorted(p.name for p in root.iterdir()) == sorted(names[1:])
+    remove_stale(tmp_path, keep={"g-4567ef01"})
+    assert sorted(p.name for p in root.iterdir()) == sorted(names[1:3] + ["g-4567ef01"])

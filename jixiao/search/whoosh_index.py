@@ -345,7 +345,7 @@ def prepare(catalog, out: Path) -> str:
         # an unchanged catalog (a template edit, a rebuild) keeps its index, and a revert
         # swaps back to the previous one
         return name
-    tmp = Path(tempfile.mkdtemp(prefix=f"tmp-{os.getpid()}-{name}-", dir=root))
+    tmp = Path(tempfile.mkdtemp(prefix=f"tmp-{os.getpid()}-{name}-", dir=root))  # _parts
     os.chmod(tmp, 0o755)           # mkdtemp makes 0700; a server may run as another user
     try:
         whoosh_index.create_in(str(tmp), schema()).close()
@@ -375,8 +375,8 @@ def publish(out: Path, prepared: str) -> Path:
     generations older than the one it replaces."""
     root = Path(out) / SEARCH_DIR
     name = prepared
-    if prepared.startswith("tmp-"):          # tmp-<pid>-g-<digest>-<random>
-        name = "g-" + prepared.split("-")[3]
+    if prepared.startswith("tmp-"):
+        name = _parts(prepared)[1]
         shutil.rmtree(root / name, ignore_errors=True)     # a half-made one without units.json
         os.rename(root / prepared, root / name)
     previous = read_current(root)
@@ -453,9 +453,8 @@ def read_current(root: Path) -> str | None:
 
 
 def remove_stale(out: Path, keep: set = frozenset()) -> None:
-    """Remove the generations not in ``keep`` (none when ``keep`` is empty: only the
-    half-written ones), and the temporary directories of builds that no longer run
-    (``tmp-<pid>-…``; one whose pid cannot be read is removed after an hour)."""
+    """Remove the temporary directories of builds that no longer run, and, when ``keep``
+    is given, every generation not in it."""
     root = Path(out) / SEARCH_DIR
     if not root.is_dir():
         return
@@ -465,19 +464,29 @@ def remove_stale(out: Path, keep: set = frozenset()) -> None:
             continue
         if child.name.startswith("g-") and keep:
             shutil.rmtree(child, ignore_errors=True)
-        elif child.name.startswith("tmp-") and not _running(child.name, child, stale_before):
+        elif child.name.startswith("tmp-") and not _running(child, stale_before):
             shutil.rmtree(child, ignore_errors=True)
 
 
-def _running(name: str, path: Path, stale_before: float) -> bool:
-    """Whether the build that made the temporary directory ``name`` may still run."""
-    pid = name.split("-")[1]
-    if not pid.isdigit():
+def _parts(tmp_name: str) -> tuple[str | None, str | None]:
+    """(pid, generation) of a temporary directory ``tmp-<pid>-g-<digest>-<random>`` made
+    by ``prepare``; (None, None) for another name."""
+    parts = tmp_name.split("-")
+    if len(parts) >= 5 and parts[1].isdigit() and parts[2] == "g":
+        return parts[1], f"g-{parts[3]}"
+    return None, None
+
+
+def _running(path: Path, stale_before: float) -> bool:
+    """Whether the build that is making the temporary directory ``path`` may still run:
+    its process exists (one whose pid cannot be read: it is less than an hour old)."""
+    pid, _ = _parts(path.name)
+    if pid is None:
         return path.stat().st_mtime >= stale_before
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:
         return False
     except PermissionError:         # another user's process
-        return True
+        pass
     return True
