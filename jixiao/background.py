@@ -36,6 +36,11 @@ class Background:
     def result(self):
         """Wait for the child; its return value, or BackgroundError with its traceback."""
         try:
+            # a child that dies (killed, out of memory) may leave processes it forked
+            # holding the pipe open: watch the child itself, not only the pipe
+            while not self._result.poll(0.2):
+                if self._process.exitcode is not None and not self._result.poll(0):
+                    raise EOFError
             ok, value, self.seconds = self._result.recv()
         except EOFError:
             self._process.join()
@@ -49,12 +54,12 @@ class Background:
         return value
 
     def cancel(self) -> None:
-        """Stop the child and every process it started (its process group)."""
-        if self._process.exitcode is None:
-            try:
-                os.killpg(self._process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        """Stop the child and every process it started (its process group), also those
+        left behind by a child that has died."""
+        try:
+            os.killpg(self._process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass                        # none left
         self._process.join()
         self._result.close()
 

@@ -68,3 +68,30 @@ def test_cancel_stops_the_child_and_what_it_started(tmp_path):
         time.sleep(0.05)
     assert not _alive(grandchild)
     assert not job._process.is_alive()
+
+
+def _die_leaving_a_process_with_the_pipe(pidfile: str) -> None:
+    pid = os.fork()
+    if pid == 0:                       # a process of its own holds the pipe open …
+        time.sleep(30)
+        os._exit(0)
+    with open(pidfile, "w") as fh:
+        fh.write(str(pid))
+    os._exit(3)                        # … while the child dies without a result
+
+
+def test_a_child_that_dies_is_noticed_even_if_the_pipe_stays_open(tmp_path):
+    job = Background(_die_leaving_a_process_with_the_pipe, str(tmp_path / "pid"))
+    start = time.monotonic()
+    with pytest.raises(BackgroundError) as exc:
+        job.result()
+    assert time.monotonic() - start < 10
+    assert "exit code 3" in str(exc.value)
+    left = int((tmp_path / "pid").read_text())
+    assert _alive(left)
+    job.cancel()                       # what it left goes with its process group
+    for _ in range(100):
+        if not _alive(left):
+            break
+        time.sleep(0.05)
+    assert not _alive(left)
