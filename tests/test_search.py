@@ -611,3 +611,19 @@ def test_runs_counted_with_numpy_agree_with_document_checks():
     columns = [[encode([70000, 70005])], [encode([70001])]]
     assert _runs_counted([3], columns) is None
     assert _runs_checked([3], columns) == {3: 1.0}
+
+
+def test_no_runs_found_by_numpy_is_not_checked_again(monkeypatch):
+    """Candidates holding every slot but never in a row: the vectorised answer (none) is
+    the answer; the per-document check runs only for positions numpy cannot read."""
+    from jixiao.search import whoosh_search
+    from jixiao.search.whoosh_index import ArrayPositions
+    encode = ArrayPositions().encode
+    columns = [[encode([1, 5]), encode([9])], [encode([3]), encode([2, 20])]]
+
+    def refuse(docs, columns):
+        raise AssertionError("checked document by document again")
+
+    monkeypatch.setattr(whoosh_search, "_runs_checked", refuse)
+    assert whoosh_search._runs([4, 7], columns) == {}
+    assert whoosh_search._runs([4], [[encode([1])], [encode([2])]]) == {4: 1.0}

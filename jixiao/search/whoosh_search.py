@@ -149,17 +149,17 @@ class Generation:
             if reader.doc_count_all() != len(rows):
                 raise NoIndex(f"{path}: meta.json does not match the index; rebuild the site")
             # each live document's length per field, and the averages BM25 needs
-            self.lengths = {f: array("I", ((reader.doc_field_length(d, f) or 0) if r else 0
-                                           for d, r in enumerate(rows))) for f in FIELDS}
+            self.lengths = {f: np.fromiter(((reader.doc_field_length(d, f) or 0) if r else 0
+                                            for d, r in enumerate(rows)),
+                                           dtype=np.float64, count=len(rows)) for f in FIELDS}
         live = [r for r in rows if r is not None]
         n = len(live)
         self.n = n                                          # live documents
-        self.average = {f: (sum(ls) / n if n else 0.0) or 1.0 for f, ls in self.lengths.items()}
+        self.average = {f: (float(ls.sum()) / n if n else 0.0) or 1.0
+                        for f, ls in self.lengths.items()}
         self.nbytes = (n + 7) >> 3
         self.pos = array("i", (r[0] if r else -1 for r in rows))  # docnum → site position
         self.site_order = np.frombuffer(self.pos, dtype=np.int32)  # the same, for numpy
-        self.field_lengths = {f: np.frombuffer(ls, dtype=np.uint32).astype(np.float64)
-                              for f, ls in self.lengths.items()}
         self.deleted = [d for d, p in enumerate(self.pos) if p < 0]
         self.docnum = [0] * n                               # site position → docnum
         for d, p in enumerate(self.pos):
@@ -291,7 +291,7 @@ class Generation:
         a, b = K1 * (1 - B), K1 * B / self.average[field]
         docs = np.fromiter(hits, dtype=np.int64, count=df)
         tf = np.fromiter(hits.values(), dtype=np.float64, count=df)
-        scores[docs] += w * tf / (tf + a + b * self.field_lengths[field][docs])
+        scores[docs] += w * tf / (tf + a + b * self.lengths[field][docs])
 
     def result(self, position: int, query: ParsedQuery, categories: tuple) -> dict:
         """The result entry of one project for a query (cached; callers must not change it)."""
@@ -397,7 +397,14 @@ def _run_hits(leaves, field: str, slots: tuple[str, ...]) -> dict[int, float]:
         return {}
     docs = list(candidates)
     columns = [list(map(p.__getitem__, docs)) for p in postings]    # slot i: its values
-    return _runs_counted(docs, columns) or _runs_checked(docs, columns)
+    return _runs(docs, columns)
+
+
+def _runs(docs: list[int], columns: list[list[bytes]]) -> dict[int, float]:
+    """docnum → how often slot i stands at start + i for every slot (``columns[i][k]``:
+    the encoded positions of slot i in ``docs[k]``)."""
+    counted = _runs_counted(docs, columns)
+    return counted if counted is not None else _runs_checked(docs, columns)
 
 
 def _runs_checked(docs: list[int], columns: list[list[bytes]]) -> dict[int, float]:
@@ -442,9 +449,9 @@ def _runs_counted(docs: list[int], columns: list[list[bytes]]) -> dict[int, floa
         if common is None:
             common = keys
         elif len(keys):
-            at = np.searchsorted(keys, common)
-            at[at == len(keys)] = 0
-            common = common[keys[at] == common]
+            where = np.searchsorted(keys, common)
+            where[where == len(keys)] = 0
+            common = common[keys[where] == common]
         else:
             return {}
         if not len(common):
