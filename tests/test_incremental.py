@@ -287,3 +287,29 @@ def test_remove_stale_keeps_what_may_still_be_written(tmp_path):
     assert sorted(p.name for p in root.iterdir()) == sorted(names[1:])
     remove_stale(tmp_path, keep={"g-4567ef01"})
     assert sorted(p.name for p in root.iterdir()) == sorted(names[1:3] + ["g-4567ef01"])
+
+
+def test_a_site_removed_and_rebuilt_is_searched_anew(work):
+    """The same content rebuilt into a removed site makes a generation of the same name in
+    a new folder: the backend opens it, not the one it had (whose files are gone)."""
+    from jixiao.search import open_backend
+    content, templates, site, tmp = work
+    backend = open_backend(site)
+    first = _searches(site)
+    before = backend._current()
+    shutil.rmtree(site)
+    build(content, site, templates, log=None)
+    after = backend._current()
+    assert after.name == before.name and after is not before
+    assert _searches(site) == first
+
+
+def test_current_naming_a_missing_generation_is_no_index(tmp_path):
+    """CURRENT naming a folder that is gone (removed by hand) is 'no index yet' (a 503 page
+    in the server), not an error."""
+    from jixiao.search import NoIndex, WhooshBackend, parse_params
+    root = tmp_path / ".search"
+    root.mkdir()
+    (root / "CURRENT").write_text("g-0123456789abcdef0123\n", "utf-8")
+    with pytest.raises(NoIndex):
+        WhooshBackend(tmp_path).search(parse_params({"q": ["燃气"]}))

@@ -10,7 +10,7 @@ from .analysis import parse_query
 from .params import SearchParams
 from .whoosh_index import (CURRENT, SEARCH_DIR, NoIndex, build_index, prepare, publish,
                            read_current, remove_stale)
-from .whoosh_search import WARM, Generation, segment_keys, shape
+from .whoosh_search import WARM, Generation, folder_identity, segment_keys, shape
 
 __all__ = ["WhooshBackend", "NoIndex", "SEARCH_DIR", "build_index"]
 
@@ -63,7 +63,12 @@ class WhooshBackend:
             name = read_current(self.root)
             if name is None:
                 raise NoIndex(f"{self.root / CURRENT} does not name an index generation")
-            if self._gen is None or self._gen.name != name:
+            try:                # the same name in a folder made anew (the site removed and
+                where = folder_identity(self.root / name)     # rebuilt) is a new generation
+            except FileNotFoundError:
+                raise NoIndex(f"{self.root / CURRENT} names {name}, which does not exist; "
+                              "rebuild the site") from None
+            if self._gen is None or (self._gen.name, self._gen.where) != (name, where):
                 old = self._gen
                 # reading a segment into memory holds the lock: every thread waits for it
                 self._gen = Generation(name, self.root / name,   # the old one (its searchers,

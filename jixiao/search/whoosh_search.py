@@ -117,6 +117,13 @@ class _MemoryStorage(FileStorage):
         return StructFile(io.BytesIO(data), name=name, **kwargs)
 
 
+def folder_identity(folder: Path) -> frozenset:
+    """What tells a generation's folder from another of the same name (the site removed and
+    built again): its file names, which hold whoosh's random segment ids (its inode may be
+    reused at once)."""
+    return frozenset(os.listdir(folder))
+
+
 def segment_keys(folder: Path) -> set:
     """(device, inode) of each segment file of a generation."""
     out = set()
@@ -137,6 +144,7 @@ class Generation:
 
     def __init__(self, name: str, path: Path, segment_bytes: dict):
         self.name, self.path = name, path
+        self.where = folder_identity(path)
         self.ix = _MemoryStorage(path, segment_bytes).open_index()
         try:
             rows = json.loads((path / "meta.json").read_text("utf-8"))
