@@ -313,3 +313,27 @@ def test_current_naming_a_missing_generation_is_no_index(tmp_path):
     (root / "CURRENT").write_text("g-0123456789abcdef0123\n", "utf-8")
     with pytest.raises(NoIndex):
         WhooshBackend(tmp_path).search(parse_params({"q": ["燃气"]}))
+
+
+def test_segment_bytes_are_not_taken_from_another_file_with_the_same_inode(tmp_path):
+    """The server keeps segment files in memory by file.  A removed segment's inode may be
+    given at once to a new file (a site removed and built again); the same inode with
+    other bytes (here: the file rewritten in place) must be read again."""
+    import os
+    import time
+    from jixiao.search.whoosh_search import _MemoryStorage
+    seg = tmp_path / "MAIN_x.seg"
+    seg.write_bytes(b"old segment bytes")
+    cache: dict = {}
+    storage = _MemoryStorage(tmp_path, cache)
+    assert storage.open_file("MAIN_x.seg").read() == b"old segment bytes"
+    inode = seg.stat().st_ino
+    time.sleep(0.01)
+    with open(seg, "r+b") as fh:                     # same inode, other bytes
+        fh.truncate(0)
+        fh.write(b"new bytes")
+    assert seg.stat().st_ino == inode
+    assert storage.open_file("MAIN_x.seg").read() == b"new bytes"
+    os.link(seg, tmp_path / "MAIN_y.seg")            # a hard link shares the bytes read
+    storage.open_file("MAIN_y.seg")
+    assert len(cache) == 2

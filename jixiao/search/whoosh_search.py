@@ -102,14 +102,13 @@ class _MemoryStorage(FileStorage):
 
     def __init__(self, path: Path, cache: dict):
         super().__init__(str(path), supports_mmap=False, readonly=True)
-        self.cache = cache          # (device, inode) → bytes, kept by the backend
+        self.cache = cache          # _file_key → bytes, kept by the backend
 
     def open_file(self, name, **kwargs):
         if not name.endswith(".seg"):
             return super().open_file(name, **kwargs)
         fpath = self._fpath(name)
-        st = os.stat(fpath)
-        key = (st.st_dev, st.st_ino)
+        key = _file_key(os.stat(fpath))
         data = self.cache.get(key)
         if data is None:
             with open(fpath, "rb") as fh:      # two threads may both read it: one copy stays
@@ -124,14 +123,17 @@ def folder_identity(folder: Path) -> frozenset:
     return frozenset(os.listdir(folder))
 
 
+def _file_key(st: os.stat_result) -> tuple:
+    """A segment file's bytes are the same for the same inode, size and mtime: hard links
+    share all three; a new file that gets a removed file's inode (the filesystem reuses
+    them at once) differs in mtime or size."""
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
+
 def segment_keys(folder: Path) -> set:
-    """(device, inode) of each segment file of a generation."""
-    out = set()
-    for f in os.listdir(folder):
-        if f.endswith(".seg"):
-            st = os.stat(os.path.join(folder, f))
-            out.add((st.st_dev, st.st_ino))
-    return out
+    """``_file_key`` of each segment file of a generation."""
+    return {_file_key(os.stat(os.path.join(folder, f)))
+            for f in os.listdir(folder) if f.endswith(".seg")}
 
 
 class Generation:
