@@ -72,7 +72,7 @@ def child_floor(content: Path, out: Path, templates: Path) -> dict:
     env = R.environment(templates)
     env.globals["catalog"] = c
     sources = R.available_sources(c)
-    pages = [("index.html", "home.html", lambda: R.home_view(c)),
+    pages = [("index.html", "home.html", lambda: R.home_view(c, c.indicator_summary)),
              ("units/index.html", "units.html", lambda: {"units": R.unit_rows(c)}),
              ("departments/index.html", "departments.html", lambda: {"departments": c.departments}),
              ("years/index.html", "years.html", lambda: {"years": R.year_groups(c.projects)}),

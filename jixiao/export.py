@@ -154,7 +154,7 @@ def projects_csv(catalog: Catalog) -> bytes:
                      p.category or "", _date(p.start), _date(p.end), f.unit,
                      *[_amount(getattr(f, n)) or "" for n in ("annual",)], f.annual_yuan,
                      *[_amount(getattr(f, n)) or "" for n in f.AMOUNTS[1:]],
-                     len(p.indicators), p.url])
+                     p.indicator_count, p.url])
     return _csv(header, rows)
 
 

@@ -8,6 +8,8 @@ generated from these classes (``python build.py schema``).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from decimal import Decimal
 from functools import cached_property, lru_cache
 from typing import Annotated, ClassVar, Literal
@@ -134,7 +136,28 @@ class Project(Record):
 
     @property
     def url(self) -> str:
-        return f"/projects/{self.id}/"
+        return project_url(self.id)
+
+    # What lists, aggregates and the search index's facets read of the indicators; a
+    # ``stored.StoredProject`` keeps these without its indicators.
+    @property
+    def indicator_count(self) -> int:
+        return len(self.indicators)
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        return tuple(sorted({i.category for i in self.indicators}))
+
+    @property
+    def indicator_key(self) -> str:
+        """A hash of what this project adds to the indicator pages: (category, level2,
+        name) of each indicator, in order."""
+        names = [[i.category, i.level2, i.name] for i in self.indicators]
+        return hashlib.sha1(json.dumps(names, ensure_ascii=False).encode()).hexdigest()
+
+
+def project_url(project_id: str) -> str:
+    return f"/projects/{project_id}/"
 
 
 def schema(kind: str) -> dict:

@@ -15,13 +15,15 @@ import jinja2
 from .background import Background
 from .catalog import Catalog
 from .problems import ContentError, Problem
-from .render import BuildState, describe_counts, render_site
-from .validate import RecordCache, load_content
+from .build_state import BuildState
+from .render import describe_counts, render_site
+from .record_cache import RecordCache
+from .validate import load_content
 from .write import write_site
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
-CACHE_DIR = ".build-cache"          # <out>/.build-cache/records.pickle (validate.RecordCache)
+CACHE_DIR = ".build-cache"          # <out>/.build-cache/records.sqlite (record_cache.RecordCache)
 
 
 @dataclass

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import pickle
 from collections import Counter
 from decimal import Decimal
 from functools import lru_cache
@@ -24,8 +23,10 @@ from . import export
 from .catalog import INDICATOR_SAMPLE, Catalog, Department, total, year_groups
 from .derive import CATEGORY_LABELS
 from .model import Project, Unit
+from .build_state import DATA_FILES, BuildState
 from .outputs import Outputs
 from .problems import ContentError
+from .stored import StoredProject
 from .targets import parse_target
 
 SITE_NAME = "财政项目支出绩效目标公开平台"
@@ -155,6 +156,8 @@ class Renderer:
             self.site_key = _h(state.code, self.base_url,
                                [(p.slug, p.title) for p in catalog.pages])
             self._closures: dict[str, str] = {}
+            self.piece_keys: dict[str, str] = {}     # project id → key of its data pieces
+            self.rows: dict[str, tuple] = {}         # project id → CSV rows made now
 
     # An output's key is a hash of everything it is made of: the templates it uses (with
     # what they extend, include and import), the site-wide inputs (code, base URL, the
@@ -205,12 +208,9 @@ class Renderer:
                            (f"projects/{p.id}.json", "json")):
             if not self._kept(path, "project.html" if kind == "page" else None, origin, key):
                 self.deferred.append((path, origin, kind, p.id))
-        if self.state is not None:     # its rows of the CSVs, kept from a previous build
-            fkey = _h(self.site_key, key)
-            old = self.state.old_fragments.get(p.id)
-            if old is not None and old[0] == fkey:
-                self.state.fragments[p.id] = old
-            else:
+        if self.state is not None:     # its pieces of the data files: on disk already?
+            fkey = self.piece_keys[p.id] = _h(self.site_key, key)
+            if not self.state.has_pieces(p.id, fkey):
                 self.deferred.append((fkey, origin, "csv", p.id))
 
     def flush(self, sources: dict) -> None:
@@ -240,8 +240,8 @@ class Renderer:
         finally:
             _WORK = None
         for (path, origin, kind, pid), data in zip(jobs, made):
-            if kind == "csv":          # rows of the CSVs (path holds the fragment key)
-                self.state.fragments[pid] = (path, data)
+            if kind == "csv":          # its rows of the two CSVs
+                self.rows[pid] = data
                 continue
             self.outputs.add(path, data, origin)
             self.rendered += 1
@@ -329,7 +329,7 @@ class Fingerprints:
     def __init__(self, c: Catalog):
         self.record = {p.id: c.digest("project", p) for p in c.projects}
         self.summary = {p.id: _h(p.id, p.name, p.year, p.unit, p.category, p.nature,
-                                 p.funds.model_dump_json(), len(p.indicators))
+                                 p.funds.model_dump_json(), p.indicator_count)
                         for p in c.projects}
         self.unit = {u.id: c.digest("unit", u) for u in c.units.values()}
         self.units_all = _h(sorted(self.unit.items()))
@@ -338,73 +338,6 @@ class Fingerprints:
 
     def summaries(self, projects) -> str:
         return _h([self.summary[p.id] for p in projects])
-
-
-class BuildState:
-    """What the previous build made of each output: ``<out>/.build-state.json``.
-
-    ``keys``: output path → key of its inputs (see ``Renderer._kept``); together with the
-    write manifest (path → digest of the bytes on disk) it says which outputs need no
-    rendering.  Written after the site is written; a build that fails leaves it as it was.
-    """
-    FILE = ".build-state.json"
-    FRAGMENTS = ".build-cache/fragments.pickle"
-    JSON_PARTS = ".build-cache/projects-json.pickle"
-    VERSION = 1
-
-    def __init__(self, out: Path, code: str = ""):
-        self.out = Path(out)
-        self.code = code
-        self.keys: dict[str, str] = {}
-        self.previous: dict[str, str] = {}
-        self.manifest: dict[str, str] = {}
-        # project id → (key, (projects.csv rows, indicators.csv rows)): the CSVs are
-        # assembled from these (<out>/.build-cache/fragments.pickle)
-        self.fragments: dict[str, tuple] = {}
-        self.old_fragments: dict[str, tuple] = {}
-        # project id → (sha256 of projects/<id>.json, its line of projects.json)
-        self.json_parts: dict[str, tuple] = {}
-        self.old_json_parts: dict[str, tuple] = {}
-        try:
-            saved = json.loads((self.out / self.FILE).read_text("utf-8"))
-            if saved.get("version") == self.VERSION and saved.get("code") == code:
-                self.previous = saved["keys"]
-            self.manifest = json.loads((self.out / ".manifest.json").read_text("utf-8"))
-        except (OSError, ValueError, KeyError, TypeError):
-            self.previous, self.manifest = {}, {}
-        if self.previous:
-            try:
-                with open(self.out / self.FRAGMENTS, "rb") as fh:
-                    self.old_fragments = pickle.load(fh)
-            except Exception:       # missing or unreadable: every project's rows anew
-                self.old_fragments = {}
-            try:
-                with open(self.out / self.JSON_PARTS, "rb") as fh:
-                    self.old_json_parts = pickle.load(fh)
-            except Exception:       # missing or unreadable: the pieces from the files
-                self.old_json_parts = {}
-
-    def reusable(self, path: str, key: str) -> str | None:
-        """The digest of the file on disk when it was made from the same inputs."""
-        if self.previous.get(path) != key or path not in self.manifest:
-            return None
-        # os.path, not pathlib: this runs once per output (20,000 at 10k projects)
-        return self.manifest[path] if os.path.isfile(os.path.join(self.out, path)) else None
-
-    def save(self) -> None:
-        tmp = self.out / f".{self.FILE}.{os.getpid()}.tmp"
-        tmp.write_text(json.dumps({"version": self.VERSION, "code": self.code,
-                                   "keys": self.keys}, sort_keys=True), "utf-8")
-        os.replace(tmp, self.out / self.FILE)
-        # projects.json kept (not assembled this time): its pieces stay those of before
-        parts = self.json_parts or self.old_json_parts
-        for name, value in ((self.FRAGMENTS, self.fragments), (self.JSON_PARTS, parts)):
-            target = self.out / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-            with open(tmp, "wb") as fh:
-                pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, target)
 
 
 def render_site(catalog: Catalog, templates: Path, base_url: str | None = None,
@@ -419,8 +352,9 @@ def render_site(catalog: Catalog, templates: Path, base_url: str | None = None,
     def deps(*parts):              # the key parts, computed only for an incremental build
         return None if fp is None else [p() if callable(p) else p for p in parts]
 
+    summary = _indicator_summary(r, c)
     r.page("index.html", "home.html", "site route /", deps("home", fp and fp.all_full),
-           view=lambda: home_view(c))
+           view=lambda: home_view(c, summary))
 
     r.page("units/index.html", "units.html", "site route /units/",
            deps("units", fp and fp.all_summary), view=lambda: {"units": unit_rows(c)})
@@ -458,7 +392,6 @@ def render_site(catalog: Catalog, templates: Path, base_url: str | None = None,
 
     # the indicator pages show aggregates bounded by the vocabulary, not by N: their key
     # is what they show (a change elsewhere in a record leaves them alone)
-    summary = c.indicator_summary
     r.page("indicators/index.html", "indicators.html", "site route /indicators/",
            deps("indicators", lambda: _indicator_key(summary)), summary=summary)
     for group in summary:
@@ -504,7 +437,7 @@ def _indicator_key(summary) -> str:
             return [[k, plain(v)] for k, v in x.items()]
         if isinstance(x, list):
             return [plain(v) for v in x]
-        if isinstance(x, Project):
+        if isinstance(x, (Project, StoredProject)):
             return [x.id, x.name, x.year]
         return x
     return _h(plain(summary))
@@ -512,46 +445,63 @@ def _indicator_key(summary) -> str:
 
 def _csv_file(r: Renderer, c: Catalog, which: int) -> bytes:
     """``export.projects_csv`` (0) or ``indicators_csv`` (1); in an incremental build,
-    assembled from each project's rows (kept from the previous build when unchanged)."""
+    assembled from each project's rows (copied from the file on disk when unchanged)."""
     make = (export.projects_csv, export.indicators_csv)[which]
     if r.state is None:
         return make(c)
-    head = make(_Some(c, []))
-    return head + b"".join(r.state.fragments[p.id][1][which] for p in c.projects)
+    return r.state.assemble(DATA_FILES[1 + which], make(_Some(c, [])), b"", b"",
+                            ((p.id, r.piece_keys[p.id], lambda p=p: r.rows[p.id][which])
+                             for p in c.projects))
 
 
-def _projects_json(r: Renderer, c: Catalog) -> str:
-    """``export.projects_json``, assembled from the per-project documents: those rendered
-    this time from memory, the kept ones from disk (the same bytes ``to_json`` made)."""
-    if r.state is None:
+def _projects_json(r: Renderer, c: Catalog) -> bytes:
+    """``export.projects_json``, assembled from the per-project documents (the same bytes
+    ``to_json`` made): those of unchanged projects copied from the file on disk, the
+    others as rendered this time (or read from disk when kept)."""
+    if r.state is None or not c.projects:
         return export.projects_json(c)
-    parts = []
-    old, new = r.state.old_json_parts, r.state.json_parts
-    for p in c.projects:
+
+    def piece(p) -> bytes:
         o = r.outputs.files[f"projects/{p.id}.json".lower()]
-        if o.data is None:         # kept: its piece from the build cache when the file is
-            piece = old.get(p.id)  # the one it was made of (same digest), else from disk
-            if piece is not None and piece[0] == o.digest:
-                new[p.id] = piece
-                parts.append(piece[1])
-                continue
-            data, digest = (r.state.out / o.path).read_bytes(), o.digest
-        else:
-            data, digest = o.data, hashlib.sha256(o.data).hexdigest()
-        piece = data.rstrip(b"\n")
-        new[p.id] = (digest, piece)
-        parts.append(piece)
-    if not parts:
-        return export.projects_json(c)
-    return b"[\n" + b",\n".join(parts) + b"\n]\n"
+        data = o.data if o.data is not None else (r.state.out / o.path).read_bytes()
+        return data.rstrip(b"\n")
+    return r.state.assemble(DATA_FILES[0], b"[\n", b",\n", b"\n]\n",
+                            ((p.id, r.piece_keys[p.id], lambda p=p: piece(p))
+                             for p in c.projects))
+
+
+def _indicator_summary(r: Renderer, c: Catalog) -> list[dict]:
+    """``catalog.indicator_summary``; in an incremental build, the previous build's when
+    what it is made of is the same (each project's id, name, year and indicator key):
+    computing it reads the 328k indicators of a 10k-project site, and a correction to a
+    target or an amount leaves it as it was."""
+    if r.state is None:
+        return c.indicator_summary
+    key = _h([[p.id, p.name, p.year, p.indicator_key] for p in c.projects])
+    old = r.state.old_indicators
+    if old is not None and old[0] == key:
+        summary = _samples(old[1], c.project_by_id.__getitem__)
+    else:
+        summary = c.indicator_summary
+    r.state.indicators = (key, _samples(summary, lambda p: p.id))
+    return summary
+
+
+def _samples(summary: list[dict], each) -> list[dict]:
+    """The summary with ``each`` applied to every sample project (ids ↔ projects)."""
+    return [{**group, "level2s": [
+        {**l2, "names": [{**row, "projects": [each(p) for p in row["projects"]]}
+                         for row in l2["names"]]}
+        for l2 in group["level2s"]]} for group in summary]
 
 
 # ---------------------------------------------------------------- views
 
 
-def home_view(c: Catalog) -> dict:
+def home_view(c: Catalog, indicator_summary: list[dict]) -> dict:
     return {"years": year_groups(c.projects), "total": c.total_yuan,
-            "units": unit_rows(c), "departments": c.departments}
+            "units": unit_rows(c), "departments": c.departments,
+            "indicator_groups": indicator_summary}
 
 
 def unit_rows(c: Catalog) -> list[dict]:
@@ -592,7 +542,7 @@ def project_view(c: Catalog, p: Project, sources: dict[str, Path]) -> dict:
 def data_view(c: Catalog) -> dict:
     return {"files": export.FILES, "project_columns": export.PROJECT_COLUMNS,
             "indicator_columns": export.INDICATOR_COLUMNS, "json_fields": export.JSON_FIELDS,
-            "indicator_count": sum(1 for _ in c.indicators())}
+            "indicator_count": sum(p.indicator_count for p in c.projects)}
 
 
 def available_sources(c: Catalog) -> dict[str, Path]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import pickle
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
@@ -21,6 +20,8 @@ from .consistency import warnings as consistency_warnings
 from .load import Loaded, field_name, load_yaml
 from .model import Project, Unit
 from .problems import ContentError, Problem
+from .record_cache import RecordCache, slim_marks
+from .stored import StoredProject, summary_of
 
 def _describe(value) -> str:
     if isinstance(value, str):
@@ -94,11 +95,6 @@ def _validate(model, loaded: Loaded) -> tuple[object | None, list[Problem]]:
         return None, problems
 
 
-# Locations the cross-file checks point at (duplicate ids, placement, unknown unit):
-# a cached record keeps the marks of these only.
-_KEPT_LOCS = ((), ("id",), ("unit",), ("year",))
-
-
 def read_record(path: Path, shown: str, model, raw: bytes | None = None):
     """One file → (record, loaded, problems, warnings).  ``warnings``: the consistency
     warnings of a valid project (each record's own; the cross-file checks are not here)."""
@@ -117,87 +113,9 @@ def read_record(path: Path, shown: str, model, raw: bytes | None = None):
     return record, loaded, problems, warns
 
 
-def _slim(loaded: Loaded) -> Loaded:
-    """The marks the cross-file checks may need, and nothing else (what the cache keeps)."""
-    out = Loaded(loaded.path)
-    for loc in _KEPT_LOCS:
-        if loc in loaded.marks:
-            out.marks[loc] = loaded.marks[loc]
-        if loc in loaded.key_marks:
-            out.key_marks[loc] = loaded.key_marks[loc]
-    return out
-
-
-class RecordCache:
-    """Validated records of unchanged files: ``<out>/.build-cache/records.pickle``.
-
-    An entry is keyed by the file's path (as shown), size, mtime_ns and the sha1 of its
-    bytes, and valid only for the same version of the code; it holds the record's JSON
-    (``model_dump_json``), the marks the cross-file checks need, its warnings and digest.  A file with any problem is
-    never stored, so the cache cannot hide one; what a record's own checks say as
-    warnings is stored with it and reported again.  The cross-file checks always run.
-    """
-    FILE = "records.pickle"
-
-    def __init__(self, folder: Path | None, version: str = ""):
-        self.folder = Path(folder) if folder else None
-        self.version = version
-        self.old: dict = {}
-        self.new: dict = {}
-        self.hits = 0
-        if self.folder is None:
-            return
-        try:
-            with open(self.folder / self.FILE, "rb") as fh:
-                saved = pickle.load(fh)
-            if saved.get("version") == version:
-                self.old = saved["entries"]
-        except Exception:          # a missing, truncated or foreign cache: start afresh
-            self.old = {}
-
-    @staticmethod
-    def key(path: Path, raw: bytes) -> tuple:
-        st = path.stat()
-        return (st.st_size, st.st_mtime_ns, hashlib.sha1(raw).hexdigest())
-
-    def get_by_stat(self, shown: str, path: Path):
-        """The entry of a file whose size and mtime_ns are those cached (trusted without
-        reading or hashing the file; any write changes mtime_ns), else None."""
-        entry = self.old.get(shown)
-        if entry is None:
-            return None
-        st = path.stat()
-        if entry[0][:2] != (st.st_size, st.st_mtime_ns):
-            return None
-        self.hits += 1
-        self.new[shown] = entry
-        return entry[1]
-
-    def get(self, shown: str, key: tuple):
-        entry = self.old.get(shown)
-        if entry is not None and entry[0] == key:
-            self.hits += 1
-            self.new[shown] = entry
-            return entry[1]
-        return None
-
-    def put(self, shown: str, key: tuple, value) -> None:
-        self.new[shown] = (key, value)
-
-    def save(self) -> None:
-        if self.folder is None:
-            return
-        self.folder.mkdir(parents=True, exist_ok=True)
-        tmp = self.folder / f".{self.FILE}.{os.getpid()}.tmp"
-        with open(tmp, "wb") as fh:
-            pickle.dump({"version": self.version, "entries": self.new}, fh,
-                        protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, self.folder / self.FILE)
-
-
 def _read_one(job, in_worker: bool = False):
-    """(path, shown, model) → (shown, cache key, value, problems).  ``value``:
-    (record, its JSON, slim marks, warnings, digest) for a valid record, else None.
+    """(path, shown, model) → (shown, cache key, value, problems).  ``value``: (record,
+    its JSON, loaded, warnings, digest, summary) for a valid record, else None.
 
     The cache keeps a record as its ``model_dump_json`` (validating that JSON again is
     ~4× faster than unpickling the model), and only when that JSON gives back the same
@@ -216,9 +134,12 @@ def _read_one(job, in_worker: bool = False):
     digest = hashlib.sha1(text.encode()).hexdigest()
     if model.model_validate_json(text).model_dump_json() != text:
         text = None                      # not exactly representable: never cached
-    if in_worker and text is not None:
-        record = None                    # made again from ``text`` by the caller
-    return shown, key, (record, text, _slim(loaded), warns, digest), []
+    summary = summary_of(record) if model is Project else None
+    if in_worker:
+        loaded = Loaded(loaded.path, None, *slim_marks(loaded))   # all the caller keeps
+        if text is not None:
+            record = None                # made again from ``text`` by the caller
+    return shown, key, (record, text, loaded, warns, digest, summary), []
 
 
 def _read_chunk(jobs):
@@ -251,7 +172,7 @@ PARALLEL_MIN = 500       # fewer files than this are read in this process
 
 def _read_all(jobs: list, cache: RecordCache) -> dict:
     """shown → (record, loaded, warnings, digest) or None, filling ``cache``; problems by
-    file."""
+    file.  A project of an unchanged file comes from the cache as a ``StoredProject``."""
     results: dict = {}
     problems: dict = {}
     todo = []
@@ -269,22 +190,23 @@ def _read_all(jobs: list, cache: RecordCache) -> dict:
         except OSError:
             todo.append((path, shown, model))
             continue
-        if hit is not None:
-            text, slim, warns, digest = hit
-            results[shown] = (model.model_validate_json(text), slim, warns, digest)
-        else:
+        if hit is None:
             todo.append((path, shown, model))
+            continue
+        record = (StoredProject(hit.summary, hit.json) if hit.summary is not None
+                  else model.model_validate_json(hit.json))
+        results[shown] = (record, hit.loaded, hit.warnings, hit.digest)
     for shown, key, value, probs in _read_todo(todo):
         if value is None:
             problems[shown] = probs
             results[shown] = None
             continue
-        record, text, slim, warns, digest = value
+        record, text, loaded, warns, digest, summary = value
         if record is None:
             record = models[shown].model_validate_json(text)
-        results[shown] = (record, slim, warns, digest)
+        results[shown] = (record, loaded, warns, digest)
         if key is not None and text is not None:
-            cache.put(shown, key, (text, slim, warns, digest))
+            cache.put(shown, key, text, loaded, warns, digest, summary)
     return results, problems
 
 

@@ -77,6 +77,47 @@ def test_change_one_record(work):
     assert 0 < t.rendered < 40
 
 
+def test_a_correction_makes_no_other_record_in_full(work):
+    """Records of unchanged files come back from the cache as summaries
+    (``StoredProject``); correcting one target reads no other record in full, and the
+    indicator pages' aggregate is the previous build's, yet the site is a clean build's."""
+    from jixiao.stored import StoredProject
+    content, templates, site, tmp = work
+    path = _project_file(content)
+    path.write_text(path.read_text("utf-8").replace("target: '>=95%'", "target: '>=96%'", 1),
+                    "utf-8")
+    before = StoredProject.made
+    catalog = build(content, site, templates, log=None)
+    assert StoredProject.made == before
+    fresh = [p.id for p in catalog.projects if not isinstance(p, StoredProject)]
+    assert fresh == [path.stem]
+    _rebuild_and_compare(content, templates, site, tmp)
+
+
+def test_change_one_indicator_name(work):
+    """The indicator pages' aggregate is made again when an indicator's name changes."""
+    content, templates, site, tmp = work
+    path = _project_file(content)
+    path.write_text(path.read_text("utf-8").replace("name: 预算执行率", "name: 预算执行率（更正）", 1),
+                    "utf-8")
+    _rebuild_and_compare(content, templates, site, tmp)
+    assert any("预算执行率（更正）" in f.read_text("utf-8")
+               for f in (site / "indicators").glob("*/index.html"))
+
+
+def test_a_data_file_changed_on_disk_is_not_copied_from(work):
+    """Pieces of unchanged projects are copied from the data files on disk only when these
+    are the files the previous build wrote (same size and mtime)."""
+    content, templates, site, tmp = work
+    for name in ("data/indicators.csv", "data/projects.json"):
+        data = (site / name).read_bytes()
+        (site / name).write_bytes(data.replace("预算".encode(), "XX".encode()))
+    path = _project_file(content)
+    path.write_text(path.read_text("utf-8").replace("target: '>=95%'", "target: '>=96%'", 1),
+                    "utf-8")
+    _rebuild_and_compare(content, templates, site, tmp)
+
+
 def test_change_one_goal_text_keeps_the_lists(work):
     content, templates, site, tmp = work
     path = _project_file(content)
@@ -188,7 +229,7 @@ def test_record_cache_keeps_warnings_and_never_hides_a_problem(work, capsys):
     import io
     from jixiao.problems import ContentError
     content, templates, site, tmp = work
-    assert (site / ".build-cache" / "records.pickle").is_file()
+    assert (site / ".build-cache" / "records.sqlite").is_file()
     first, second = io.StringIO(), io.StringIO()
     build(content, tmp / "w", templates, log=first)
     build(content, tmp / "w", templates, log=second)         # every record from the cache

@@ -34,7 +34,7 @@ def project_doc(catalog: Catalog, p: Project, order: int) -> dict:
         "goals": {"overall": p.goals.overall or "", "annual": p.goals.annual or ""},
         "sections": [[s.title, s.text or ""] for s in p.sections],
         "indicators": [[i.name, i.description or "", i.target or "", i.category] for i in p.indicators],
-        "categories": sorted({i.category for i in p.indicators}),
+        "categories": list(p.categories),
     }
 
 

@@ -253,7 +253,7 @@ def meta_row(catalog, p, order: int) -> list:
     """docnum → what facets, filters and sorting need (meta.json, loaded once per generation)."""
     unit, dept = catalog.unit_of(p), catalog.department_of(p)
     return [order, str(p.year), unit.id, unit.name, department_slug(dept), dept,
-            sorted({i.category for i in p.indicators}), str(p.funds.annual_yuan)]
+            list(p.categories), str(p.funds.annual_yuan)]
 
 
 # ── generations ──────────────────────────────────────────────────────────────

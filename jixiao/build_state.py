@@ -1,0 +1,137 @@
+"""What the previous build into an output folder made, so that the next one renders only
+what changed (``render.Renderer``).
+
+* ``<out>/.build-state.json``: output path → key of its inputs.  Together with the write
+  manifest (path → digest of the bytes on disk) it says which outputs need no rendering.
+* ``<out>/.build-cache/render.pickle``: where each project's piece lies in the data files
+  (``/data/projects.json``, ``projects.csv``, ``indicators.csv``), so that a rebuild
+  copies the pieces of unchanged projects from the files on disk instead of making them
+  again or keeping a second copy of 190 MB; and the indicator pages' aggregate, by the key
+  of what it is made of.
+
+Written after the site is written; a build that fails leaves both as they were.
+"""
+from __future__ import annotations
+
+import json
+import os
+import pickle
+from pathlib import Path
+
+# caches of earlier versions of the build, removed when seen
+LEGACY = (".build-cache/fragments.pickle", ".build-cache/projects-json.pickle",
+          ".build-cache/records.pickle")
+DATA_FILES = ("data/projects.json", "data/projects.csv", "data/indicators.csv")
+
+
+class BuildState:
+    FILE = ".build-state.json"
+    CACHE = ".build-cache/render.pickle"
+    VERSION = 2
+
+    def __init__(self, out: Path, code: str = ""):
+        self.out = Path(out)
+        self.code = code
+        self.keys: dict[str, str] = {}
+        self.previous: dict[str, str] = {}
+        self.manifest: dict[str, str] = {}
+        # data file → {project id: (key, start, end)}: pieces of the files written now …
+        self.pieces: dict[str, dict] = {}
+        # … and of the files on disk, with their (size, mtime_ns) when written
+        self.old_pieces: dict[str, tuple] = {}
+        self.indicators: tuple | None = None        # (key, aggregate with project ids)
+        self.old_indicators: tuple | None = None
+        self._tables: dict[str, dict] = {}
+        try:
+            saved = json.loads((self.out / self.FILE).read_text("utf-8"))
+            if saved.get("version") == self.VERSION and saved.get("code") == code:
+                self.previous = saved["keys"]
+            self.manifest = json.loads((self.out / ".manifest.json").read_text("utf-8"))
+        except (OSError, ValueError, KeyError, TypeError):
+            self.previous, self.manifest = {}, {}
+        if self.previous:
+            try:
+                with open(self.out / self.CACHE, "rb") as fh:
+                    cached = pickle.load(fh)
+                self.old_pieces, self.old_indicators = cached["pieces"], cached["indicators"]
+            except Exception:       # missing or unreadable: every piece made anew
+                self.old_pieces, self.old_indicators = {}, None
+
+    def reusable(self, path: str, key: str) -> str | None:
+        """The digest of the file on disk when it was made from the same inputs."""
+        if self.previous.get(path) != key or path not in self.manifest:
+            return None
+        # os.path, not pathlib: this runs once per output (20,000 at 10k projects)
+        return self.manifest[path] if os.path.isfile(os.path.join(self.out, path)) else None
+
+    # ------------------------------------------------------------ data file pieces
+
+    def _old_table(self, name: str) -> dict:
+        """project id → (key, start, end) of data file ``name`` on disk; empty when it is
+        not the file the previous build wrote any more (missing, or another size or
+        mtime)."""
+        if name not in self._tables:
+            saved, self._tables[name] = self.old_pieces.get(name), {}
+            try:
+                st = os.stat(self.out / name)
+            except OSError:
+                st = None
+            if saved is not None and st is not None and saved[:2] == (st.st_size,
+                                                                      st.st_mtime_ns):
+                self._tables[name] = saved[2]
+        return self._tables[name]
+
+    def has_pieces(self, project_id: str, key: str) -> bool:
+        """Whether every data file on disk holds this project's piece made from ``key``."""
+        for name in DATA_FILES:
+            piece = self._old_table(name).get(project_id)
+            if piece is None or piece[0] != key:
+                return False
+        return True
+
+    def assemble(self, name: str, head: bytes, sep: bytes, tail: bytes, items) -> bytes:
+        """Data file ``name``: ``head``, the pieces of ``items`` — (project id, key, make)
+        in order — joined by ``sep``, and ``tail``.  A piece whose key is the one the file
+        on disk was made with is copied from it; the others are ``make()``."""
+        table = self._old_table(name)
+        view = memoryview((self.out / name).read_bytes()) if table else None
+        parts, pieces, pos = [head], {}, len(head)
+        for n, (pid, key, make) in enumerate(items):
+            if n:
+                parts.append(sep)
+                pos += len(sep)
+            was = table.get(pid)
+            piece = view[was[1]:was[2]] if was is not None and was[0] == key else make()
+            pieces[pid] = (key, pos, pos + len(piece))
+            pos += len(piece)
+            parts.append(piece)
+        parts.append(tail)
+        self.pieces[name] = pieces
+        return b"".join(parts)
+
+    # ------------------------------------------------------------ save
+
+    def save(self) -> None:
+        tmp = self.out / f".{self.FILE}.{os.getpid()}.tmp"
+        tmp.write_text(json.dumps({"version": self.VERSION, "code": self.code,
+                                   "keys": self.keys}, sort_keys=True), "utf-8")
+        os.replace(tmp, self.out / self.FILE)
+        pieces = {}
+        for name in DATA_FILES:
+            try:
+                st = os.stat(self.out / name)
+            except OSError:
+                continue
+            if name in self.pieces:                 # assembled this time, now on disk
+                pieces[name] = (st.st_size, st.st_mtime_ns, self.pieces[name])
+            elif self._old_table(name):            # kept as it was
+                pieces[name] = self.old_pieces[name]
+        target = self.out / self.CACHE
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as fh:
+            pickle.dump({"pieces": pieces, "indicators": self.indicators or self.old_indicators},
+                        fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, target)
+        for name in LEGACY:
+            (self.out / name).unlink(missing_ok=True)

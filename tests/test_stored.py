@@ -1,0 +1,100 @@
+"""The build cache: records of unchanged files (``record_cache``) and the summaries
+they come back as (``stored.StoredProject``)."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from jixiao.model import Project
+from jixiao.pipeline import check
+from jixiao.record_cache import RecordCache
+from jixiao.stored import StoredProject, summary_of
+from jixiao.validate import load_content
+
+ROOT = Path(__file__).resolve().parent.parent
+SUMMARY = ("id", "year", "name", "unit", "nature", "category", "funds", "source", "url",
+           "indicator_count", "categories", "indicator_key")
+
+
+@pytest.fixture(scope="module")
+def seeds():
+    return check(ROOT / "content", log=None)
+
+
+def test_a_stored_project_reads_as_its_record(seeds):
+    for p in seeds.projects:
+        s = StoredProject(summary_of(p), p.model_dump_json().encode())
+        for name in SUMMARY:
+            assert getattr(s, name) == getattr(p, name), (p.id, name)
+        assert StoredProject.made >= 0 and s._full is None     # the summary alone so far
+        assert s.model_dump_json() == p.model_dump_json()
+        for name in ("goals", "sections", "indicators", "start", "end"):
+            assert getattr(s, name) == getattr(p, name), (p.id, name)
+        assert s.full() == p
+        with pytest.raises(AttributeError):
+            s.no_such_field
+
+
+def test_summary_fields_are_what_the_project_says(seeds):
+    p = next(p for p in seeds.projects if p.indicators)
+    assert p.indicator_count == len(p.indicators)
+    assert list(p.categories) == sorted({i.category for i in p.indicators})
+    changed = p.model_copy(update={"indicators": p.indicators[:-1]})
+    assert changed.indicator_key != p.indicator_key
+
+
+@pytest.fixture()
+def content(tmp_path):
+    shutil.copytree(ROOT / "content", tmp_path / "content")
+    return tmp_path / "content"
+
+
+def _load(content: Path, cache_dir: Path):
+    cache = RecordCache(cache_dir, "v1")
+    catalog = load_content(content, cache=cache)
+    cache.save()
+    return catalog, cache
+
+
+def test_cache_hits_by_stat_then_by_content(content, tmp_path):
+    _, first = _load(content, tmp_path / "c")
+    assert first.hits == 0 and (tmp_path / "c" / RecordCache.FILE).is_file()
+    catalog, second = _load(content, tmp_path / "c")
+    assert second.hits == len(catalog.projects) + len(catalog.units)
+    assert all(isinstance(p, StoredProject) for p in catalog.projects)
+    touched = sorted(content.glob("*/*/*.yaml"))[0]
+    os.utime(touched, ns=(1, 1))                  # same bytes, another mtime
+    _, third = _load(content, tmp_path / "c")
+    assert third.hits == second.hits and touched.as_posix() in {Path(s).as_posix() for s in third.new}
+    _, fourth = _load(content, tmp_path / "c")    # the new mtime was noted
+    assert fourth.hits == second.hits and not fourth.new
+
+
+def test_rows_of_removed_files_are_dropped(content, tmp_path):
+    _load(content, tmp_path / "c")
+    gone = sorted(content.glob("*/*/*.yaml"))[0]
+    gone.unlink()
+    _load(content, tmp_path / "c")
+    assert str(gone) not in RecordCache(tmp_path / "c", "v1").old
+
+
+def test_another_code_version_or_a_broken_file_starts_afresh(content, tmp_path):
+    _load(content, tmp_path / "c")
+    assert RecordCache(tmp_path / "c", "v1").old
+    assert not RecordCache(tmp_path / "c", "v2").old
+    (tmp_path / "c" / RecordCache.FILE).write_bytes(b"not a database")
+    assert not RecordCache(tmp_path / "c", "v1").old
+    catalog, _ = _load(content, tmp_path / "c")          # and is replaced by a good one
+    assert len(RecordCache(tmp_path / "c", "v1").old) == len(catalog.projects) + len(catalog.units)
+
+
+def test_a_cached_file_with_an_error_is_refused(content, tmp_path):
+    from jixiao.problems import ContentError
+    _load(content, tmp_path / "c")
+    path = sorted(content.glob("*/*/*.yaml"))[0]
+    path.write_text(path.read_text("utf-8").replace("year:", "year: [", 1), "utf-8")
+    with pytest.raises(ContentError):
+        _load(content, tmp_path / "c")
