@@ -6,8 +6,8 @@ what changed (``render.Renderer``).
 * ``<out>/.build-cache/render.pickle``: where each project's piece lies in the data files
   (``/data/projects.json``, ``projects.csv``, ``indicators.csv``), so that a rebuild
   copies the pieces of unchanged projects from the files on disk instead of making them
-  again or keeping a second copy of 190 MB; and the indicator pages' aggregate, by the key
-  of what it is made of.
+  again or keeping a second copy of 190 MB; the indicator pages' aggregate, by the key
+  of what it is made of; and which templates each template references.
 
 Written after the site is written; a build that fails leaves both as they were.
 """
@@ -41,6 +41,9 @@ class BuildState:
         self.old_pieces: dict[str, tuple] = {}
         self.indicators: tuple | None = None        # (key, aggregate with project ids)
         self.old_indicators: tuple | None = None
+        # template → (hash of it and what it references, [(each of them, source hash)])
+        self.closures: dict[str, tuple] = {}
+        self.old_closures: dict[str, tuple] = {}
         self._tables: dict[str, dict] = {}
         try:
             saved = json.loads((self.out / self.FILE).read_text("utf-8"))
@@ -53,9 +56,10 @@ class BuildState:
             try:
                 with open(self.out / self.CACHE, "rb") as fh:
                     cached = pickle.load(fh)
-                self.old_pieces, self.old_indicators = cached["pieces"], cached["indicators"]
+                self.old_pieces, self.old_indicators, self.old_closures = \
+                    cached["pieces"], cached["indicators"], cached["closures"]
             except Exception:       # missing or unreadable: every piece made anew
-                self.old_pieces, self.old_indicators = {}, None
+                self.old_pieces, self.old_indicators, self.old_closures = {}, None, {}
 
     def reusable(self, path: str, key: str) -> str | None:
         """The digest of the file on disk when it was made from the same inputs."""
@@ -130,7 +134,8 @@ class BuildState:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         with open(tmp, "wb") as fh:
-            pickle.dump({"pieces": pieces, "indicators": self.indicators or self.old_indicators},
+            pickle.dump({"pieces": pieces, "indicators": self.indicators or self.old_indicators,
+                         "closures": {**self.old_closures, **self.closures}},
                         fh, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, target)
         for name in LEGACY:

@@ -70,8 +70,9 @@ class Funds(Record):
     def yuan(self, name: str) -> Decimal | None:
         return derive.to_yuan(getattr(self, name), self.unit)
 
-    @property
+    @cached_property
     def annual_yuan(self) -> Decimal:
+        """(summed by every list page: 40,000 times in a 10k-project rebuild)"""
         return derive.to_yuan(self.annual, self.unit)
 
 

@@ -43,7 +43,7 @@ def slim_marks(loaded: Loaded) -> tuple:
 
 
 class Entry:
-    """A cached record: its JSON and what reading it found besides."""
+    """A cached record: its JSON (a function reading it) and what reading it found."""
     __slots__ = ("json", "loaded", "warnings", "digest", "summary")
 
     def __init__(self, shown: str, json: bytes, extra: tuple):
@@ -59,9 +59,11 @@ class RecordCache:
     def __init__(self, folder: Path | None, version: str = ""):
         self.folder = Path(folder) if folder else None
         self.version = version
-        self.old: dict[str, tuple] = {}     # path → (size, mtime_ns, sha1, json, extra)
+        self.old: dict[str, tuple] = {}     # path → (size, mtime_ns, sha1, extra)
         self.new: dict[str, tuple] = {}     # rows to write: records read this time
         self.kept: set[str] = set()         # rows still right
+        self.moved: dict[str, tuple] = {}   # … of which these have a new size and mtime
+        self._reader = _JSON(self.folder / self.FILE if self.folder else None)
         self.hits = 0
         if self.folder is None:
             return
@@ -69,7 +71,7 @@ class RecordCache:
             with _connect(self.folder / self.FILE, create=False) as db:
                 if db.execute("SELECT version FROM meta").fetchone() == (version,):
                     self.old = {row[0]: row[1:] for row in db.execute(
-                        "SELECT path, size, mtime_ns, sha1, json, extra FROM records")}
+                        "SELECT path, size, mtime_ns, sha1, extra FROM records")}
         except (sqlite3.Error, OSError):    # missing, truncated or foreign: start afresh
             self.old = {}
 
@@ -84,7 +86,7 @@ class RecordCache:
         row = self.old.get(shown)
         if row is None:
             return None
-        st = path.stat()
+        st = os.stat(path)                   # (not pathlib: once per file, 10,500 times)
         if row[:2] != (st.st_size, st.st_mtime_ns):
             return None
         return self._hit(shown, row)
@@ -96,13 +98,13 @@ class RecordCache:
         if row is None or (row[0], row[2]) != (key[0], key[2]):
             return None
         if row[:2] != key[:2]:
-            self.new[shown] = key + row[3:]      # same bytes, another mtime: noted
+            self.moved[shown] = key              # same bytes, another mtime: noted
         return self._hit(shown, row)
 
     def _hit(self, shown: str, row: tuple) -> Entry:
         self.hits += 1
         self.kept.add(shown)
-        return Entry(shown, row[3], pickle.loads(row[4]))
+        return Entry(shown, self._reader.json_of(shown), pickle.loads(row[3]))
 
     def put(self, shown: str, key: tuple, json: str, loaded: Loaded, warnings: list[Problem],
             digest: str, summary: tuple | None) -> None:
@@ -110,6 +112,7 @@ class RecordCache:
                                       for w in warnings], digest, summary)
         self.new[shown] = key + (json.encode("utf-8"),
                                  pickle.dumps(extra, protocol=pickle.HIGHEST_PROTOCOL))
+        self.kept.discard(shown)
 
     def save(self) -> None:
         """Write the rows read this time and drop those of files no longer read, in one
@@ -127,6 +130,29 @@ class RecordCache:
             db.executemany("DELETE FROM records WHERE path = ?", ((s,) for s in gone))
             db.executemany("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?)",
                            ((shown,) + row for shown, row in self.new.items()))
+            db.executemany("UPDATE records SET size = ?, mtime_ns = ? WHERE path = ?",
+                           (key[:2] + (shown,) for shown, key in self.moved.items()))
+
+
+class _JSON:
+    """The JSON of a cached record, read when a ``StoredProject`` needs its full record
+    (most never do: reading them all was 75 MB and 0.14 s of a one-record rebuild).  One
+    connection per process: a connection must not cross a fork (render workers and the
+    index are forked).  Rows of unchanged records are not rewritten by ``save``."""
+
+    def __init__(self, path: Path | None):
+        self.path, self.pid, self.db = path, None, None
+
+    def json_of(self, shown: str):
+        return lambda: self._read(shown)
+
+    def _read(self, shown: str) -> bytes:
+        if self.pid != os.getpid():
+            self.db, self.pid = sqlite3.connect(self.path, timeout=60), os.getpid()
+        row = self.db.execute("SELECT json FROM records WHERE path = ?", (shown,)).fetchone()
+        if row is None:
+            raise LookupError(f"{shown} is no longer in the build cache {self.path}")
+        return row[0]
 
 
 class _connect:

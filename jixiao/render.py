@@ -7,7 +7,6 @@ Nothing here is written to disk: ``write`` does that once everything rendered.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from collections import Counter
 from decimal import Decimal
@@ -163,10 +162,14 @@ class Renderer:
     # what they extend, include and import), the site-wide inputs (code, base URL, the
     # free pages in the footer) and ``deps``, the data its view reads.  Same key as the
     # previous build and the file still on disk with its manifest digest → kept unrendered.
-    def _kept(self, path: str, template: str | None, source: str, deps) -> bool:
+    def _key(self, template: str | None, deps) -> str | None:
         if self.state is None or deps is None:
+            return None
+        return _h(self.site_key, self._closure(template) if template else "", deps)
+
+    def _kept(self, path: str, source: str, key: str | None) -> bool:
+        if key is None:
             return False
-        key = _h(self.site_key, self._closure(template) if template else "", deps)
         self.state.keys[path] = key
         digest = self.state.reusable(path, key)
         if digest is None:
@@ -175,26 +178,34 @@ class Renderer:
         return True
 
     def _closure(self, name: str) -> str:
-        """Hash of a template and every template it references, transitively."""
+        """Hash of a template and every template it references, transitively: the
+        previous build's when the source of each of them is the same (finding what a
+        template references means parsing it: 0.3 s for the site's templates)."""
         if name not in self._closures:
-            from jinja2 import meta
-            seen, todo, parts = set(), [name], []
-            while todo:
-                n = todo.pop()
-                if n in seen:
-                    continue
-                seen.add(n)
-                source = self.env.loader.get_source(self.env, n)[0]
-                parts.append((n, source))
-                todo += [r for r in meta.find_referenced_templates(self.env.parse(source))
-                         if r is not None]
-            self._closures[name] = _h(sorted(parts))
+            source = lambda n: self.env.loader.get_source(self.env, n)[0]
+            cached = self.state.old_closures.get(name)
+            if cached is not None and all(_h(source(n)) == d for n, d in cached[1]):
+                closure, members = cached
+            else:
+                from jinja2 import meta
+                seen, todo, parts = set(), [name], []
+                while todo:
+                    n = todo.pop()
+                    if n in seen:
+                        continue
+                    seen.add(n)
+                    parts.append((n, source(n)))
+                    todo += [r for r in meta.find_referenced_templates(self.env.parse(parts[-1][1]))
+                             if r is not None]
+                closure, members = _h(sorted(parts)), [(n, _h(text)) for n, text in parts]
+            self._closures[name] = closure
+            self.state.closures[name] = (closure, members)
         return self._closures[name]
 
     def page(self, path: str, template: str, source: str, deps=None, view=None,
              **context) -> None:
         """``view``: a function returning (more of) the context, called unless kept."""
-        if self._kept(path, template, source, deps):
+        if self._kept(path, source, self._key(template, deps)):
             return
         if view is not None:
             context.update(view())
@@ -203,15 +214,19 @@ class Renderer:
         self.rendered += 1
 
     def project(self, p: Project, origin: str, key, sources: dict) -> None:
-        """A project's page and JSON, unless kept: made later, by ``flush``."""
-        for path, kind in ((f"projects/{p.id}/index.html", "page"),
-                           (f"projects/{p.id}.json", "json")):
-            if not self._kept(path, "project.html" if kind == "page" else None, origin, key):
+        """A project's page and JSON, unless kept: made later, by ``flush``.  One key of
+        its inputs serves its JSON and its pieces of the data files, and, with the
+        templates', its page (three hashes per project were 0.4 s at 10,000 projects)."""
+        own = None if self.state is None else _h(self.site_key, key)
+        page = None if own is None else _h(own, self._closure("project.html"))
+        for path, kind, k in ((f"projects/{p.id}/index.html", "page", page),
+                              (f"projects/{p.id}.json", "json", own)):
+            if not self._kept(path, origin, k):
                 self.deferred.append((path, origin, kind, p.id))
-        if self.state is not None:     # its pieces of the data files: on disk already?
-            fkey = self.piece_keys[p.id] = _h(self.site_key, key)
-            if not self.state.has_pieces(p.id, fkey):
-                self.deferred.append((fkey, origin, "csv", p.id))
+        if own is not None:            # its pieces of the data files: on disk already?
+            self.piece_keys[p.id] = own
+            if not self.state.has_pieces(p.id, own):
+                self.deferred.append((own, origin, "csv", p.id))
 
     def flush(self, sources: dict) -> None:
         """Make the deferred outputs: in this process, or, when there are many, in a pool
@@ -251,7 +266,7 @@ class Renderer:
 
     def data(self, path: str, data, source: str, deps=None) -> None:
         """``data``: bytes or text, or a function making it (called unless kept)."""
-        if self._kept(path, None, source, deps):
+        if self._kept(path, source, self._key(None, deps)):
             return
         if callable(data):             # made here (copies of files are not counted)
             self.rendered += 1
@@ -317,9 +332,9 @@ def _rows(data: bytes) -> bytes:
 
 
 def _h(*parts) -> str:
-    """A short stable hash of JSON-able parts (strings, numbers, lists)."""
-    return hashlib.sha1(json.dumps(parts, ensure_ascii=False, default=str,
-                                   separators=(",", ":")).encode("utf-8")).hexdigest()
+    """A short stable hash of parts (strings, numbers, None, lists and tuples of them):
+    their ``repr``, which is deterministic for these and twice as fast as JSON."""
+    return hashlib.sha1(repr(parts).encode("utf-8")).hexdigest()
 
 
 class Fingerprints:
@@ -385,7 +400,8 @@ def render_site(catalog: Catalog, templates: Path, base_url: str | None = None,
     sources = available_sources(c)
     for p in c.projects:
         origin = c.origins.get(("project", p.id), p.id)
-        source_url = f"/sources/{p.source.document}" if p.source.document in sources else None
+        source_url = (f"/sources/{p.source.document}"
+                      if sources and p.source.document in sources else None)
         key = deps(fp and fp.record[p.id], fp and fp.unit[p.unit], source_url)
         r.project(p, origin, key, sources)
     r.flush(sources)                 # before projects.json and the sitemap, which read them

@@ -11,6 +11,8 @@ either way: the cache keeps a record only when its JSON gives back the same reco
 """
 from __future__ import annotations
 
+from typing import Callable
+
 from .model import Funds, Project, Source, project_url
 
 
@@ -21,16 +23,23 @@ def summary_of(p: Project) -> tuple:
 
 
 class StoredProject:
-    __slots__ = ("id", "year", "name", "unit", "nature", "category", "funds", "source",
+    __slots__ = ("id", "year", "name", "unit", "nature", "category", "funds", "_source",
                  "indicator_count", "categories", "indicator_key", "_json", "_full")
     made = 0            # full records made from the cache, in this process
 
-    def __init__(self, summary: tuple, json: bytes):
-        (self.id, self.year, self.name, self.unit, self.nature, self.category, funds, source,
-         self.indicator_count, self.categories, self.indicator_key) = summary
+    def __init__(self, summary: tuple, json: Callable[[], bytes]):
+        """``json``: a function returning the record's ``model_dump_json``, called once,
+        when the full record is first needed."""
+        (self.id, self.year, self.name, self.unit, self.nature, self.category, funds,
+         self._source, self.indicator_count, self.categories, self.indicator_key) = summary
         self.funds = Funds.model_validate_json(funds)
-        self.source = Source.model_validate_json(source)
         self._json, self._full = json, None
+
+    @property
+    def source(self) -> Source:
+        if isinstance(self._source, str):
+            self._source = Source.model_validate_json(self._source)
+        return self._source
 
     @property
     def url(self) -> str:
@@ -39,11 +48,11 @@ class StoredProject:
     def full(self) -> Project:
         if self._full is None:
             StoredProject.made += 1
-            self._full = Project.model_validate_json(self._json)
+            self._full = Project.model_validate_json(self._json())
         return self._full
 
     def model_dump_json(self) -> str:
-        return self._json.decode("utf-8")
+        return self._json().decode("utf-8")
 
     def __getattr__(self, name: str):
         """Anything the summary does not hold (goals, sections, indicators, dates…)."""

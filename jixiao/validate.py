@@ -194,7 +194,7 @@ def _read_all(jobs: list, cache: RecordCache) -> dict:
             todo.append((path, shown, model))
             continue
         record = (StoredProject(hit.summary, hit.json) if hit.summary is not None
-                  else model.model_validate_json(hit.json))
+                  else model.model_validate_json(hit.json()))
         results[shown] = (record, hit.loaded, hit.warnings, hit.digest)
     for shown, key, value, probs in _read_todo(todo):
         if value is None:
@@ -262,7 +262,7 @@ class _Records:
 
 def _placement(records: _Records, project: Project, loaded: Loaded, path: Path) -> None:
     """A project lives at content/<unit-id>/<year>/<project-id>.yaml."""
-    rel = path.relative_to(records.root).parts
+    rel = (path.parent.parent.name, path.parent.name, path.name)    # <root>/*/*/*.yaml
     expected = (project.unit, str(project.year), f"{project.id}.yaml")
     for (field, actual, wanted) in zip(("unit", "year", "id"), rel, expected):
         if actual != wanted:

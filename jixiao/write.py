@@ -64,9 +64,12 @@ def write_site(outputs: Outputs, out: Path) -> WriteStats:
     made: set[Path] = set()
     try:
         for o in outputs:
+            if o.data is None:               # kept by an incremental render
+                stats.unchanged += 1
+                continue
             target = out / o.path
-            if o.data is None or (old.get(o.path) == new[o.path] and target.is_file()):
-                stats.unchanged += 1         # kept by an incremental render, or same bytes
+            if old.get(o.path) == new[o.path] and target.is_file():
+                stats.unchanged += 1         # the same bytes as on disk
                 continue
             staged.append((_stage(target, o.data, made), target))
     except BaseException:
