@@ -138,7 +138,8 @@ class _JSON:
     """The JSON of a cached record, read when a ``StoredProject`` needs its full record
     (most never do: reading them all was 75 MB and 0.14 s of a one-record rebuild).  One
     connection per process: a connection must not cross a fork (render workers and the
-    index are forked).  Rows of unchanged records are not rewritten by ``save``."""
+    index are forked); any thread of the process may use it (the preview server builds
+    in a thread of its own).  Rows of unchanged records are not rewritten by ``save``."""
 
     def __init__(self, path: Path | None):
         self.path, self.pid, self.db = path, None, None
@@ -148,7 +149,8 @@ class _JSON:
 
     def _read(self, shown: str) -> bytes:
         if self.pid != os.getpid():
-            self.db, self.pid = sqlite3.connect(self.path, timeout=60), os.getpid()
+            self.db = sqlite3.connect(self.path, timeout=60, check_same_thread=False)
+            self.pid = os.getpid()
         row = self.db.execute("SELECT json FROM records WHERE path = ?", (shown,)).fetchone()
         if row is None:
             raise LookupError(f"{shown} is no longer in the build cache {self.path}")

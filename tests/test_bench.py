@@ -32,8 +32,10 @@ def test_generator_is_deterministic_and_valid(tmp_path):
 
 def test_benchmark_runs_at_tiny_n(tmp_path):
     out = io.StringIO()
-    result = run.run(60, 1, tmp_path / "work", seconds=0.5, out=out)
+    result = run.run(60, 1, tmp_path / "work", seconds=0.5, out=out, cold_cache=False)
     table = out.getvalue()
     assert "| full build" in table and "req/s" in table and "peak RSS, server" in table
     assert result["load"]["errors"] == 0
     assert 0 < result["one_template"]["rendered"] < result["full"]["rendered"]
+    assert 0 < result["one_record"]["rendered"] < result["full"]["rendered"]
+    assert "one record changed" in table and result["one_record"]["command_s"] > 0

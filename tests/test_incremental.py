@@ -135,6 +135,22 @@ def test_change_one_template(work):
     assert t.rendered == len(list(content.glob("*/unit.yaml")))    # the unit pages only
 
 
+def test_project_template_changed_renders_stored_projects_in_workers(work, monkeypatch):
+    """Every project page again, made in forked workers from records the cache holds as
+    summaries: each worker reads their JSON over a connection of its own."""
+    from jixiao import render
+    from jixiao.stored import StoredProject
+    content, templates, site, tmp = work
+    monkeypatch.setattr(render, "PARALLEL_MIN", 1)
+    page = templates / "project.html"
+    page.write_text(page.read_text("utf-8").replace("</h1>", "</h1>\n<!-- changed -->", 1),
+                    "utf-8")
+    t = _rebuild_and_compare(content, templates, site, tmp)
+    assert t.rendered == len(list(content.glob("*/*/*.yaml")))
+    catalog = build(content, site, templates, log=None)
+    assert all(isinstance(p, StoredProject) for p in catalog.projects)
+
+
 def test_add_and_delete_a_record(work):
     content, templates, site, tmp = work
     source = _project_file(content)
