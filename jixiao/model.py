@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from decimal import Decimal
 from functools import cached_property, lru_cache
 from typing import Annotated, ClassVar, Literal
@@ -70,9 +69,9 @@ class Funds(Record):
     def yuan(self, name: str) -> Decimal | None:
         return derive.to_yuan(getattr(self, name), self.unit)
 
-    @cached_property
+    @property
     def annual_yuan(self) -> Decimal:
-        """(summed by every list page: 40,000 times in a 10k-project rebuild)"""
+        # not a cached_property: model_copy(update=…) would carry a stale amount along
         return derive.to_yuan(self.annual, self.unit)
 
 
@@ -153,8 +152,8 @@ class Project(Record):
     def indicator_key(self) -> str:
         """A hash of what this project adds to the indicator pages: (category, level2,
         name) of each indicator, in order."""
-        names = [[i.category, i.level2, i.name] for i in self.indicators]
-        return hashlib.sha1(json.dumps(names, ensure_ascii=False).encode()).hexdigest()
+        names = [(i.category, i.level2, i.name) for i in self.indicators]
+        return hashlib.sha1(repr(names).encode()).hexdigest()
 
 
 def project_url(project_id: str) -> str:

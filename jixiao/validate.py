@@ -136,7 +136,8 @@ def _read_one(job, in_worker: bool = False):
         text = None                      # not exactly representable: never cached
     summary = summary_of(record) if model is Project else None
     if in_worker:
-        loaded = Loaded(loaded.path, None, *slim_marks(loaded))   # all the caller keeps
+        marks, key_marks = slim_marks(loaded)                      # all the caller keeps
+        loaded = Loaded(loaded.path, None, dict(marks), dict(key_marks))
         if text is not None:
             record = None                # made again from ``text`` by the caller
     return shown, key, (record, text, loaded, warns, digest, summary), []

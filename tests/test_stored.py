@@ -98,3 +98,25 @@ def test_a_cached_file_with_an_error_is_refused(content, tmp_path):
     path.write_text(path.read_text("utf-8").replace("year:", "year: [", 1), "utf-8")
     with pytest.raises(ContentError):
         _load(content, tmp_path / "c")
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+def test_cross_file_problems_point_at_the_field_also_from_the_cache(content, tmp_path,
+                                                                      monkeypatch, parallel):
+    """A duplicate id names both files at the id's line and column: when the records are
+    read here or in worker processes, and when the first one comes from the cache."""
+    from jixiao import validate
+    from jixiao.problems import ContentError
+    if parallel:
+        monkeypatch.setattr(validate, "PARALLEL_MIN", 1)
+    first = sorted(content.glob("sh-gjjglzx/*/*.yaml"))[0]
+    _load(content, tmp_path / "c")                         # every record cached
+    twin = first.with_name(first.stem[:-2] + "98.yaml")
+    twin.write_text(first.read_text("utf-8"), "utf-8")     # same id, another file
+    with pytest.raises(ContentError) as exc:
+        _load(content, tmp_path / "c")
+    messages = {str(p) for p in exc.value.problems}
+    line = next(n for n, text in enumerate(first.read_text("utf-8").splitlines(), 1)
+                if text.startswith("id:"))
+    assert any(m.startswith(f"{twin}:{line}:5: id: duplicate project id") and
+               f"also in {first}:{line}:5" in m for m in messages), messages
