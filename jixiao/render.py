@@ -22,7 +22,7 @@ from . import export
 from .catalog import INDICATOR_SAMPLE, Catalog, Department, total, year_groups
 from .derive import CATEGORY_LABELS
 from .model import Project, Unit
-from .build_state import DATA_FILES, BuildState
+from .build_state import DATA_FILES, BuildState, Bytecode
 from .outputs import Outputs
 from .problems import ContentError
 from .stored import StoredProject
@@ -145,6 +145,8 @@ class Renderer:
         self.base_url = (base_url or os.environ.get("JIXIAO_BASE_URL")
                          or DEFAULT_BASE_URL).rstrip("/")
         self.env = environment(self.templates)
+        if state is not None:
+            self.env.bytecode_cache = Bytecode(state)
         self.env.globals["catalog"] = catalog
         self.outputs = Outputs()
         self.state = state

@@ -94,6 +94,24 @@ def test_a_correction_makes_no_other_record_in_full(work):
     _rebuild_and_compare(content, templates, site, tmp)
 
 
+def test_compiled_templates_are_kept_and_a_changed_one_is_compiled_again(work):
+    import pickle
+    import jinja2
+    content, templates, site, tmp = work
+    path = _project_file(content)
+    path.write_text(path.read_text("utf-8").replace("target: '>=95%'", "target: '>=96%'", 1),
+                    "utf-8")
+    build(content, site, templates, log=None)            # renders the home page again
+    with open(site / ".build-cache" / "render.pickle", "rb") as fh:
+        assert pickle.load(fh)["bytecode"][jinja2.__version__]
+    home = templates / "home.html"
+    home.write_text(home.read_text("utf-8").replace("<h1>", "<h1 class=\"changed\">", 1), "utf-8")
+    path.write_text(path.read_text("utf-8").replace("target: '>=96%'", "target: '>=97%'", 1),
+                    "utf-8")
+    _rebuild_and_compare(content, templates, site, tmp)
+    assert '<h1 class="changed">' in (site / "index.html").read_text("utf-8")
+
+
 def test_change_one_indicator_name(work):
     """The indicator pages' aggregate is made again when an indicator's name changes."""
     content, templates, site, tmp = work
