@@ -137,6 +137,11 @@ def child_serve(content: Path, out: Path, templates: Path, port: int) -> None:
 
 def _child(mode: str, *args) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), f"--child-{mode}", *map(str, args)]
+    # Each timed step starts from a disk with nothing left to write: on this VM (ext4 with
+    # online discard) the previous step's ~900 MB written or deleted kept the disk busy
+    # for tens of seconds after it ended, and a build then measured 1.5× slower.  A
+    # publisher's next build comes a minute later, when that is done.
+    os.sync()
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
     seconds = time.perf_counter() - start
