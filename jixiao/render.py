@@ -137,6 +137,25 @@ def environment(templates: Path) -> jinja2.Environment:
     return env
 
 
+class _Lent:
+    """The catalog as the templates see it (``catalog.…``), for one build.  Jinja's
+    environment and templates refer to each other and copy their globals into cached
+    contexts, so only the cycle collector frees them; a catalog among their globals went
+    with them (a one-record rebuild spent 0.25 s at exit collecting 10,000 projects, and
+    the preview server kept each old catalog until a full collection).  ``release``
+    takes it back once the site is rendered."""
+    __slots__ = ("_catalog",)
+
+    def __init__(self, catalog: Catalog):
+        self._catalog = catalog
+
+    def __getattr__(self, name: str):
+        return getattr(self._catalog, name)
+
+    def release(self) -> None:
+        self._catalog = None
+
+
 class Renderer:
     def __init__(self, catalog: Catalog, templates: Path, base_url: str | None = None,
                  state: "BuildState | None" = None):
@@ -147,7 +166,8 @@ class Renderer:
         self.env = environment(self.templates)
         if state is not None:
             self.env.bytecode_cache = Bytecode(state)
-        self.env.globals["catalog"] = catalog
+        self.lent = _Lent(catalog)
+        self.env.globals["catalog"] = self.lent
         self.outputs = Outputs()
         self.state = state
         self.rendered = 0              # outputs produced this time (the others were kept)
@@ -363,7 +383,14 @@ def render_site(catalog: Catalog, templates: Path, base_url: str | None = None,
     inputs are those of the previous build is not rendered: it comes back as kept (data
     None, the digest of the file on disk), and ``write`` leaves the file alone."""
     r = Renderer(catalog, templates, base_url, state)
-    c = catalog
+    try:
+        return _all_outputs(r)
+    finally:
+        r.lent.release()
+
+
+def _all_outputs(r: Renderer) -> Outputs:
+    c, state = r.catalog, r.state
     fp = r.fp if state is not None else None
 
     def deps(*parts):              # the key parts, computed only for an incremental build
