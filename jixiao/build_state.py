@@ -22,6 +22,8 @@ from pathlib import Path
 
 import jinja2
 
+from .outputs import Parts
+
 # caches of earlier versions of the build, removed when seen
 LEGACY = (".build-cache/fragments.pickle", ".build-cache/projects-json.pickle",
           ".build-cache/records.pickle")
@@ -101,7 +103,7 @@ class BuildState:
                 return False
         return True
 
-    def assemble(self, name: str, head: bytes, sep: bytes, tail: bytes, items) -> bytes:
+    def assemble(self, name: str, head: bytes, sep: bytes, tail: bytes, items) -> Parts:
         """Data file ``name``: ``head``, the pieces of ``items`` — (project id, key, make)
         in order — joined by ``sep``, and ``tail``.  A piece whose key is the one the file
         on disk was made with is copied from it; the others are ``make()``."""
@@ -119,7 +121,7 @@ class BuildState:
             parts.append(piece)
         parts.append(tail)
         self.pieces[name] = pieces
-        return b"".join(parts)
+        return Parts(parts)
 
     # ------------------------------------------------------------ save
 

@@ -6,10 +6,16 @@ from dataclasses import dataclass
 from .problems import Problem
 
 
+class Parts(tuple):
+    """A file's bytes as pieces (a data file assembled from the file on disk and the
+    pieces made now): hashed and written piece by piece, never joined into one more copy
+    (190 MB at 10,000 projects)."""
+
+
 @dataclass(frozen=True)
 class Output:
     path: str          # relative to the output directory, e.g. "projects/x/index.html"
-    data: bytes
+    data: bytes | Parts | None
     source: str        # what produced it: a content file or a template, for messages
     digest: str | None = None   # set (and data None) for a file an incremental build keeps
 

@@ -76,11 +76,20 @@ def _warn(catalog: Catalog, log) -> None:
 _NOT_OUTPUT_CODE = ("search", "serve.py")
 
 
+# Libraries whose version shapes records and outputs (validation, parsing, markup).
+OUTPUT_LIBRARIES = ("jinja2", "MarkupSafe", "markdown-it-py", "pydantic", "pydantic-core",
+                    "PyYAML")
+
+
 def code_version() -> str:
-    """A hash of the package's source that makes records and outputs: a new version of that
-    code reads every record and renders everything anew."""
+    """A hash of the package's source that makes records and outputs, and of the versions
+    of the libraries that do: a new version of either reads every record and renders
+    everything anew."""
     import hashlib
+    from importlib import metadata
     h = hashlib.sha1()
+    for name in OUTPUT_LIBRARIES:
+        h.update(f"{name}=={metadata.version(name)}\0".encode())
     package = Path(__file__).resolve().parent
     for path in sorted(package.rglob("*.py")):
         if path.relative_to(package).parts[0] in _NOT_OUTPUT_CODE:

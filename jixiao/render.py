@@ -23,7 +23,7 @@ from .catalog import INDICATOR_SAMPLE, Catalog, Department, total, year_groups
 from .derive import CATEGORY_LABELS
 from .model import Project, Unit
 from .build_state import DATA_FILES, BuildState, Bytecode
-from .outputs import Outputs
+from .outputs import Outputs, Parts
 from .problems import ContentError
 from .stored import StoredProject
 from .targets import parse_target
@@ -488,7 +488,7 @@ def _indicator_key(summary) -> str:
     return _h(plain(summary))
 
 
-def _csv_file(r: Renderer, c: Catalog, which: int) -> bytes:
+def _csv_file(r: Renderer, c: Catalog, which: int) -> bytes | Parts:
     """``export.projects_csv`` (0) or ``indicators_csv`` (1); in an incremental build,
     assembled from each project's rows (copied from the file on disk when unchanged)."""
     make = (export.projects_csv, export.indicators_csv)[which]
@@ -499,7 +499,7 @@ def _csv_file(r: Renderer, c: Catalog, which: int) -> bytes:
                              for p in c.projects))
 
 
-def _projects_json(r: Renderer, c: Catalog) -> bytes:
+def _projects_json(r: Renderer, c: Catalog) -> bytes | Parts:
     """``export.projects_json``, assembled from the per-project documents (the same bytes
     ``to_json`` made): those of unchanged projects copied from the file on disk, the
     others as rendered this time (or read from disk when kept)."""

@@ -17,7 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .outputs import Outputs
+from .outputs import Outputs, Parts
 
 MANIFEST = ".manifest.json"
 
@@ -29,8 +29,11 @@ class WriteStats:
     removed: int = 0
 
 
-def _digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+def _digest(data: bytes | Parts) -> str:
+    h = hashlib.sha256()
+    for part in data if isinstance(data, Parts) else (data,):
+        h.update(part)
+    return h.hexdigest()
 
 
 def _read_manifest(out: Path) -> dict[str, str]:
@@ -40,7 +43,7 @@ def _read_manifest(out: Path) -> dict[str, str]:
         return {}
 
 
-def _stage(target: Path, data: bytes, made: set | None = None) -> Path:
+def _stage(target: Path, data: bytes | Parts, made: set | None = None) -> Path:
     """``data`` in a hidden temporary file beside ``target``; ``made``: folders known to
     exist (one mkdir per folder, not per file)."""
     if made is None or target.parent not in made:
@@ -49,7 +52,10 @@ def _stage(target: Path, data: bytes, made: set | None = None) -> Path:
             made.add(target.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
+        if isinstance(data, Parts):
+            fh.writelines(data)
+        else:
+            fh.write(data)
     os.chmod(tmp, 0o644)
     return Path(tmp)
 

@@ -430,3 +430,19 @@ def test_the_catalog_is_freed_with_the_build_not_by_the_cycle_collector(work):
         assert gone() is None
     finally:
         gc.enable()
+
+
+def test_another_version_of_a_library_that_shapes_pages_renders_everything(monkeypatch):
+    """The code version covers the libraries that make records and pages, not only this
+    package: an upgraded Jinja2 or markdown-it-py must not leave pages it would render
+    differently kept from the previous build."""
+    from importlib import metadata
+    from jixiao import pipeline
+    before = pipeline.code_version()
+    real = metadata.version
+    for name in pipeline.OUTPUT_LIBRARIES:
+        monkeypatch.setattr(metadata, "version",
+                            lambda n, name=name: "0.0.1" if n == name else real(n))
+        assert pipeline.code_version() != before, name
+    monkeypatch.setattr(metadata, "version", real)
+    assert pipeline.code_version() == before
