@@ -55,6 +55,11 @@ def _rebuild_and_compare(content, templates, site, tmp_path) -> Timings:
     return t
 
 
+def _edit(path: Path, old: str, new: str) -> None:
+    """Replace the first ``old`` in the file with ``new``."""
+    path.write_text(path.read_text("utf-8").replace(old, new, 1), "utf-8")
+
+
 def _project_file(content: Path) -> Path:
     return sorted(content.glob("sh-gjjglzx/*/*.yaml"))[0]
 
@@ -84,8 +89,7 @@ def test_a_correction_makes_no_other_record_in_full(work):
     from jixiao.stored import StoredProject
     content, templates, site, tmp = work
     path = _project_file(content)
-    path.write_text(path.read_text("utf-8").replace("target: '>=95%'", "target: '>=96%'", 1),
-                    "utf-8")
+    _edit(path, "target: '>=95%'", "target: '>=96%'")
     before = StoredProject.made
     catalog = build(content, site, templates, log=None)
     assert StoredProject.made == before
@@ -99,15 +103,13 @@ def test_compiled_templates_are_kept_and_a_changed_one_is_compiled_again(work):
     import jinja2
     content, templates, site, tmp = work
     path = _project_file(content)
-    path.write_text(path.read_text("utf-8").replace("target: '>=95%'", "target: '>=96%'", 1),
-                    "utf-8")
+    _edit(path, "target: '>=95%'", "target: '>=96%'")
     build(content, site, templates, log=None)            # renders the home page again
     with open(site / ".build-cache" / "render.pickle", "rb") as fh:
         assert pickle.load(fh)["bytecode"][jinja2.__version__]
     home = templates / "home.html"
-    home.write_text(home.read_text("utf-8").replace("<h1>", "<h1 class=\"changed\">", 1), "utf-8")
-    path.write_text(path.read_text("utf-8").replace("target: '>=96%'", "target: '>=97%'", 1),
-                    "utf-8")
+    _edit(home, "<h1>", "<h1 class=\"changed\">")
+    _edit(path, "target: '>=96%'", "target: '>=97%'")
     _rebuild_and_compare(content, templates, site, tmp)
     assert '<h1 class="changed">' in (site / "index.html").read_text("utf-8")
 
@@ -116,8 +118,7 @@ def test_change_one_indicator_name(work):
     """The indicator pages' aggregate is made again when an indicator's name changes."""
     content, templates, site, tmp = work
     path = _project_file(content)
-    path.write_text(path.read_text("utf-8").replace("name: 预算执行率", "name: 预算执行率（更正）", 1),
-                    "utf-8")
+    _edit(path, "name: 预算执行率", "name: 预算执行率（更正）")
     _rebuild_and_compare(content, templates, site, tmp)
     assert any("预算执行率（更正）" in f.read_text("utf-8")
                for f in (site / "indicators").glob("*/index.html"))
@@ -131,16 +132,14 @@ def test_a_data_file_changed_on_disk_is_not_copied_from(work):
         data = (site / name).read_bytes()
         (site / name).write_bytes(data.replace("预算".encode(), "XX".encode()))
     path = _project_file(content)
-    path.write_text(path.read_text("utf-8").replace("target: '>=95%'", "target: '>=96%'", 1),
-                    "utf-8")
+    _edit(path, "target: '>=95%'", "target: '>=96%'")
     _rebuild_and_compare(content, templates, site, tmp)
 
 
 def test_change_one_goal_text_keeps_the_lists(work):
     content, templates, site, tmp = work
     path = _project_file(content)
-    path.write_text(path.read_text("utf-8").replace("项目预期总目标：", "项目预期总目标（更正）：", 1),
-                    "utf-8")
+    _edit(path, "项目预期总目标：", "项目预期总目标（更正）：")
     t = _rebuild_and_compare(content, templates, site, tmp)
     assert 0 < t.rendered < 20
 
@@ -148,7 +147,7 @@ def test_change_one_goal_text_keeps_the_lists(work):
 def test_change_one_template(work):
     content, templates, site, tmp = work
     unit = templates / "unit.html"
-    unit.write_text(unit.read_text("utf-8").replace("</h1>", "</h1>\n<!-- changed -->", 1), "utf-8")
+    _edit(unit, "</h1>", "</h1>\n<!-- changed -->")
     t = _rebuild_and_compare(content, templates, site, tmp)
     assert t.rendered == len(list(content.glob("*/unit.yaml")))    # the unit pages only
 
@@ -161,8 +160,7 @@ def test_project_template_changed_renders_stored_projects_in_workers(work, monke
     content, templates, site, tmp = work
     monkeypatch.setattr(render, "PARALLEL_MIN", 1)
     page = templates / "project.html"
-    page.write_text(page.read_text("utf-8").replace("</h1>", "</h1>\n<!-- changed -->", 1),
-                    "utf-8")
+    _edit(page, "</h1>", "</h1>\n<!-- changed -->")
     t = _rebuild_and_compare(content, templates, site, tmp)
     assert t.rendered == len(list(content.glob("*/*/*.yaml")))
     catalog = build(content, site, templates, log=None)
@@ -186,8 +184,7 @@ def test_add_and_delete_a_record(work):
 def test_change_a_unit_name(work):
     content, templates, site, tmp = work
     unit = content / "sh-gjjglzx" / "unit.yaml"
-    unit.write_text(unit.read_text("utf-8").replace("name: 上海市公积金管理中心",
-                                                    "name: 上海市住房公积金管理中心", 1), "utf-8")
+    _edit(unit, "name: 上海市公积金管理中心", "name: 上海市住房公积金管理中心")
     _rebuild_and_compare(content, templates, site, tmp)
 
 
@@ -235,7 +232,7 @@ def test_index_beside_render_gives_the_same_index(work, monkeypatch):
     assert live(beside) == live(site)
     assert _searches(beside) == _searches(site)
     path = _project_file(content)
-    path.write_text(path.read_text("utf-8").replace("name: ", "name: 更正", 1), "utf-8")
+    _edit(path, "name: ", "name: 更正")
     _rebuild_and_compare(content, templates, beside, tmp)
 
 
@@ -249,7 +246,7 @@ def test_a_failed_build_stops_the_index_and_leaves_the_live_one(work, monkeypatc
     monkeypatch.setattr(pipeline, "INDEX_BESIDE_FROM", 1)
     before = sorted(p.name for p in (site / ".search").iterdir())
     path = _project_file(content)
-    path.write_text(path.read_text("utf-8").replace("name: ", "name: 更正", 1), "utf-8")
+    _edit(path, "name: ", "name: 更正")
     (templates / "project.html").write_text("{{ project.no_such_field }}", "utf-8")
     with pytest.raises(ContentError):
         build(content, site, templates, log=None)
@@ -300,11 +297,11 @@ def test_index_updates_only_changed_documents(work, monkeypatch):
     assert _segments(site) == [(n, 0)]
     files = sorted(content.glob("*/*/*.yaml"))
     for k, path in enumerate(files[:MAX_SMALL_SEGMENTS]):
-        path.write_text(path.read_text("utf-8").replace("name: ", "name: 更正", 1), "utf-8")
+        _edit(path, "name: ", "name: 更正")
         _rebuild_and_compare(content, templates, site, tmp)
         assert _segments(site) == [(n, k + 1)] + [(1, 0)] * (k + 1)
     path = files[MAX_SMALL_SEGMENTS]                  # the fifth change rewrites the small ones
-    path.write_text(path.read_text("utf-8").replace("name: ", "name: 更正", 1), "utf-8")
+    _edit(path, "name: ", "name: 更正")
     _rebuild_and_compare(content, templates, site, tmp)
     assert _segments(site) == [(n, MAX_SMALL_SEGMENTS + 1), (MAX_SMALL_SEGMENTS + 1, 0)]
     files[-1].unlink()                                # a removed record: deleted, nothing added
