@@ -145,7 +145,7 @@ class BuildState:
         tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         with open(tmp, "wb") as fh:
             pickle.dump({"pieces": pieces, "indicators": self.indicators or self.old_indicators,
-                         "closures": {**self.old_closures, **self.closures},
+                         "closures": self.closures,
                          "bytecode": {jinja2.__version__: self.bytecode}},
                         fh, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, target)

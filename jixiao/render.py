@@ -176,7 +176,6 @@ class Renderer:
             self.fp = Fingerprints(catalog)
             self.site_key = _h(state.code, self.base_url,
                                [(p.slug, p.title) for p in catalog.pages])
-            self._closures: dict[str, str] = {}
             self.piece_keys: dict[str, str] = {}     # project id → key of its data pieces
             self.rows: dict[str, tuple] = {}         # project id → CSV rows made now
 
@@ -203,7 +202,7 @@ class Renderer:
         """Hash of a template and every template it references, transitively: the
         previous build's when the source of each of them is the same (finding what a
         template references means parsing it: 0.3 s for the site's templates)."""
-        if name not in self._closures:
+        if name not in self.state.closures:
             source = lambda n: self.env.loader.get_source(self.env, n)[0]
             cached = self.state.old_closures.get(name)
             if cached is not None and all(_h(source(n)) == d for n, d in cached[1]):
@@ -220,9 +219,8 @@ class Renderer:
                     todo += [r for r in meta.find_referenced_templates(self.env.parse(parts[-1][1]))
                              if r is not None]
                 closure, members = _h(sorted(parts)), [(n, _h(text)) for n, text in parts]
-            self._closures[name] = closure
             self.state.closures[name] = (closure, members)
-        return self._closures[name]
+        return self.state.closures[name][0]
 
     def page(self, path: str, template: str, source: str, deps=None, view=None,
              **context) -> None:
