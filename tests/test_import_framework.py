@@ -141,17 +141,26 @@ def test_unknown_layout_message(tmp_path):
     code, stdout, stderr = run([src], tmp_path / "out")
     assert code == 1
     assert stderr.splitlines() == [
-        f"{src}:1: unrecognised layout: no known layout matches this text",
+        f"{src}:1: not a 绩效目标表: no indicator table (一级指标 / 二级指标 / 三级指标 …)",
         "import failed: 1 problem(s), nothing written"]
     assert not (tmp_path / "out").exists()
 
 
-def test_not_utf8(tmp_path):
+def test_gbk_text_is_read(tmp_path):
+    """Text saved by Chinese Windows (GBK) is decoded; this one is only a title."""
     src = FIX / "not_utf8.txt"
     code, _, stderr = run([src], tmp_path / "out")
     assert code == 1
     assert stderr.splitlines()[0] == (
-        f"{src}:1: not UTF-8 text (byte 0xb2 at offset 0); save the table as UTF-8")
+        f"{src}:1: not a 绩效目标表: no indicator table (一级指标 / 二级指标 / 三级指标 …)")
+
+
+def test_binary_is_refused(tmp_path):
+    src = tmp_path / "x.txt"
+    src.write_bytes(b"\x81\x30\xff\xfe\x00" * 10)
+    code, _, stderr = run([src], tmp_path / "out")
+    assert code == 1
+    assert stderr.splitlines()[0].startswith(f"{src}:1: not UTF-8 text (byte 0x")
 
 
 def test_layout_error_writes_nothing(tmp_path):
@@ -219,7 +228,7 @@ def test_bad_record_is_reported(tmp_path, monkeypatch):
     src.write_text("x\n", encoding="utf-8")
     code, _, stderr = run([src], tmp_path / "out")
     assert code == 1
-    assert f"{src}:7: fake: funds.annual: expected a decimal string, got '1,000.00'" in stderr
+    assert f"{src}:7: funds.annual: expected a decimal string, got '1,000.00'" in stderr
 
 
 @pytest.mark.parametrize("name, slug", [

@@ -18,7 +18,9 @@ from dataclasses import dataclass
 import yaml
 
 from .base import ImportedProject, ImportedUnit, LayoutError, SkippedRecord, region_of
+from .grid import GridError, read_grid, read_text, text_grid
 from .layouts import LAYOUTS
+from .reader import Refusal, read
 
 __all__ = ["run_import", "unit_slug", "dump_yaml", "ImportedProject", "ImportedUnit",
            "LayoutError", "SkippedRecord"]
@@ -171,26 +173,29 @@ class _Parsed:
     projects: list[ImportedProject]
 
 
-def _read(path: str) -> str:
-    with open(path, "rb") as f:
-        data = f.read()
+TEXT_SUFFIXES = (".html", ".htm", ".xlsx", ".docx", ".pdf", ".xls", ".doc", ".wps", ".et")
+
+
+def read_source(path: str) -> list:
+    """One published file → its projects (ImportedProject), left-out records
+    (SkippedRecord) and refusals (Refusal: the file or one of its tables cannot be
+    read whole).  OSError when the file cannot be opened."""
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = data.count(b"\n", 0, e.start) + 1
-        raise LayoutError(path, line, f"not UTF-8 text (byte 0x{data[e.start]:02x} at offset "
-                                      f"{e.start}); save the table as UTF-8") from None
-    return text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
-
-
-def _detect(text: str, path: str):
+        if path.lower().endswith(TEXT_SUFFIXES):
+            return read(read_grid(path), path)
+        text = read_text(path)
+    except GridError as e:
+        return [Refusal(e.line, e.message)]
     claims = [m for m in LAYOUTS if m.detect(text)]
-    if len(claims) == 1:
-        return claims[0]
-    if not claims:
-        raise LayoutError(path, 1, "unrecognised layout: no known layout matches this text")
-    names = ", ".join(m.NAME for m in claims)
-    raise LayoutError(path, 1, f"unrecognised layout: claimed by more than one layout ({names})")
+    if len(claims) > 1:
+        names = ", ".join(m.NAME for m in claims)
+        return [Refusal(1, f"claimed by more than one layout ({names})")]
+    if claims:
+        try:
+            return claims[0].parse(text, path)
+        except LayoutError as e:
+            return [Refusal(e.line, e.message)]
+    return read(text_grid(text), path)
 
 
 def _merge_units(parsed: list[_Parsed], errors: list[str]) -> dict[str, ImportedUnit]:
@@ -239,24 +244,22 @@ def run_import(sources: list[str], out: str, force: bool, stdout=None, stderr=No
     # 1. read, detect, parse every source; collect every problem
     for path in sorted(dict.fromkeys(sources)):
         try:
-            text = _read(path)
-            layout = _detect(text, path)
-            items = layout.parse(text, path)
+            items = read_source(path)
         except OSError as e:
             errors.append(f"{path}:1: cannot read: {e.strerror}")
             continue
-        except LayoutError as e:
-            errors.append(str(e))
-            continue
         projects = []
         for item in items:
+            if isinstance(item, Refusal):
+                errors.append(f"{path}:{item.line}: {item.message}")
+                continue
             if isinstance(item, SkippedRecord):
                 print(f"{item.source}:{item.line}: skipped: {item.message}", file=stderr)
                 continue
             problems = _check_record(item.record)
             if item.year is None or not isinstance(item.year, int):
                 problems.append(f"no year ({item.year!r})")
-            errors.extend(f"{path}:{item.line}: {layout.NAME}: {msg}" for msg in problems)
+            errors.extend(f"{path}:{item.line}: {msg}" for msg in problems)
             projects.append(item)
         parsed.append(_Parsed(path, os.path.basename(path), projects))
 

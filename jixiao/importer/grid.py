@@ -1,0 +1,393 @@
+"""Every published file becomes a grid: rows of cells, each cell with its column and source line.
+
+    read_grid(path) -> Grid
+
+The general reader (``reader.py``) sees only grids, whatever the file was:
+
+- ``.html`` / ``.htm``: every ``<table>`` (lxml), rowspan/colspan expanded so that a
+  cell keeps its column; text outside tables (titles such as ``2025年度…绩效目标表``,
+  ``单位：万元``) becomes rows of one cell;
+- ``.xlsx``: every sheet (openpyxl), merged ranges read once, at their first cell;
+- ``.docx``: paragraphs and tables in document order (python-docx), merged cells once;
+- ``.pdf``: each page's text lines (pdfplumber), cells split at wide gaps, so that a
+  PDF with a text layer reads like the PDF text a publisher copies;
+- text: cells separated by ``|`` (a web table copied), by tabs (Word, OCR), or one
+  line per row with cells split at runs of spaces (PDF text, stored web pages).
+
+A cell's ``line`` is the 1-based line of the source (text), the row number (sheets,
+tables), or the page's line number across pages (PDF): what ``path:line`` points at.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+
+__all__ = ["Cell", "Row", "Grid", "read_grid", "text_grid", "GridError"]
+
+
+class GridError(Exception):
+    """A file that cannot be turned into a grid (unreadable, wrong format)."""
+
+    def __init__(self, line: int, message: str):
+        super().__init__(message)
+        self.line, self.message = line, message
+
+
+@dataclass(frozen=True)
+class Cell:
+    text: str          # the cell's text, stripped; '' for an empty or merged cell
+    col: int           # 0-based column in its table (after span expansion)
+    line: int          # 1-based line (or row) of the source
+
+
+@dataclass
+class Row:
+    cells: list[Cell]
+    line: int
+
+    @property
+    def texts(self) -> list[str]:
+        return [c.text for c in self.cells if c.text]
+
+
+@dataclass
+class Grid:
+    rows: list[Row] = field(default_factory=list)
+    kind: str = "text"     # html, xlsx, docx, pdf, pipe, tabs, lines
+    # True where cells keep their columns (a real table): empty cells are kept,
+    # a merged cell stands once and the rows it spans start further right.
+    columns: bool = False
+
+    def add(self, texts: list[str], line: int, cols: list[int] | None = None) -> None:
+        cols = cols if cols is not None else list(range(len(texts)))
+        cells = [Cell(_clean(t), c, line) for t, c in zip(texts, cols)]
+        if any(c.text for c in cells):
+            self.rows.append(Row(cells, line))
+
+
+_SPACE_RE = re.compile(r"[ \t\u3000\xa0]+")
+
+
+def _clean(text: str | None) -> str:
+    """A cell's text: line breaks inside a cell kept as \\n, blanks around them dropped."""
+    if text is None:
+        return ""
+    lines = [_SPACE_RE.sub(" ", t).strip() for t in str(text).replace("\r", "\n").split("\n")]
+    return "\n".join(t for t in lines if t)
+
+
+# ---------------------------------------------------------------- text
+
+_PIPE_SEP_RE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
+_CELL_GAP_RE = re.compile(r"[ \u3000\xa0]{2,}|\t")
+
+
+def text_grid(text: str) -> Grid:
+    """Text as published or copied: ``|`` rows, tab rows, or lines split at blanks."""
+    lines = text.split("\n")
+    content = [ln for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
+    pipes = sum(1 for ln in content if ln.count("|") >= 2)
+    tabs = sum(1 for ln in content if "\t" in ln.strip("\t ") or ln.startswith("\t"))
+    closed = sum(1 for ln in content if ln.rstrip().endswith("|"))
+    if content and closed >= 0.5 * len(content) and pipes < 0.5 * closed:
+        return _closed_cell_grid(lines)
+    if content and pipes >= 0.3 * len(content):
+        return _pipe_grid(lines)
+    if content and tabs >= 0.3 * len(content):
+        return _tab_grid(lines)
+    return _line_grid(lines)
+
+
+def _comment(n: int, line: str) -> bool:
+    # the fixture header ("# source: …") and markdown headings are not cells
+    return line.lstrip().startswith("#")
+
+
+def _pipe_grid(lines: list[str]) -> Grid:
+    g = Grid(kind="pipe", columns=True)
+    for n, ln in enumerate(lines, 1):
+        if not ln.strip() or _comment(n, ln) or _PIPE_SEP_RE.match(ln):
+            continue
+        s = ln.strip()
+        if "|" not in s:
+            g.add([s], n)
+            continue
+        if s.startswith("|"):
+            s = s[1:]
+        if s.endswith("|"):
+            s = s[:-1]
+        g.add(s.split("|"), n)
+    return g
+
+
+def _closed_cell_grid(lines: list[str]) -> Grid:
+    """A web table as some sites store it: each cell ends in ``|`` and may run over
+    several lines; ``||||`` pads a row.  Rows are lost, so every cell is a row of its own."""
+    g = Grid(kind="cells", columns=False)
+    buf: list[str] = []
+    start = None
+    for n, ln in enumerate(lines, 1):
+        if _comment(n, ln) and not buf:
+            continue
+        parts = ln.split("|")
+        for k, part in enumerate(parts):
+            if part.strip() and start is None:
+                start = n
+            buf.append(part)
+            if k < len(parts) - 1:                 # a | closes the cell
+                text = "\n".join(b for b in buf if b.strip())
+                if text.strip():
+                    g.add([text], start)
+                buf, start = [], None
+    tail = "\n".join(b for b in buf if b.strip())
+    if tail.strip():
+        g.add([tail], start or len(lines))
+    return g
+
+
+def _tab_grid(lines: list[str]) -> Grid:
+    g = Grid(kind="tabs", columns=True)
+    for n, ln in enumerate(lines, 1):
+        if not ln.strip() or _comment(n, ln):
+            continue
+        g.add(ln.rstrip().split("\t"), n)
+    return g
+
+
+def _line_grid(lines: list[str]) -> Grid:
+    g = Grid(kind="lines", columns=False)
+    for n, ln in enumerate(lines, 1):
+        if not ln.strip() or _comment(n, ln):
+            continue
+        g.add(_split_line(ln), n)
+    return g
+
+
+_CJK = r"\u3400-\u9fff"
+_WORD_GAP_RE = re.compile(rf"(?<=[{_CJK}）)%％\d.。；：”’、])\s+(?=[{_CJK}（(≥≤＞＜>=<≧≦＝\d])")
+
+
+def _split_line(line: str) -> list[str]:
+    """A text line's cells: split at tabs and wide gaps, and at single blanks between
+    Chinese words (PDF text and copied pages keep one blank where a cell ended)."""
+    parts = [p for p in _CELL_GAP_RE.split(line.strip()) if p.strip()]
+    out: list[str] = []
+    for p in parts:
+        out.extend(x for x in _WORD_GAP_RE.split(p.strip()) if x.strip())
+    return out
+
+
+# ---------------------------------------------------------------- html
+
+def _html_grid(data: bytes) -> Grid:
+    import lxml.html
+
+    doc = lxml.html.document_fromstring(data)
+    for bad in doc.xpath("//script|//style|//noscript"):
+        bad.drop_tree()
+    g = Grid(kind="html", columns=True)
+    row_no = [0]
+
+    def walk(el):
+        for child in el:
+            if not isinstance(child.tag, str):
+                continue
+            tag = child.tag.lower()
+            if tag == "table":
+                if child.xpath(".//table"):      # a layout table around the real one
+                    walk(child)
+                else:
+                    _html_table(child, g, row_no)
+            elif tag in ("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "caption", "title"):
+                text = child.text_content()
+                if text.strip():
+                    row_no[0] += 1
+                    g.add([text], row_no[0])
+            else:
+                if child.text and child.text.strip() and tag in ("div", "span", "font", "b",
+                                                                   "strong", "center", "td"):
+                    row_no[0] += 1
+                    g.add([child.text], row_no[0])
+                walk(child)
+
+    walk(doc.body if doc.find("body") is not None else doc)
+    return g
+
+
+def _html_table(table, g: Grid, row_no: list[int]) -> None:
+    pending: dict[int, int] = {}          # column -> rows still covered by a rowspan above
+    for tr in table.xpath("./tr|./thead/tr|./tbody/tr|./tfoot/tr"):
+        row_no[0] += 1
+        texts, cols = [], []
+        col = 0
+        for td in tr.xpath("./td|./th"):
+            while pending.get(col, 0) > 0:
+                col += 1
+            try:
+                cspan = max(1, min(int(td.get("colspan", "1") or 1), 50))
+                rspan = max(1, min(int(td.get("rowspan", "1") or 1), 500))
+            except ValueError:
+                cspan, rspan = 1, 1
+            for br in td.xpath(".//br"):
+                br.tail = "\n" + (br.tail or "")
+            blocks = [b.text_content() for b in td.xpath(".//p|.//div[not(.//p)]")]
+            text = "\n".join(blocks) if blocks else td.text_content()
+            texts.append(text)
+            cols.append(col)
+            if rspan > 1:
+                for c in range(col, col + cspan):
+                    pending[c] = rspan          # decremented below, this row included
+            col += cspan
+        for c in list(pending):
+            pending[c] -= 1
+            if pending[c] <= 0:
+                del pending[c]
+        g.add(texts, row_no[0], cols)
+
+
+# ---------------------------------------------------------------- xlsx
+
+def _xlsx_grid(path: str) -> Grid:
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path, read_only=False, data_only=True)
+    g = Grid(kind="xlsx", columns=True)
+    line = 0
+    for ws in wb.worksheets:
+        covered = set()
+        for rng in ws.merged_cells.ranges:
+            for r in range(rng.min_row, rng.max_row + 1):
+                for c in range(rng.min_col, rng.max_col + 1):
+                    if (r, c) != (rng.min_row, rng.min_col):
+                        covered.add((r, c))
+        for r, row in enumerate(ws.iter_rows(), 1):
+            line += 1
+            texts, cols = [], []
+            for c, cell in enumerate(row, 1):
+                if (r, c) in covered:
+                    continue
+                v = cell.value
+                texts.append(_xlsx_text(v, cell.number_format))
+                cols.append(c - 1)
+            g.add(texts, line, cols)
+    return g
+
+
+def _xlsx_text(v, number_format: str) -> str:
+    """A cell as the sheet shows it: numbers with their published decimals, never a float's repr."""
+    from decimal import Decimal
+    import datetime as dt
+
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, (int, float)):
+        d = Decimal(str(v))
+        m = re.search(r"0\.(0+)", number_format or "")
+        if m:
+            d = d.quantize(Decimal(1).scaleb(-len(m.group(1))))
+        text = format(d, "f")
+        if "%" in (number_format or ""):
+            text = format((d * 100).normalize(), "f") + "%"
+        return text
+    if isinstance(v, dt.datetime):
+        return v.date().isoformat()
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    return str(v)
+
+
+# ---------------------------------------------------------------- docx
+
+def _docx_grid(path: str) -> Grid:
+    import docx
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    d = docx.Document(path)
+    g = Grid(kind="docx", columns=True)
+    line = 0
+    for block in d.iter_inner_content():
+        if isinstance(block, Paragraph):
+            if block.text.strip():
+                line += 1
+                g.add([block.text], line)
+        elif isinstance(block, Table):
+            above: list = []
+            for row in block.rows:
+                line += 1
+                texts, cols, seen = [], [], set()
+                for c, cell in enumerate(row.cells):
+                    key = id(cell._tc)
+                    # a horizontally merged cell is repeated in row.cells; a vertically
+                    # merged one is repeated under itself: both stand once
+                    if key in seen or (c < len(above) and above[c] == key):
+                        texts.append("")
+                    else:
+                        texts.append(cell.text)
+                    seen.add(key)
+                    cols.append(c)
+                above = [id(cell._tc) for cell in row.cells]
+                g.add(texts, line, cols)
+    return g
+
+
+# ---------------------------------------------------------------- pdf
+
+def _pdf_grid(path: str) -> Grid:
+    import pdfplumber
+
+    lines: list[str] = []
+    with pdfplumber.open(path) as pdf:
+        for page in pdf.pages:
+            text = page.extract_text(layout=False, x_tolerance=1.5) or ""
+            lines.extend(text.split("\n"))
+    if not any(ln.strip() for ln in lines):
+        raise GridError(1, "the PDF has no text layer (a scan); run OCR first or import the "
+                           "publisher's Word or Excel file")
+    g = _line_grid(lines)
+    g.kind = "pdf"
+    return g
+
+
+# ---------------------------------------------------------------- dispatch
+
+def read_text(path: str) -> str:
+    with open(path, "rb") as f:
+        data = f.read()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        try:
+            text = data.decode("gb18030")
+        except UnicodeDecodeError:
+            line = data.count(b"\n", 0, e.start) + 1
+            raise GridError(line, f"not UTF-8 text (byte 0x{data[e.start]:02x} at offset "
+                                  f"{e.start}); save the table as UTF-8") from None
+    return text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def read_grid(path: str) -> Grid:
+    ext = os.path.splitext(path)[1].lower()
+    try:
+        if ext in (".html", ".htm"):
+            with open(path, "rb") as f:
+                return _html_grid(f.read())
+        if ext == ".xlsx":
+            return _xlsx_grid(path)
+        if ext == ".docx":
+            return _docx_grid(path)
+        if ext == ".pdf":
+            return _pdf_grid(path)
+        if ext in (".xls", ".doc", ".wps", ".et"):
+            raise GridError(1, f"{ext} is an old binary format: save it as "
+                               f"{'.xlsx' if ext in ('.xls', '.et') else '.docx'} and import that")
+    except GridError:
+        raise
+    except OSError:
+        raise
+    except Exception as e:  # a library's own error on a broken file
+        raise GridError(1, f"cannot read this {ext[1:]} file: {type(e).__name__}: {e}") from None
+    return text_grid(read_text(path))

@@ -1,0 +1,788 @@
+"""The general reader: any grid of a 绩效目标表 → records, driven by the form's labels.
+
+    read(grid, source) -> list[ImportedProject | Refusal]
+
+It does not know layouts.  It walks the cells in reading order and recognises the
+form's labels (``labels.py``): a header label takes the next cell that is not a label
+as its value (or the text glued after it: ``项目名称XXX``, ``年度资金总额:16``); an
+amount label takes the next amount; a goal or section label takes the text that follows
+until the next label; ``一级指标 二级指标 三级指标 … 指标值`` opens the indicator table,
+whose header says which cell of a row is the name, the target, the 指标性质 and the
+度量单位.  Rows of the indicator table are read by the table's columns where the file
+keeps them (spreadsheets, web tables, tab or ``|`` text), by counting cells where it
+does not (one cell per line).
+
+A file may hold several projects: each ``项目名称`` after an indicator table opens the
+next.  Titles and ``单位：万元`` lines before a project belong to it, and the first ones
+of a file to every project in it.
+
+Nothing is guessed silently: what the reader could not place or had to infer is a
+note of the project (shown in the import report), and a table it cannot read whole
+— no name, no year, no amount unit, no indicators, a row without its target, a
+self-evaluation table — is a ``Refusal`` with the reason and the line.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from . import labels as L
+from .base import LEVEL1_OF, ImportedProject, ImportedUnit, region_of
+from .grid import Grid
+
+__all__ = ["read", "Refusal"]
+
+
+@dataclass
+class Refusal:
+    line: int
+    message: str
+
+
+@dataclass
+class _Tok:
+    text: str
+    line: int
+    row: int          # index of the grid row
+    col: int
+    norm: str = ""
+
+    def __post_init__(self):
+        self.norm = L.norm(self.text)
+
+
+# ---------------------------------------------------------------- cells → tokens
+
+_LEVEL_GLUE_RE = re.compile(r"^(.{2,16}?指标)(.+)$", re.S)
+_COLON_RE = re.compile(r"^([^:：]{2,16})[:：]\s*(.+)$", re.S)
+
+
+def _is_label(n: str) -> bool:
+    return bool(L.match(L.HEADER, n) or L.match(L.FUNDS, n) or L.FUNDS_GROUP.match(L.norm(n))
+                or L.match(L.GOALS, n) or L.SECTIONS.match(L.norm(n))
+                or L.match(L.IND_HEAD, n))
+
+
+def _split_glued(text: str) -> list[str]:
+    """``项目名称XXX`` → [项目名称, XXX]; ``年度资金总额:16`` → [年度资金总额, 16];
+    ``青山区教育局项目执行单位化工区学校`` → [青山区教育局, 项目执行单位, 化工区学校]."""
+    t = text.strip()
+    if not t:
+        return []
+    m = _LEVEL_GLUE_RE.match(re.sub(r"\s+", "", t))
+    if m and (L.level1(m.group(1)) or L.level2(m.group(1))):
+        return [m.group(1)] + _split_glued(m.group(2))
+    m = _COLON_RE.match(t)
+    if m and _is_label(m.group(1)):
+        return [m.group(1)] + _split_glued(m.group(2))
+    compact = re.sub(r"\s+", "", t)
+    for lab in L.GLUE_LABELS:
+        k = compact.find(lab)
+        if k < 0 or compact == lab:
+            continue
+        before, after = compact[:k], compact[k + len(lab):].lstrip(":：")
+        if k == 0 or (len(before) >= 2 and not before.endswith(("、", "的", "和"))):
+            return (_split_glued(before) if before else []) + [lab] + _split_glued(after)
+    return [t]
+
+
+def _is_any_label(n: str) -> bool:
+    return _is_label(n) or bool(L.level1(n) or L.level2(n))
+
+
+def _tokens(grid: Grid) -> list[_Tok]:
+    """The non-empty cells in reading order, glued labels split off their values,
+    and a label broken over two cells (``主管部门`` / ``及编码``) joined again."""
+    toks = []
+    for r, row in enumerate(grid.rows):
+        for c in row.cells:
+            if not c.text:
+                continue
+            n = L.norm(c.text)
+            if _is_label(n) or L.level1(n) or L.level2(n):
+                toks.append(_Tok(c.text, c.line, r, c.col))
+                continue
+            parts = _split_glued(c.text)
+            for p in parts:
+                toks.append(_Tok(p, c.line, r, c.col))
+    out: list[_Tok] = []
+    for t in toks:
+        if out and not _is_any_label(t.norm) and _is_any_label(out[-1].norm + t.norm) and \
+                len(t.norm) <= 4:
+            prev = out.pop()
+            t = _Tok(prev.text + t.text, prev.line, prev.row, prev.col)
+        elif out and not _is_any_label(out[-1].norm) and \
+                _is_any_label(out[-1].norm + t.norm) and len(out[-1].norm) <= 4:
+            prev = out.pop()
+            t = _Tok(prev.text + t.text, prev.line, prev.row, prev.col)
+        out.append(t)
+    return out
+
+
+# ---------------------------------------------------------------- values
+
+_AMOUNT_RE = re.compile(r"^[-−]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$")
+_AMOUNT_IN_RE = re.compile(r"^([-−]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)\s*(万元|万|元)?")
+_NONE_RE = re.compile(r"^(?:[-—–/／无]|/|0?\.?0*)$")
+
+
+def _amount(text: str) -> tuple[str | None, str | None, str]:
+    """``'1,000.00'`` → ('1000.00', None, ''); ``'250万'`` → ('250', '万元', '');
+    ``'854万(…)'`` → ('854', '万元', '(…)'); not an amount → (None, None, text)."""
+    t = re.sub(r"\s+", "", text or "").replace("，", ",")
+    if t in ("", "-", "—", "/", "无", "——"):
+        return None, None, ""
+    m = _AMOUNT_IN_RE.match(t)
+    if not m:
+        return None, None, t
+    unit = {"万": "万元", "万元": "万元", "元": "元"}.get(m.group(2) or "")
+    return m.group(1).replace(",", "").replace("−", "-"), unit, t[m.end():]
+
+
+_YEAR_TITLE_RES = (
+    re.compile(r"[（(]\s*(20\d\d)\s*年度?\s*[)）]"),
+    re.compile(r"(20\d\d)\s*年度?[^，,。]{0,40}(?:绩效目标|目标表|申报表|绩效指标)"),
+    re.compile(r"^\s*(20\d\d)\s*年度\s*[)）]?\s*$"),
+)
+_UNIT_OF_AMOUNT_RES = (
+    re.compile(r"(?:金额)?单位\s*[:：]\s*(万元|元)"),
+    re.compile(r"[（(]\s*(万元|元)\s*[)）]"),
+)
+_DEPT_CODE_RES = (re.compile(r"^[\[【(（]\s*(\d{2,9})\s*[\]】)）]\s*(\S.*)$"),
+                  re.compile(r"^(\S.*?\D)\s*(\d{3,9})$"),
+                  re.compile(r"^(\d{6,})\s*(\S.*)$"))
+
+
+def _split_code(text: str) -> tuple[str, str | None]:
+    """``[042]六安市金安区体育局`` → (六安市金安区体育局, 042); ``…局 308001`` likewise."""
+    t = text.strip()
+    for i, rx in enumerate(_DEPT_CODE_RES):
+        m = rx.match(t)
+        if m:
+            name, code = (m.group(2), m.group(1)) if i != 1 else (m.group(1), m.group(2))
+            return name.strip(), code
+    return t, None
+
+
+_OPS = {"≥": "≥", ">=": "≥", "大于等于": "≥", "不低于": "≥", "不少于": "≥", "≤": "≤", "<=": "≤",
+        "小于等于": "≤", "不高于": "≤", "不超过": "≤", "=": "=", "等于": "=", ">": ">", "大于": ">",
+        "＞": ">", "<": "<", "小于": "<", "＜": "<", "＝": "=", "≧": "≥", "≦": "≤"}
+_OP_START_RE = re.compile(r"^(?:[≥≤=<>＜＞＝≧≦]|不[低少高超])")
+_TARGET_TAIL_RE = re.compile(
+    r"(?:[≥≤=<>＜＞＝≧≦]+\s*)?[-+]?\d+(?:\.\d+)?\s*(?:%|％|[^\d\s≥≤=<>]{1,4})?$")
+_QUALITATIVE = ("稳步提高", "显著提高", "明显提高", "逐步提高", "有效提高", "明显提升", "显著提升",
+                "有效提升", "持续提升", "逐步提升", "显著改善", "明显改善", "持续改善", "有所改善",
+                "及时", "合格", "达标", "完成", "良好", "满意", "长期", "有效", "提升", "提高",
+                "改善", "持续", "优良", "是", "否", "无")
+
+
+def _looks_like_target(text: str) -> bool:
+    t = L.norm(text)
+    return bool(_OP_START_RE.match(t) or re.match(r"^[-+]?\d", t) or t in _QUALITATIVE
+                or re.fullmatch(r"[≥≤=<>]?\d.*", t))
+
+
+def _split_name_target(text: str) -> tuple[str, str] | None:
+    """A glued ``学生家长满意度≥90%`` → (学生家长满意度, ≥90%), only where the target is
+    unmistakable: an operator, a number with a short unit at the end, or a stock phrase."""
+    t = text.strip()
+    m = re.search(r"[≥≤=<>＜＞＝≧≦]", t)
+    if m and m.start() >= 2:
+        return t[:m.start()].strip(), t[m.start():].strip()
+    m = re.search(r"(?<![\d.])\d+(?:\.\d+)?\s*(?:%|％|[^\d\s≥≤=<>，,。、（）()]{0,3})$", t)
+    if m and m.start() >= 2:
+        return t[:m.start()].strip(), t[m.start():].strip()
+    for q in _QUALITATIVE:
+        if t.endswith(q) and len(t) - len(q) >= 2 and len(q) >= 2:
+            return t[:-len(q)].strip(), q
+    return None
+
+
+def _compose_target(value: str, op: str | None, unit: str | None) -> str:
+    """The target as one string: 指标性质 ``≥`` + 指标值 ``95`` + 度量单位 ``%`` → ``≥95%``."""
+    v = value.strip()
+    o = _OPS.get(L.norm(op or ""), "")
+    if o and not _OP_START_RE.match(L.norm(v)):
+        v = o + v
+    u = (unit or "").strip()
+    if u and u not in ("/", "-", "—", "无") and not v.endswith(u) and re.search(r"\d$", v):
+        v = v + u
+    return v
+
+
+# ---------------------------------------------------------------- the reader
+
+@dataclass
+class _Project:
+    first_line: int
+    header: dict = field(default_factory=dict)
+    header_line: dict = field(default_factory=dict)
+    funds: dict = field(default_factory=dict)
+    fund_units: set = field(default_factory=set)
+    goals: dict = field(default_factory=dict)
+    sections: list = field(default_factory=list)
+    indicators: list = field(default_factory=list)
+    title: str | None = None
+    notes: list = field(default_factory=list)
+    refusal: Refusal | None = None
+
+
+_END_RE = re.compile(r"^(?:注[:：]|备注|财政部门审核意见|主管部门审核意见|填表人|填报人|单位负责人|经办人"
+                     r"|上报时间|填报日期"
+                     r"|其他(?:需)?说明|联系电话|审核意见)")
+_TITLE_RE = re.compile(r"(?:绩效目标|目标申报|目标表|申报表)")
+
+
+def _is_title(tok: _Tok) -> bool:
+    return bool(_TITLE_RE.search(tok.norm) and len(tok.norm) <= 80) or bool(
+        any(rx.search(tok.text) for rx in _YEAR_TITLE_RES)) or bool(
+        any(rx.search(tok.text) for rx in _UNIT_OF_AMOUNT_RES) and "单位" in tok.norm)
+
+
+class _Reader:
+    def __init__(self, grid: Grid, source: str):
+        self.grid, self.source = grid, source
+        self.toks = _tokens(grid)
+
+    # -- the document: blocks that each start at a 项目名称
+    def read(self) -> list:
+        toks = self.toks
+        if not toks:
+            return [Refusal(1, "not a 绩效目标表: the file has no text")]
+        if not any(L.IND_HEAD["l1"].match(t.norm) or L.IND_HEAD["name"].match(t.norm)
+                   for t in toks):
+            return [Refusal(toks[0].line, "not a 绩效目标表: no indicator table "
+                                          "(一级指标 / 二级指标 / 三级指标 …)")]
+        selfeval = next((t for t in toks if L.IND_HEAD["selfeval"].match(t.norm)
+                         or "自评" in t.norm), None)
+        if selfeval is not None:
+            return [Refusal(selfeval.line, f"a self-evaluation table (绩效自评表, "
+                                           f"{selfeval.text!r}), not a target table")]
+        anchors = [i for i, t in enumerate(toks)
+                   if L.match(L.HEADER, t.norm) in ("name", "parent_name")]
+        if not anchors:
+            return [Refusal(toks[0].line, "no 项目名称: not a project's 绩效目标表 "
+                                          "(a summary or a unit's overall table cannot be imported)")]
+        out = []
+        doc_pre = toks[:anchors[0]]
+        pos = anchors[0]
+        pre = doc_pre
+        while pos < len(toks):
+            proj, end = self.project(pos, pre, doc_pre)
+            out.append(proj)
+            nxt = next((i for i in range(end, len(toks))
+                        if L.match(L.HEADER, toks[i].norm) in ("name", "parent_name")), None)
+            if nxt is None:
+                break
+            pre = toks[end:nxt]
+            pos = nxt
+        return [self.finish(p) for p in out]
+
+    # -- one project: header, funds, goals, sections, then the indicator table
+    def project(self, start: int, pre: list[_Tok], doc_pre: list[_Tok]):
+        toks = self.toks
+        p = _Project(first_line=toks[start].line)
+        p.pre, p.doc_pre = pre, doc_pre
+        i = start
+        pending: list[tuple[str, str]] = []   # labels still waiting for their value
+        text_target = None                    # ('goal', key) / ('section', index)
+        ind_start = None
+        while i < len(toks):
+            t = toks[i]
+            n = t.norm
+            if L.IND_HEAD["l1"].match(n) or (L.IND_HEAD["name"].match(n) and i + 1 < len(toks)
+                                             and L.match(L.IND_HEAD, toks[i + 1].norm)):
+                ind_start = i
+                break
+            if L.match(L.HEADER, n) in ("name", "parent_name") and i > start and (
+                    p.header.get("name") or p.header.get("parent_name")) and \
+                    L.match(L.HEADER, n) == L.match(L.HEADER, toks[start].norm) == "name":
+                break                         # the next project, before any indicator table
+            kind = self.label(n)
+            if kind:
+                pending, text_target = self.take_label(p, kind, t, pending)
+                i += 1
+                continue
+            m = re.match(r"^\((万元|元)\)$", n)
+            if m:
+                p.fund_units.add(m.group(1))
+                i += 1
+                continue
+            if L.IND_NOISE.match(n) or L.FUNDS_GROUP.match(n):
+                i += 1
+                continue
+            # a value
+            if pending:
+                kind0, key0 = pending[0]
+                if kind0 == "funds":
+                    self.take_amount(p, key0, t)
+                    pending.pop(0)
+                    text_target = None
+                elif kind0 == "header":
+                    if key0 in ("start", "end") and not re.match(r"^\s*\d", t.text):
+                        p.notes.append(f"line {t.line}: {t.text[:30]!r} under a date label "
+                                       f"is not a date; left out")
+                    elif key0 != "ignore":
+                        p.header.setdefault(key0, t.text.strip())
+                        p.header_line.setdefault(key0, t.line)
+                    pending.pop(0)
+                    text_target = None
+                elif kind0 in ("goal", "section"):
+                    # goal headers side by side take one text each, the last one the rest
+                    text_target = pending.pop(0)
+                    self.append_text(p, text_target, t)
+                    if pending:
+                        text_target = None
+            elif text_target is not None:
+                self.append_text(p, text_target, t)
+            elif _is_title(t) or i == start:
+                pass
+            else:
+                p.notes.append(f"line {t.line}: cell {t.text[:40]!r} not placed in any field")
+            i += 1
+        if ind_start is None:
+            p.refusal = Refusal(toks[min(i, len(toks) - 1)].line,
+                                "the table ends before its indicators (一级指标 / 二级指标 / 三级指标 …)")
+            return p, i
+        end = self.indicators(p, ind_start)
+        return p, end
+
+    def label(self, n: str):
+        for kind, table in (("header", L.HEADER), ("funds", L.FUNDS)):
+            key = L.match(table, n)
+            if key:
+                return kind, key
+        m = L.FUNDS_GROUP.match(n)
+        if m:
+            return "fundsgroup", next((g for g in m.groups() if g), None)
+        key = L.match(L.GOALS, n)
+        if key:
+            return "goal", key
+        if L.SECTIONS.match(n):
+            return "section", n
+        return None
+
+    def take_label(self, p: _Project, kind, t: _Tok, pending):
+        k, key = kind
+        if k == "fundsgroup":
+            if key:
+                p.fund_units.add(key)
+            return pending, None
+        # a label ends the values still pending before it, except goal headers in a row
+        pending = [x for x in pending if x[0] == "goal" and k == "goal"]
+        if k == "section":
+            p.sections.append({"title": t.text.strip().replace("\n", ""), "text": [], "line": t.line})
+            key = len(p.sections) - 1
+        if k == "goal" and L.GOAL_GROUP.match(t.norm) and \
+                self.next_is_goal(t):
+            return pending, None          # 项目绩效目标 heading 长期目标 / 年度目标
+        pending = pending + [(k, key)]
+        return pending, (k, key) if k in ("goal", "section") else None
+
+    def next_is_goal(self, t: _Tok) -> bool:
+        i = self.toks.index(t)
+        return i + 1 < len(self.toks) and L.match(L.GOALS, self.toks[i + 1].norm) is not None
+
+    def append_text(self, p: _Project, target, t: _Tok) -> None:
+        kind, key = target
+        if kind == "goal":
+            p.goals.setdefault(key, []).append(t.text.strip())
+        else:
+            p.sections[key]["text"].append(t.text.strip())
+
+    def take_amount(self, p: _Project, key: str, t: _Tok) -> None:
+        value, unit, rest = _amount(t.text)
+        if value is None and rest:
+            p.notes.append(f"line {t.line}: {key}: {t.text[:40]!r} is not an amount; left out")
+            return
+        if value is None:
+            return
+        if rest:
+            p.notes.append(f"line {t.line}: {key}: read {value} from {t.text[:60]!r}")
+        if unit:
+            p.fund_units.add(unit)
+        if key == "unplaced":
+            p.notes.append(f"line {t.line}: amount {t.text.strip()!r} has no field in the "
+                           f"record; not placed")
+            return
+        if key in p.funds:
+            if p.funds[key][0] != value:
+                p.notes.append(f"line {t.line}: a second {key} amount {value} "
+                               f"(first {p.funds[key][0]}); the first is kept")
+            return
+        p.funds[key] = (value, t.line)
+
+    # -- the indicator table
+    def indicators(self, p: _Project, start: int) -> int:
+        toks = self.toks
+        head = []
+        i = start
+        while i < len(toks):
+            role = L.match(L.IND_HEAD, toks[i].norm)
+            if role is None:
+                if L.IND_NOISE.match(toks[i].norm) and head:
+                    i += 1
+                    continue
+                break
+            head.append((role, toks[i]))
+            i += 1
+        roles = [r for r, _ in head]
+        if "selfeval" in roles:
+            p.refusal = Refusal(toks[start].line, "a self-evaluation table (实际完成值): "
+                                                  "not a target table")
+            return i
+        # where long-term and annual columns stand side by side, the annual ones
+        cut = max(k for k, r in enumerate(roles) if r in ("l1", "l2")) if \
+            any(r in ("l1", "l2") for r in roles) else -1
+        value_roles = [(r, t) for r, t in head[cut + 1:]]
+        if sum(1 for r, _ in head if r == "l2") > 1:
+            p.notes.append(f"line {toks[start].line}: long-term and annual indicator columns side "
+                           f"by side; the annual ones (after the last 二级指标) are read")
+        if not any(r == "target" for r, _ in value_roles):
+            p.refusal = Refusal(toks[start].line, "indicator table without a 指标值 column")
+            return i
+        if not any(r == "name" for r, _ in value_roles):
+            value_roles.insert(0, ("name", None))
+        cols = {t.col: r for r, t in value_roles if t is not None}
+        by_columns = self.grid.columns and len(set(cols)) == len(value_roles) and \
+            len({t.row for _, t in head}) == 1
+        head_row = head[-1][1].row
+        l1 = l2 = None
+        last_was_l1 = False
+        rows: dict[int, list[_Tok]] = {}
+        order: list[tuple[str, object]] = []
+        # gather: level labels and value cells, up to the end of the table
+        while i < len(toks):
+            t = toks[i]
+            n = t.norm
+            if L.match(L.HEADER, n) in ("name", "parent_name") or _END_RE.match(n) or (
+                    _is_title(t) and not L.level2(n)):
+                break
+            if L.IND_NOISE.match(n) or L.match(L.IND_HEAD, n):
+                i += 1
+                continue
+            a, b = L.level1(n), L.level2(n)
+            if order and order[-1][0] == "l2" and not n.endswith("指标"):
+                a = b = None             # a bare 满意度 under 服务对象满意度指标 is a name
+            if a and not (b and last_was_l1):
+                order.append(("l1", a, t))
+                last_was_l1 = True
+            elif b and not (order and order[-1][0] == "l2" and not n.endswith("指标")):
+                order.append(("l2", b, t))
+                last_was_l1 = False
+            else:
+                order.append(("v", t.text.strip(), t))
+                last_was_l1 = False
+            i += 1
+        end = i
+        if end >= len(toks) and order and order[-1][0] in ("l1", "l2"):
+            p.refusal = Refusal(order[-1][2].line, f"the table ends at {order[-1][2].text!r} "
+                                                   f"without its rows: truncated?")
+            return end
+        # group value cells into rows: by grid row where rows hold several cells, else by count
+        n_roles = len(value_roles)
+        multi = sum(1 for k, _, t in order if k == "v")
+        row_sizes: dict[int, int] = {}
+        for k, _, t in order:
+            if k == "v":
+                row_sizes[t.row] = row_sizes.get(t.row, 0) + 1
+        use_rows = self.grid.kind != "lines" or (row_sizes and max(row_sizes.values()) > 1 and
+                                                 sum(1 for v in row_sizes.values() if v > 1)
+                                                 >= 0.5 * len(row_sizes))
+        values = [t for k, _, t in order if k == "v"]
+        glued = sum(1 for t in values if _split_name_target(t.text) and not _looks_like_target(t.text))
+        if self.grid.kind == "lines" and values and glued >= 0.6 * len(row_sizes):
+            use_rows = True          # one glued 'name target' cell per line
+        else:
+            use_rows = use_rows and max(row_sizes.values(), default=0) > 1
+        groups: list[tuple[str | None, str | None, list[_Tok]]] = []
+        cur: list[_Tok] = []
+
+        def flush():
+            nonlocal cur
+            if cur:
+                groups.append((l1, l2, cur))
+            cur = []
+
+        for k, val, t in order:
+            if k == "l1":
+                flush()
+                l1, l2 = val, None
+            elif k == "l2":
+                flush()
+                l2 = val
+            else:
+                if cur and ((use_rows and t.row != cur[-1].row) or
+                            (not use_rows and len(cur) >= n_roles)):
+                    flush()
+                cur.append(t)
+        flush()
+        for g1, g2, cells in groups:
+            ind = self.indicator(p, cells, value_roles, cols if by_columns else None, use_rows)
+            if ind is None:
+                continue
+            if g1 is None and g2 is None:
+                p.refusal = Refusal(cells[0].line, f"indicator row before any 一级/二级指标: "
+                                                   f"{cells[0].text[:40]!r}")
+                return end
+            if g1 is None:
+                g1 = LEVEL1_OF.get(g2)
+            ind["level1"], ind["level2"] = g1, g2
+            if ind.get("line") is None:
+                ind["line"] = cells[0].line
+            p.indicators.append(ind)
+        if not p.indicators:
+            p.refusal = Refusal(toks[start].line, "indicator table without rows")
+        return end
+
+    def indicator(self, p, cells: list[_Tok], roles, cols, use_rows) -> dict | None:
+        texts = [c.text.strip() for c in cells]
+        got: dict[str, str] = {}
+        line = cells[0].line
+        if cols is not None and all(c.col in cols for c in cells):
+            for c in cells:
+                got.setdefault(cols[c.col], c.text.strip())
+        elif len(texts) == len(roles):
+            for (r, _), v in zip(roles, texts):
+                got.setdefault(r, v)
+        elif len(texts) == 1:
+            split = _split_name_target(texts[0])
+            if split is None:
+                # a wrapped line: the rest of the previous row's name
+                if p.indicators and not use_rows:
+                    p.refusal = Refusal(line, f"indicator row without a target: {texts[0][:40]!r}")
+                    return None
+                if p.indicators and use_rows and self.grid.kind == "lines" and \
+                        not _looks_like_target(texts[0]):
+                    prev = p.indicators[-1]
+                    prev["name"] += texts[0]
+                    p.notes.append(f"line {line}: {texts[0][:30]!r} taken as the rest of the "
+                                   f"indicator name above (a wrapped line)")
+                    return None
+                p.refusal = Refusal(line, f"indicator row without a target: {texts[0][:40]!r}")
+                return None
+            got["name"], got["target"] = split
+            p.notes.append(f"line {line}: {texts[0][:40]!r} read as name {split[0]!r} and "
+                           f"target {split[1]!r} (cells glued)")
+        else:
+            # fewer cells than columns: the name first, the target where it fits best
+            names = [r for r, _ in roles]
+            got["name"] = texts[0]
+            rest = texts[1:]
+            t_idx = next((k for k, v in enumerate(rest) if _looks_like_target(v)), None)
+            if len(rest) == 1 or t_idx is None:
+                t_idx = min(len(rest) - 1, names.index("target") - 1 if "target" in names else 0)
+                t_idx = max(t_idx, 0)
+            got["target"] = rest[t_idx]
+            others = [v for k, v in enumerate(rest) if k != t_idx]
+            if "description" in names and others and t_idx > 0:
+                got["description"] = others[0]
+            p.notes.append(f"line {line}: row of {len(texts)} cells for {len(roles)} columns "
+                           f"({' | '.join(x[:20] for x in texts)}); read as name "
+                           f"{got['name'][:30]!r}, target {got['target'][:30]!r}")
+        name, target = got.get("name"), got.get("target")
+        if not name and not target:
+            return None
+        if not target:
+            p.refusal = Refusal(line, f"indicator row without a target: {name[:40]!r}")
+            return None
+        if not name:
+            p.refusal = Refusal(line, f"indicator row without a name (target {target!r})")
+            return None
+        return {"name": name.replace("\n", ""), "description": got.get("description"),
+                "target": _compose_target(target.replace("\n", ""), got.get("op"),
+                                          got.get("unit")), "line": line}
+
+    # -- the record
+    def finish(self, p: _Project):
+        if p.refusal:
+            return p.refusal
+        h = p.header
+        name = h.get("name") or h.get("parent_name")
+        if not name:
+            return Refusal(p.first_line, "项目名称 without a value")
+        if h.get("name") and h.get("parent_name"):
+            p.notes.append(f"项目名称 is the 二级项目 {h['name']!r}; its 一级项目 "
+                           f"{h['parent_name']!r} is not kept")
+        unit = h.get("unit")
+        dept_raw = h.get("department")
+        dept, dept_code = _split_code(dept_raw) if dept_raw else (None, None)
+        if dept_code:
+            p.notes.append(f"主管部门 {dept_raw!r}: code {dept_code} set apart from the name")
+        code = None
+        if unit:
+            unit, code = _split_code(unit)
+            if code and len(code) < 6:
+                code = None
+        if not unit:
+            unit = self.unit_from_pre(p)
+        if not unit and dept:
+            unit = dept
+            p.notes.append(f"no 实施单位 published: the unit is the 主管部门 {dept!r} (a guess)")
+        if not unit:
+            return Refusal(p.first_line, "no 实施单位 / 申报单位 / 主管部门: the project's unit is "
+                                         "not published")
+        year, how = self.year(p, name)
+        if year is None:
+            return Refusal(p.first_line, "no year: neither the title ((2025年度), 2025年…目标表) "
+                                         "nor the project's dates give one")
+        if how:
+            p.notes.append(how)
+        funds, problem = self.funds(p)
+        if problem:
+            return problem
+        goals = {k: "\n".join(v) or None for k, v in p.goals.items()}
+        sections = [{"title": s["title"], "text": "\n".join(s["text"])}
+                    for s in p.sections if s["text"]]
+        start, end = self.dates(p, year)
+        record = {
+            "name": name.replace("\n", ""),
+            "nature": h.get("nature"), "category": h.get("category"),
+            "start": start, "end": end, "funds": funds,
+            "goals": {"overall": goals.get("overall"), "annual": goals.get("annual")},
+            "sections": sections,
+            "indicators": [{k: ind[k] for k in ("level1", "level2", "name", "description",
+                                                "target")} for ind in p.indicators],
+            "source": {"title": self.title(p), "document": None},
+        }
+        if not record["goals"]["annual"] and not record["goals"]["overall"]:
+            p.notes.append("no 年度目标 / 绩效目标 text found")
+        u = ImportedUnit(name=unit.replace("\n", ""), code=code, department=dept,
+                         region=region_of(unit) or _city_of(unit))
+        return ImportedProject(unit=u, year=year, line=p.first_line, record=record, notes=p.notes)
+
+    def unit_from_pre(self, p: _Project) -> str | None:
+        for tok in list(p.pre) + list(p.doc_pre):
+            m = re.match(r"^(?:\d{6,})\s*(\S+?(?:局|委员会|中心|政府|办公室|所|院|站|队|馆|学校|处|委|厅|会))$",
+                         tok.text.strip())
+            if m:
+                p.notes.append(f"unit {m.group(1)!r} from the line above the table")
+                return tok.text.strip()
+        return None
+
+    def year(self, p: _Project, name: str):
+        for toks in (p.pre, [t for t in self.toks if t.line == p.first_line], p.doc_pre):
+            for tok in toks:
+                for rx in _YEAR_TITLE_RES:
+                    m = rx.search(tok.text)
+                    if m:
+                        return int(m.group(1)), None
+        m = re.search(r"(20\d\d)\s*年", name) or re.match(r"^(20\d\d)", name)
+        if m:
+            return int(m.group(1)), f"year {m.group(1)} from the project name (no title gives it)"
+        for key in ("start", "period"):
+            v = p.header.get(key) or ""
+            m = re.match(r"^\s*(20\d\d)", v)
+            if m:
+                return int(m.group(1)), f"year {m.group(1)} from {key} {v!r} (no title gives it)"
+        return None, None
+
+    def title(self, p: _Project) -> str | None:
+        for tok in list(p.pre) + list(p.doc_pre):
+            if _TITLE_RE.search(tok.norm) and len(tok.norm) <= 80:
+                return tok.text.strip().replace("\n", "")
+        return None
+
+    def dates(self, p: _Project, year: int):
+        from .base import LayoutError, date_cell
+        out = []
+        for key in ("start", "end"):
+            v = p.header.get(key)
+            try:
+                out.append(date_cell(v, self.source, p.first_line, key) if v else None)
+            except LayoutError:
+                p.notes.append(f"{key} {v!r} is not a date; left out")
+                out.append(None)
+        if p.header.get("period"):
+            p.notes.append(f"项目期 {p.header['period']!r} kept out of start/end (not a pair of dates)")
+        return out
+
+    def funds(self, p: _Project):
+        f = {k: v for k, (v, _) in p.funds.items()}
+        lines = {k: ln for k, (_, ln) in p.funds.items()}
+        units = set(p.fund_units)
+        for tok in list(p.pre) + list(p.doc_pre):
+            for rx in _UNIT_OF_AMOUNT_RES:
+                m = rx.search(tok.text)
+                if m and ("单位" in tok.text or L.FUNDS_GROUP.match(tok.norm)):
+                    units.add(m.group(1))
+        if "total_or_annual" in f:
+            v = f.pop("total_or_annual")
+            if "annual" not in f:
+                f["annual"] = v
+                lines["annual"] = lines["total_or_annual"]
+                if "total" in f or True:
+                    p.notes.append("资金总额 read as the year's amount (the form has no separate "
+                                   "年度 amount)")
+            elif "total" not in f:
+                f["total"] = v
+        if "annual" not in f:
+            if "total" in f:
+                f["annual"] = f["total"]
+                lines["annual"] = lines["total"]
+                p.notes.append("年度资金 not published: the 项目资金总额 is taken as the year's "
+                               "amount (a guess)")
+            elif "appropriation" in f or "fiscal" in f:
+                k = "fiscal" if "fiscal" in f else "appropriation"
+                f["annual"] = f[k]
+                lines["annual"] = lines[k]
+                p.notes.append(f"年度资金总额 not published: the {k} amount is taken as the year's "
+                               f"amount (a guess)")
+            else:
+                return None, Refusal(p.first_line, "no 年度资金 amount (年度资金总额 / 预算数 …) "
+                                                   "could be read")
+        if not units:
+            units = self.unit_from_text(p, f["annual"])
+        if len(units) != 1:
+            how = "not published" if not units else f"published twice, as {sorted(units)}"
+            return None, Refusal(p.first_line, f"the unit of amounts (元 or 万元) is {how}")
+        unit = units.pop()
+        funds = {"unit": unit}
+        for k in ("annual", "total", "fiscal", "appropriation", "carryover", "other",
+                  "prior_year_budget", "prior_year_spent"):
+            funds[k] = f.get(k)
+        # the parts must add up where all are published
+        from decimal import Decimal
+        parts = [funds[k] for k in ("appropriation", "carryover", "other") if funds[k]]
+        if funds["annual"] and len(parts) >= 2:
+            s = sum(Decimal(x) for x in parts)
+            if s != Decimal(funds["annual"]):
+                p.notes.append(f"line {lines.get('annual', p.first_line)}: the parts "
+                               f"({' + '.join(parts)} = {s}) do not add up to the year's amount "
+                               f"{funds['annual']}")
+        if not any(funds[k] for k in ("fiscal", "appropriation", "other", "carryover")):
+            p.notes.append("only the year's amount was found: no 财政拨款 / 其他资金 line")
+        return funds, None
+
+
+    def unit_from_text(self, p: _Project, annual: str) -> set:
+        """No 单位：万元 anywhere: the document's own prose may name the same amount
+        with its unit (``年度预算安排5万元`` beside a table cell ``5.00``)."""
+        from decimal import Decimal
+        found = {}
+        for tok in self.toks:
+            for m in re.finditer(r"(\d+(?:\.\d+)?)\s*(万元|元)", tok.text):
+                if Decimal(m.group(1)) == Decimal(annual):
+                    found.setdefault(m.group(2), tok)
+        if len(found) == 1:
+            unit, tok = next(iter(found.items()))
+            p.notes.append(f"line {tok.line}: the unit of amounts is not in the table; "
+                           f"{unit} from the text {tok.text[:40]!r}, which names the same amount")
+            return {unit}
+        return set()
+
+
+_CITY_RE = re.compile(r"^([^\s\d]{2,6}?(?:市|州|盟|地区))([^\s\d]{1,5}?(?:区|县|旗))?")
+
+
+def _city_of(name: str) -> str | None:
+    m = _CITY_RE.match(name or "")
+    if not m:
+        return None
+    if m.group(2) and len(name) > m.end():
+        return m.group(1) + m.group(2)
+    return m.group(1) if len(name) > len(m.group(1)) else None
+
+
+def read(grid: Grid, source: str) -> list:
+    return _Reader(grid, source).read()
