@@ -45,6 +45,7 @@ class Cell:
 class Row:
     cells: list[Cell]
     line: int
+    table: int = 0     # which table of the file the row belongs to; -1 for text around tables
 
     @property
     def texts(self) -> list[str]:
@@ -59,20 +60,40 @@ class Grid:
     # a merged cell stands once and the rows it spans start further right.
     columns: bool = False
 
-    def add(self, texts: list[str], line: int, cols: list[int] | None = None) -> None:
+    def next_table(self) -> int:
+        return 1 + max([0] + [r.table for r in self.rows])
+
+    def add(self, texts: list[str], line: int, cols: list[int] | None = None,
+            table: int = 0) -> None:
         cols = cols if cols is not None else list(range(len(texts)))
         cells = [Cell(_clean(t), c, line) for t, c in zip(texts, cols)]
         if any(c.text for c in cells):
-            self.rows.append(Row(cells, line))
+            self.rows.append(Row(cells, line, table))
 
 
 _SPACE_RE = re.compile(r"[ \t\u3000\xa0]+")
+
+
+# PDF fonts often map ideographs to radical code points: ⾸⻚ for 首页.  Kangxi radicals
+# fold under NFKC; the simplified forms of the supplement need this table.
+_RADICALS = str.maketrans(dict(zip(
+    "⻔⻚⻓⻢⻋⻅⻆⻛⻜⻝⻩⻬⻮⻰⻳⻥⻦⻨⻉⻊⻄⻌⻖⻗⻘⻙⻈⻕⻤⻪⻣",
+    "门页长马车见角风飞食黄齐齿龙龟鱼鸟麦贝足西辶阝雨青韦讠阝鬼黾骨")))
+
+
+def _unradical(text: str) -> str:
+    if not any("\u2e80" <= ch <= "\u2fdf" for ch in text):
+        return text
+    import unicodedata
+    return "".join(unicodedata.normalize("NFKC", ch) if "\u2f00" <= ch <= "\u2fdf" else ch
+                   for ch in text).translate(_RADICALS)
 
 
 def _clean(text: str | None) -> str:
     """A cell's text: line breaks inside a cell kept as \\n, blanks around them dropped."""
     if text is None:
         return ""
+    text = _unradical(str(text))
     lines = [_SPACE_RE.sub(" ", t).strip() for t in str(text).replace("\r", "\n").split("\n")]
     return "\n".join(t for t in lines if t)
 
@@ -203,12 +224,12 @@ def _html_grid(data: bytes) -> Grid:
                 text = child.text_content()
                 if text.strip():
                     row_no[0] += 1
-                    g.add([text], row_no[0])
+                    g.add([text], row_no[0], table=-1)
             else:
                 if child.text and child.text.strip() and tag in ("div", "span", "font", "b",
                                                                    "strong", "center", "td"):
                     row_no[0] += 1
-                    g.add([child.text], row_no[0])
+                    g.add([child.text], row_no[0], table=-1)
                 walk(child)
 
     walk(doc.body if doc.find("body") is not None else doc)
@@ -216,6 +237,7 @@ def _html_grid(data: bytes) -> Grid:
 
 
 def _html_table(table, g: Grid, row_no: list[int]) -> None:
+    index = g.next_table()
     pending: dict[int, int] = {}          # column -> rows still covered by a rowspan above
     for tr in table.xpath("./tr|./thead/tr|./tbody/tr|./tfoot/tr"):
         row_no[0] += 1
@@ -243,7 +265,7 @@ def _html_table(table, g: Grid, row_no: list[int]) -> None:
             pending[c] -= 1
             if pending[c] <= 0:
                 del pending[c]
-        g.add(texts, row_no[0], cols)
+        g.add(texts, row_no[0], cols, table=index)
 
 
 # ---------------------------------------------------------------- xlsx
@@ -313,42 +335,92 @@ def _docx_grid(path: str) -> Grid:
         if isinstance(block, Paragraph):
             if block.text.strip():
                 line += 1
-                g.add([block.text], line)
+                g.add([block.text], line, table=-1)
         elif isinstance(block, Table):
+            index = g.next_table()
             above: list = []
             for row in block.rows:
                 line += 1
-                texts, cols, seen = [], [], set()
-                for c, cell in enumerate(row.cells):
-                    key = id(cell._tc)
+                texts, cols, seen = [], [], []
+                tcs = [cell._tc for cell in row.cells]    # kept alive: compared by identity
+                for c, tc in enumerate(tcs):
                     # a horizontally merged cell is repeated in row.cells; a vertically
                     # merged one is repeated under itself: both stand once
-                    if key in seen or (c < len(above) and above[c] == key):
+                    if any(tc is x for x in seen) or (c < len(above) and above[c] is tc):
                         texts.append("")
                     else:
-                        texts.append(cell.text)
-                    seen.add(key)
+                        texts.append(row.cells[c].text)
+                    seen.append(tc)
                     cols.append(c)
-                above = [id(cell._tc) for cell in row.cells]
-                g.add(texts, line, cols)
+                above = tcs
+                g.add(texts, line, cols, table=index)
     return g
 
 
 # ---------------------------------------------------------------- pdf
 
 def _pdf_grid(path: str) -> Grid:
+    import logging
+    logging.getLogger("pdfminer").setLevel(logging.ERROR)
+    return _pdf_tables(path)
+
+
+def _pdf_tables(path: str) -> Grid:
+    """Ruled tables are read as tables (cells keep their columns, a merged cell stands
+    once), the text around them as lines; a PDF without ruled tables reads as its lines."""
     import pdfplumber
 
-    lines: list[str] = []
+    g = Grid(kind="pdf", columns=True)
+    line = 0
+    any_text = False
+    last_kind, last_table = None, 0
     with pdfplumber.open(path) as pdf:
         for page in pdf.pages:
-            text = page.extract_text(layout=False, x_tolerance=1.5) or ""
-            lines.extend(text.split("\n"))
-    if not any(ln.strip() for ln in lines):
+            # a table that runs over a page break has no rule above its first row on the
+            # new page: close it with the vertical rules' own top and bottom
+            verticals = [r for r in page.rects + page.lines if abs(r["x1"] - r["x0"]) < 2]
+            explicit = sorted({round(v["top"], 1) for v in verticals} |
+                              {round(v["bottom"], 1) for v in verticals})
+            settings = {"explicit_horizontal_lines": [explicit[0], explicit[-1]]} \
+                if explicit else {}
+            tables = page.find_tables(settings)
+            boxes = [t.bbox for t in tables]
+            items = []        # (top, kind, payload)
+            for t in tables:
+                items.append((t.bbox[1], "table", t))
+            words_page = page
+            if boxes:
+                words_page = page.filter(lambda o: not any(
+                    b[0] - 1 <= o.get("x0", -1) and o.get("x1", 1e9) <= b[2] + 1 and
+                    b[1] - 1 <= o.get("top", -1) and o.get("bottom", 1e9) <= b[3] + 1
+                    for b in boxes))
+            for tl in words_page.extract_text_lines(x_tolerance=1.5) if hasattr(
+                    words_page, "extract_text_lines") else []:
+                items.append((tl["top"], "line", tl["text"]))
+            first = True
+            for _, kind, payload in sorted(items, key=lambda x: x[0]):
+                continued = first and kind == "table" and last_kind == "table"
+                first = False
+                last_kind = kind
+                if kind == "line":
+                    line += 1
+                    if payload.strip():
+                        any_text = True
+                        g.add(_split_line(payload), line, table=-1)
+                    continue
+                index = last_table if continued else g.next_table()
+                last_table = index
+                for row in payload.extract(x_tolerance=1.5):
+                    line += 1
+                    texts = ["" if c is None else c for c in row]
+                    if any(t.strip() for t in texts):
+                        any_text = True
+                    g.add(texts, line, table=index)
+    if not any_text:
         raise GridError(1, "the PDF has no text layer (a scan); run OCR first or import the "
                            "publisher's Word or Excel file")
-    g = _line_grid(lines)
-    g.kind = "pdf"
+    if not any(True for _ in g.rows) or all(len(r.cells) <= 1 for r in g.rows):
+        g.columns = False
     return g
 
 

@@ -45,6 +45,7 @@ class _Tok:
     line: int
     row: int          # index of the grid row
     col: int
+    table: int = 0    # the grid row's table (-1: text around tables)
     norm: str = ""
 
     def __post_init__(self):
@@ -100,21 +101,21 @@ def _tokens(grid: Grid) -> list[_Tok]:
                 continue
             n = L.norm(c.text)
             if _is_label(n) or L.level1(n) or L.level2(n):
-                toks.append(_Tok(c.text, c.line, r, c.col))
+                toks.append(_Tok(c.text, c.line, r, c.col, row.table))
                 continue
             parts = _split_glued(c.text)
             for p in parts:
-                toks.append(_Tok(p, c.line, r, c.col))
+                toks.append(_Tok(p, c.line, r, c.col, row.table))
     out: list[_Tok] = []
     for t in toks:
         if out and not _is_any_label(t.norm) and _is_any_label(out[-1].norm + t.norm) and \
                 len(t.norm) <= 4:
             prev = out.pop()
-            t = _Tok(prev.text + t.text, prev.line, prev.row, prev.col)
+            t = _Tok(prev.text + t.text, prev.line, prev.row, prev.col, prev.table)
         elif out and not _is_any_label(out[-1].norm) and \
                 _is_any_label(out[-1].norm + t.norm) and len(out[-1].norm) <= 4:
             prev = out.pop()
-            t = _Tok(prev.text + t.text, prev.line, prev.row, prev.col)
+            t = _Tok(prev.text + t.text, prev.line, prev.row, prev.col, prev.table)
         out.append(t)
     return out
 
@@ -150,7 +151,7 @@ _UNIT_OF_AMOUNT_RES = (
 )
 _DEPT_CODE_RES = (re.compile(r"^[\[【(（]\s*(\d{2,9})\s*[\]】)）]\s*(\S.*)$"),
                   re.compile(r"^(\S.*?\D)\s*(\d{3,9})$"),
-                  re.compile(r"^(\d{6,})\s*(\S.*)$"))
+                  re.compile(r"^(\d{6,})\s*[-—－_]?\s*(\S.*)$"))
 
 
 def _split_code(text: str) -> tuple[str, str | None]:
@@ -223,6 +224,7 @@ class _Project:
     sections: list = field(default_factory=list)
     indicators: list = field(default_factory=list)
     title: str | None = None
+    parts: list = field(default_factory=list)     # 自有资金 / 一般公共预算 … amounts
     notes: list = field(default_factory=list)
     refusal: Refusal | None = None
 
@@ -258,6 +260,9 @@ class _Reader:
         if selfeval is not None:
             return [Refusal(selfeval.line, f"a self-evaluation table (绩效自评表, "
                                            f"{selfeval.text!r}), not a target table")]
+        listed = _list_header(self.grid)
+        if listed is not None:
+            return _ListReader(self, *listed).read()
         anchors = [i for i, t in enumerate(toks)
                    if L.match(L.HEADER, t.norm) in ("name", "parent_name")]
         if not anchors:
@@ -401,6 +406,9 @@ class _Reader:
             p.notes.append(f"line {t.line}: {key}: read {value} from {t.text[:60]!r}")
         if unit:
             p.fund_units.add(unit)
+        if key in ("part", "own"):
+            p.parts.append((key, value, t))
+            return
         if key == "unplaced":
             p.notes.append(f"line {t.line}: amount {t.text.strip()!r} has no field in the "
                            f"record; not placed")
@@ -452,10 +460,12 @@ class _Reader:
         rows: dict[int, list[_Tok]] = {}
         order: list[tuple[str, object]] = []
         # gather: level labels and value cells, up to the end of the table
+        table = head[-1][1].table
         while i < len(toks):
             t = toks[i]
             n = t.norm
-            if L.match(L.HEADER, n) in ("name", "parent_name") or _END_RE.match(n) or (
+            if (table > 0 and t.table != table) or \
+                    L.match(L.HEADER, n) in ("name", "parent_name") or _END_RE.match(n) or (
                     _is_title(t) and not L.level2(n)):
                 break
             if L.IND_NOISE.match(n) or L.match(L.IND_HEAD, n):
@@ -722,6 +732,15 @@ class _Reader:
                 lines["annual"] = lines["total"]
                 p.notes.append("年度资金 not published: the 项目资金总额 is taken as the year's "
                                "amount (a guess)")
+            elif any(k == "own" for k, _, _ in p.parts) and ("appropriation" in f or "other" in f):
+                from decimal import Decimal
+                terms = [f[k] for k in ("appropriation", "carryover", "other") if k in f] + \
+                    [v for k, v, _ in p.parts if k == "own"]
+                total = sum(Decimal(x) for x in terms)
+                f["annual"] = str(total) if total != 0 or not terms else terms[0]
+                lines["annual"] = p.first_line
+                p.notes.append(f"年度资金总额 is published as its parts: {' + '.join(terms)} = "
+                               f"{f['annual']}")
             elif "appropriation" in f or "fiscal" in f:
                 k = "fiscal" if "fiscal" in f else "appropriation"
                 f["annual"] = f[k]
@@ -770,6 +789,93 @@ class _Reader:
                            f"{unit} from the text {tok.text[:40]!r}, which names the same amount")
             return {unit}
         return set()
+
+
+def _list_header(grid: Grid):
+    """The list form (one row per indicator, 项目名称 / 预算数 / 年度目标 as columns, as in many
+    部门预算 documents): the row that heads both 项目名称 and 一级指标, and its columns."""
+    if not grid.columns:
+        return None
+    for r, row in enumerate(grid.rows):
+        texts = [L.norm(c.text) for c in row.cells]
+        if any(L.match(L.HEADER, t) == "name" for t in texts) and \
+                any(L.IND_HEAD["l1"].match(t) for t in texts):
+            return r, row
+    return None
+
+
+class _ListReader:
+    """One row per indicator; a row that fills the 项目名称 column opens a project.  Cells are
+    placed by their position among the header's columns, counted from the left where a
+    row is whole, and from the indicator columns where merged cells left it short."""
+
+    def __init__(self, reader: "_Reader", head_index: int, head):
+        self.r, self.head_index = reader, head_index
+        self.roles = []
+        for c in head.cells:
+            n = L.norm(c.text)
+            role = L.match(L.HEADER, n) or (("funds", L.match(L.FUNDS, n)) if L.match(L.FUNDS, n)
+                                            else None)
+            if role is None:
+                role = ("goal", L.match(L.GOALS, n)) if L.match(L.GOALS, n) else None
+            if role is None:
+                role = ("ind", L.match(L.IND_HEAD, n))
+            self.roles.append(role)
+
+    def read(self) -> list:
+        grid = self.r.grid
+        pre = [t for t in self.r.toks if t.row < self.head_index]
+        ind_at = next(k for k, r in enumerate(self.roles) if r == ("ind", "l1"))
+        ind_roles = [r[1] for r in self.roles[ind_at:]]
+        out, cur = [], None
+        for row in grid.rows[self.head_index + 1:]:
+            cells = [c.text.strip() for c in row.cells]
+            while cells and not cells[-1]:
+                cells.pop()
+            if not cells:
+                continue
+            lead = next((k for k, c in enumerate(cells) if c), 0)
+            if len(cells) >= len(self.roles) - 2 and not (L.level1(cells[lead]) or
+                                                          L.level2(cells[lead])):
+                # a whole row: the project's columns, then the indicator's
+                cur = _Project(first_line=row.line)
+                cur.pre, cur.doc_pre = pre, pre
+                out.append(cur)
+                for role, text in zip(self.roles[:ind_at], cells[:ind_at]):
+                    if not text:
+                        continue
+                    if role in ("name", "unit", "department", "nature", "category"):
+                        cur.header.setdefault(role, text)
+                    elif isinstance(role, tuple) and role[0] == "funds" and role[1]:
+                        self.r.take_amount(cur, role[1], _Tok(text, row.line, 0, 0))
+                    elif isinstance(role, tuple) and role[0] == "goal":
+                        cur.goals.setdefault(role[1], []).append(text)
+                rest = cells[ind_at:]
+            elif L.level1(cells[lead]) or L.level2(cells[lead]):
+                rest = [c for c in cells if c] if cur is not None else None
+            else:
+                if cur is None:
+                    continue              # a summary row above the first project
+                rest = None
+            if cur is None or rest is None:
+                if cur is not None:
+                    cur.notes.append(f"line {row.line}: row {' | '.join(cells)[:50]!r} not placed")
+                continue
+            got = dict(zip(ind_roles, rest))
+            name, target = got.get("name"), got.get("target")
+            if not name or not target:
+                cur.refusal = Refusal(row.line, f"indicator row without a name or a target: "
+                                                f"{' | '.join(rest)[:60]!r}")
+                continue
+            l1, l2 = L.level1(got.get("l1", "")), L.level2(got.get("l2", ""))
+            cur.indicators.append({
+                "level1": l1 or got.get("l1") or LEVEL1_OF.get(l2), "level2": l2 or got.get("l2"),
+                "name": name, "description": got.get("description"),
+                "target": _compose_target(target, got.get("op"), got.get("unit")),
+                "line": row.line})
+        if not out:
+            return [Refusal(grid.rows[self.head_index].line, "list of indicators without a project row")]
+        return [self.r.finish(p) for p in out]
 
 
 _CITY_RE = re.compile(r"^([^\s\d]{2,6}?(?:市|州|盟|地区))([^\s\d]{1,5}?(?:区|县|旗))?")
