@@ -40,14 +40,24 @@ def imported(tmp_path_factory):
 
 def test_summary_line(imported):
     _, stdout, _ = imported
-    assert stdout.strip().splitlines() == [
-        f"imported 20 projects of 3 units (2023, 2024, 2025) from 3 documents into {imported[0]}"]
+    assert stdout.strip().splitlines()[-1] == (
+        f"imported 20 projects of 3 units (2023, 2024, 2025) from 3 documents into {imported[0]} "
+        f"(23 files written, 0 unchanged)")
+
+
+def test_report_lists_every_record(imported):
+    """Per file, per project: where it starts, name, unit, year, yuan, indicators, its id."""
+    _, stdout, _ = imported
+    lines = stdout.splitlines()
+    assert f"{MINE[1]}: 7 project(s)" in lines
+    assert (f"  {MINE[2]}:26: 减污降碳工作专项经费 · 上海市减污降碳管理运行技术中心 · 2024 · "
+            f"9,028,372.00 元 · 87 indicators → sh-jwjtglyxjszx-2024-02") in lines
 
 
 def test_notes_are_warnings(imported):
-    _, _, stderr = imported
-    assert ("001_0a362c379c5850c5.txt:334: warning: title names 2024年; filed under the "
-            "document's budget year 2025") in stderr
+    _, stdout, _ = imported
+    assert ("    note: title names 2024年; filed under the document's budget year 2025"
+            in stdout.splitlines())
 
 
 def test_layout(imported):
@@ -118,22 +128,42 @@ def test_deterministic(tmp_path):
     assert tree(a) == tree(b)
 
 
-def test_refuses_to_overwrite_without_force(tmp_path):
+def test_reimport_is_idempotent_and_edits_need_force(tmp_path):
     out = tmp_path / "out"
     assert run(MINE[:1], out)[0] == 0
     first = tree(out)
     gone = out / "sh-rqglswzx" / "2023" / "sh-rqglswzx-2023-05.yaml"
     gone.unlink()
+    code, stdout, _ = run(MINE[:1], out)              # the same file again: the same records
+    assert code == 0
+    assert stdout.endswith("(1 files written, 10 unchanged)\n")
+    assert tree(out) == first
+    edited = out / "sh-rqglswzx" / "2023" / "sh-rqglswzx-2023-01.yaml"
+    edited.write_text(edited.read_text("utf-8").replace("90000.00", "1.00"), "utf-8")
     code, stdout, stderr = run(MINE[:1], out)
     assert code == 1
     assert stdout == ""
-    assert (f"{out / 'sh-rqglswzx' / '2023' / 'sh-rqglswzx-2023-01.yaml'}: exists "
-            "(use --force to overwrite)") in stderr
-    assert "import refused: 11 file(s) exist, nothing written" in stderr
-    assert not gone.exists()                      # nothing written, not even the missing one
+    assert f"{edited}: exists (use --force to overwrite)" in stderr
+    assert "import refused: 1 file(s) exist, nothing written" in stderr
     code, _, _ = run(MINE[:1], out, force=True)
     assert code == 0
     assert tree(out) == first
+
+
+def test_import_joins_existing_units_and_numbers_after_them(tmp_path):
+    """A second document of a unit already in content/ joins it (by name) and its
+    projects take the next free numbers; the unit.yaml is left as it was."""
+    out = tmp_path / "out"
+    assert run(MINE[:1], out)[0] == 0
+    unit_yaml = (out / "sh-rqglswzx" / "unit.yaml").read_text("utf-8")
+    other = tmp_path / "other.txt"
+    other.write_text(Path(MINE[0]).read_text("utf-8").replace("（2023年度）", "（2024年度）"),
+                     "utf-8")
+    code, stdout, stderr = run([other], out)
+    assert code == 0, stderr
+    assert (out / "sh-rqglswzx" / "2024" / "sh-rqglswzx-2024-11.yaml").exists()
+    assert (out / "sh-rqglswzx" / "unit.yaml").read_text("utf-8") == unit_yaml
+    assert not [p for p in out.iterdir() if p.name.startswith("sh-rqglswzx-")]
 
 
 def test_unknown_layout_message(tmp_path):
@@ -208,7 +238,7 @@ def test_skipped_records_are_reported(tmp_path, monkeypatch):
     code, stdout, stderr = run([src], tmp_path / "out")
     assert code == 0, stderr
     assert f"{src}:3: skipped: record without header" in stderr
-    assert f"{src}:5: warning: n" in stderr
+    assert "    note: n" in stdout.splitlines()
     assert (tmp_path / "out" / "sh-qp-mmzx" / "2026" / "sh-qp-mmzx-2026-01.yaml").exists()
 
 

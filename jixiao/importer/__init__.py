@@ -234,15 +234,98 @@ def _atomic_write(path: str, text: str) -> None:
         raise
 
 
+SOURCE_SUFFIXES = (".txt", ".text", ".csv", ".tsv", ".md") + TEXT_SUFFIXES
+
+
+def _expand(sources: list[str], errors: list[str]) -> list[str]:
+    """Files as given, folders as every table file under them (sorted)."""
+    files: list[str] = []
+    for src in sources:
+        if os.path.isdir(src):
+            found = sorted(os.path.join(d, f) for d, _, names in os.walk(src) for f in names
+                           if f.lower().endswith(SOURCE_SUFFIXES) and not f.startswith(".")
+                           and not f.endswith(".expected.yaml"))
+            if not found:
+                errors.append(f"{src}:1: no table files (.html .xlsx .docx .pdf .txt) in this folder")
+            files.extend(found)
+        else:
+            files.append(src)
+    return sorted(dict.fromkeys(files))
+
+
+@dataclass
+class _Existing:
+    """What ``out`` already holds: units by name and code, projects by unit and year."""
+    unit_by_name: dict[str, str]
+    unit_by_code: dict[str, str]
+    unit_ids: set[str]
+    # (unit id, year) -> {(name, document): project id}, and the highest number used
+    projects: dict[tuple[str, int], dict[tuple[str, str], str]]
+    highest: dict[tuple[str, int], int]
+
+    @classmethod
+    def scan(cls, out: str) -> "_Existing":
+        e = cls({}, {}, set(), {}, {})
+        if not os.path.isdir(out):
+            return e
+        for uid in sorted(os.listdir(out)):
+            unit_file = os.path.join(out, uid, "unit.yaml")
+            if not os.path.isfile(unit_file):
+                continue
+            try:
+                with open(unit_file, encoding="utf-8") as f:
+                    u = yaml.safe_load(f) or {}
+            except (OSError, yaml.YAMLError):
+                continue
+            e.unit_ids.add(uid)
+            if u.get("name"):
+                e.unit_by_name.setdefault(str(u["name"]), uid)
+            if u.get("code"):
+                e.unit_by_code.setdefault(str(u["code"]), uid)
+            for year in os.listdir(os.path.join(out, uid)):
+                folder = os.path.join(out, uid, year)
+                if not (year.isdigit() and os.path.isdir(folder)):
+                    continue
+                for name in os.listdir(folder):
+                    m = re.fullmatch(rf"{re.escape(uid)}-{year}-(\d+)\.yaml", name)
+                    if not m:
+                        continue
+                    key = (uid, int(year))
+                    e.highest[key] = max(e.highest.get(key, 0), int(m.group(1)))
+                    try:
+                        with open(os.path.join(folder, name), encoding="utf-8") as f:
+                            rec = yaml.safe_load(f) or {}
+                    except (OSError, yaml.YAMLError):
+                        continue
+                    doc = ((rec.get("source") or {}).get("document")) or ""
+                    e.projects.setdefault(key, {})[(str(rec.get("name")), doc)] = name[:-5]
+        return e
+
+
+def _yuan(p: ImportedProject) -> str:
+    from decimal import Decimal
+    f = p.record["funds"]
+    v = Decimal(f["annual"]) * (10000 if f["unit"] == "万元" else 1)
+    return f"{v:,.2f} 元"
+
+
 def run_import(sources: list[str], out: str, force: bool, stdout=None, stderr=None) -> int:
-    """Import ``sources`` into ``out``; 0 when done, 1 on any problem (nothing written)."""
+    """Import ``sources`` (files or folders) into ``out``; 0 when done, 1 on any problem
+    (then nothing is written).  A report of every record read goes to ``stdout``:
+    project, unit, year, annual amount in yuan, indicator count, and each note of what
+    the reader could not place or had to infer."""
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
     errors: list[str] = []
     parsed: list[_Parsed] = []
+    files = _expand(sources, errors)
+    show_progress = len(files) > 20 and getattr(stderr, "isatty", lambda: False)()
 
-    # 1. read, detect, parse every source; collect every problem
-    for path in sorted(dict.fromkeys(sources)):
+    # 1. read every source; collect every problem
+    for k, path in enumerate(files, 1):
+        if show_progress:
+            print(f"\r[{k}/{len(files)}] {os.path.basename(path)[:60]:60}", end="", file=stderr,
+                  flush=True)
         try:
             items = read_source(path)
         except OSError as e:
@@ -262,6 +345,8 @@ def run_import(sources: list[str], out: str, force: bool, stdout=None, stderr=No
             errors.extend(f"{path}:{item.line}: {msg}" for msg in problems)
             projects.append(item)
         parsed.append(_Parsed(path, os.path.basename(path), projects))
+    if show_progress:
+        print(file=stderr)
 
     units = _merge_units(parsed, errors)
     if errors:
@@ -270,55 +355,81 @@ def run_import(sources: list[str], out: str, force: bool, stdout=None, stderr=No
         print(f"import failed: {len(errors)} problem(s), nothing written", file=stderr)
         return 1
 
-    # 2. ids: units from their names (stable), projects by published order
+    # 2. ids: a unit already in out/ (same name or code) keeps its id; a new one gets a
+    #    slug of its name.  A project already imported from the same document under the
+    #    same name keeps its id; a new one takes the next number of its unit and year.
+    existing = _Existing.scan(out)
     unit_ids: dict[str, str] = {}
-    taken: set[str] = set()
+    taken: set[str] = set(existing.unit_ids)
     for name, u in units.items():
-        base_id = unit_slug(name, u.region)
-        uid, n = base_id, 2
-        while uid in taken:
-            uid, n = f"{base_id}-{n}", n + 1
-        taken.add(uid)
+        uid = existing.unit_by_name.get(name) or (existing.unit_by_code.get(u.code)
+                                                  if u.code else None)
+        if uid is None:
+            base_id = unit_slug(name, u.region)
+            uid, n = base_id, 2
+            while uid in taken:
+                uid, n = f"{base_id}-{n}", n + 1
+            taken.add(uid)
         unit_ids[name] = uid
 
-    files: dict[str, str] = {}
-    warnings: list[str] = []
-    counters: dict[tuple, int] = {}
+    files_out: dict[str, str] = {}
+    report: list[str] = []
+    counters: dict[tuple, int] = dict(existing.highest)
     n_projects = 0
     years: set[int] = set()
     for doc in parsed:
+        report.append(f"{doc.path}: {len(doc.projects)} project(s)")
         for p in doc.projects:
             uid = unit_ids[p.unit.name]
             key = (uid, p.year)
-            counters[key] = counters.get(key, 0) + 1
-            pid = f"{uid}-{p.year}-{counters[key]:02d}"
-            files[os.path.join(out, uid, str(p.year), f"{pid}.yaml")] = dump_yaml(
-                _ordered_project(pid, uid, p, doc.document))
+            pid = existing.projects.get(key, {}).get((p.record["name"], doc.document))
+            if pid is None:
+                counters[key] = counters.get(key, 0) + 1
+                pid = f"{uid}-{p.year}-{counters[key]:02d}"
+            target = os.path.join(out, uid, str(p.year), f"{pid}.yaml")
+            if target in files_out:
+                errors.append(f"{doc.path}:{p.line}: {p.record['name']}: imported twice "
+                              f"(the same name in the same document)")
+            files_out[target] = dump_yaml(_ordered_project(pid, uid, p, doc.document))
             n_projects += 1
             years.add(p.year)
-            warnings.extend(f"{doc.path}:{p.line}: warning: {note}" for note in p.notes)
+            report.append(f"  {doc.path}:{p.line}: {p.record['name']} · {p.unit.name} · {p.year}"
+                          f" · {_yuan(p)} · {len(p.record['indicators'])} indicators → {pid}")
+            report.extend(f"    note: {note}" for note in p.notes)
     for name, u in units.items():
         uid = unit_ids[name]
-        files[os.path.join(out, uid, "unit.yaml")] = dump_yaml(
+        if uid in existing.unit_ids:
+            continue                  # joined an existing unit: its unit.yaml stays as it is
+        files_out[os.path.join(out, uid, "unit.yaml")] = dump_yaml(
             {"id": uid, "name": u.name, "code": u.code, "department": u.department,
              "region": u.region})
+    if errors:
+        for e in errors:
+            print(e, file=stderr)
+        print(f"import failed: {len(errors)} problem(s), nothing written", file=stderr)
+        return 1
 
-    # 3. write, all or nothing
-    if not force:
-        existing = sorted(p for p in files if os.path.exists(p))
-        if existing:
-            for p in existing[:10]:
-                print(f"{p}: exists (use --force to overwrite)", file=stderr)
-            if len(existing) > 10:
-                print(f"… and {len(existing) - 10} more", file=stderr)
-            print(f"import refused: {len(existing)} file(s) exist, nothing written", file=stderr)
-            return 1
-    for w in warnings:
-        print(w, file=stderr)
-    for path in sorted(files):
-        _atomic_write(path, files[path])
+    # 3. write, all or nothing; a file that already holds exactly this text is left alone
+    unchanged, changed = [], []
+    for path, text in files_out.items():
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as f:
+                (unchanged if f.read() == text else changed).append(path)
+    if changed and not force:
+        for p in sorted(changed)[:10]:
+            print(f"{p}: exists (use --force to overwrite)", file=stderr)
+        if len(changed) > 10:
+            print(f"… and {len(changed) - 10} more", file=stderr)
+        print(f"import refused: {len(changed)} file(s) exist, nothing written", file=stderr)
+        return 1
+    for line in report:
+        print(line, file=stdout)
+    written = sorted(set(files_out) - set(unchanged))
+    for path in written:
+        _atomic_write(path, files_out[path])
 
     year_list = ", ".join(str(y) for y in sorted(years)) or "no years"
     print(f"imported {n_projects} projects of {len(units)} units ({year_list}) "
-          f"from {len(parsed)} documents into {out}", file=stdout)
+          f"from {len(parsed)} documents into {out} ({len(written)} files written, "
+          f"{len(unchanged)} unchanged)", file=stdout)
     return 0
