@@ -375,6 +375,8 @@ def run_import(sources: list[str], out: str, force: bool, stdout=None, stderr=No
     files_out: dict[str, str] = {}
     report: list[str] = []
     counters: dict[tuple, int] = dict(existing.highest)
+    in_order: dict[tuple, int] = {}
+    used = {pid for known in existing.projects.values() for pid in known.values()}
     n_projects = 0
     years: set[int] = set()
     for doc in parsed:
@@ -382,10 +384,15 @@ def run_import(sources: list[str], out: str, force: bool, stdout=None, stderr=No
         for p in doc.projects:
             uid = unit_ids[p.unit.name]
             key = (uid, p.year)
+            in_order[key] = in_order.get(key, 0) + 1
             pid = existing.projects.get(key, {}).get((p.record["name"], doc.document))
+            fresh = f"{uid}-{p.year}-{in_order[key]:02d}"    # its id in a fresh import
+            if pid is None and fresh not in used:
+                pid = fresh
             if pid is None:
-                counters[key] = counters.get(key, 0) + 1
+                counters[key] = max(counters.get(key, 0), in_order[key]) + 1
                 pid = f"{uid}-{p.year}-{counters[key]:02d}"
+            used.add(pid)
             target = os.path.join(out, uid, str(p.year), f"{pid}.yaml")
             if target in files_out:
                 errors.append(f"{doc.path}:{p.line}: {p.record['name']}: imported twice "
