@@ -23,6 +23,8 @@ import os
 import re
 from dataclasses import dataclass, field
 
+from .base import join_wrapped
+
 __all__ = ["Cell", "Row", "Grid", "read_grid", "text_grid", "GridError"]
 
 
@@ -412,7 +414,8 @@ def _pdf_tables(path: str) -> Grid:
                 last_table = index
                 for row in payload.extract(x_tolerance=1.5):
                     line += 1
-                    texts = ["" if c is None else c for c in row]
+                    # a PDF cell's line breaks are where the text wrapped, not paragraphs
+                    texts = ["" if c is None else join_wrapped(c.split("\n")) for c in row]
                     if any(t.strip() for t in texts):
                         any_text = True
                     g.add(texts, line, table=index)

@@ -277,6 +277,12 @@ class _Reader:
             out.append(proj)
             nxt = next((i for i in range(end, len(toks))
                         if L.match(L.HEADER, toks[i].norm) in ("name", "parent_name")), None)
+            stray = next((t for t in toks[end:nxt] if L.level1(t.norm) or L.level2(t.norm)
+                          or L.IND_HEAD["l1"].match(t.norm)), None)
+            if stray is not None and proj.refusal is None:
+                proj.refusal = Refusal(stray.line, f"{stray.text!r} stands after the end of the "
+                                                   f"indicator table: rows the reader could not "
+                                                   f"place (a table split or cut?)")
             if nxt is None:
                 break
             pre = toks[end:nxt]
@@ -328,7 +334,7 @@ class _Reader:
                         p.notes.append(f"line {t.line}: {t.text[:30]!r} under a date label "
                                        f"is not a date; left out")
                     elif key0 != "ignore":
-                        p.header.setdefault(key0, t.text.strip())
+                        p.header.setdefault(key0, t.text.strip().replace("\n", ""))
                         p.header_line.setdefault(key0, t.line)
                     pending.pop(0)
                     text_target = None
@@ -474,6 +480,13 @@ class _Reader:
             a, b = L.level1(n), L.level2(n)
             if order and order[-1][0] == "l2" and not n.endswith("指标"):
                 a = b = None             # a bare 满意度 under 服务对象满意度指标 is a name
+            if a and b and not last_was_l1 and a == "成本指标":
+                # 成本指标 is a 一级指标 of the 2021 form (经济成本指标 … under it) and a
+                # 二级指标 under 产出指标 in older forms: the next cell tells which
+                nxt = toks[i + 1].norm if i + 1 < len(toks) else ""
+                current = next((v for k, v, _ in reversed(order) if k == "l1"), None)
+                if not (L.level2(nxt) or L.level1(nxt)) and current == "产出指标":
+                    a = None
             if a and not (b and last_was_l1):
                 order.append(("l1", a, t))
                 last_was_l1 = True
@@ -537,6 +550,11 @@ class _Reader:
                 return end
             if g1 is None:
                 g1 = LEVEL1_OF.get(g2)
+            if g2 is None:
+                g2 = g1
+                if not any("stands for both" in n for n in p.notes):
+                    p.notes.append(f"line {cells[0].line}: rows under 一级指标 {g1} without a "
+                                   f"二级指标: the 一级 label stands for both")
             ind["level1"], ind["level2"] = g1, g2
             if ind.get("line") is None:
                 ind["line"] = cells[0].line
@@ -611,6 +629,15 @@ class _Reader:
         name = h.get("name") or h.get("parent_name")
         if not name:
             return Refusal(p.first_line, "项目名称 without a value")
+        value, _, rest = _amount(name)
+        if _is_any_label(L.norm(name)) or (value is not None and not rest) or len(name) > 120:
+            return Refusal(p.first_line, f"项目名称 reads {name[:40]!r}: not a project name")
+        odd = next((i for i in p.indicators if L.level1(i["target"]) or L.level2(i["target"])
+                    or L.match(L.IND_HEAD, i["name"])
+                    or (L.level1(i["name"]) and i["name"].endswith("指标"))), None)
+        if odd is not None:
+            return Refusal(odd["line"], f"indicator row {odd['name'][:30]!r} → {odd['target'][:30]!r} "
+                                        f"holds a label: the columns could not be told apart")
         if h.get("name") and h.get("parent_name"):
             p.notes.append(f"项目名称 is the 二级项目 {h['name']!r}; its 一级项目 "
                            f"{h['parent_name']!r} is not kept")
@@ -638,6 +665,8 @@ class _Reader:
                                          "nor the project's dates give one")
         if how:
             p.notes.append(how)
+        if not 2000 <= year <= 2099:
+            return Refusal(p.first_line, f"year {year} is not a budget year")
         funds, problem = self.funds(p)
         if problem:
             return problem
