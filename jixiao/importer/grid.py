@@ -110,12 +110,12 @@ def text_grid(text: str) -> Grid:
     """Text as published or copied: ``|`` rows, tab rows, or lines split at blanks."""
     lines = text.split("\n")
     content = [ln for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
-    pipes = sum(1 for ln in content if ln.count("|") >= 2)
+    closed = sum(1 for ln in content if ln.count("|") == 1 and ln.rstrip().endswith("|"))
+    multi = sum(1 for ln in content if "|" in ln) - closed
     tabs = sum(1 for ln in content if "\t" in ln.strip("\t ") or ln.startswith("\t"))
-    closed = sum(1 for ln in content if ln.rstrip().endswith("|"))
-    if content and closed >= 0.5 * len(content) and pipes < 0.5 * closed:
+    if content and closed >= 0.5 * len(content) and multi < 0.5 * closed:
         return _closed_cell_grid(lines)
-    if content and pipes >= 0.3 * len(content):
+    if content and closed + multi >= 0.3 * len(content):
         return _pipe_grid(lines)
     if content and tabs >= 0.3 * len(content):
         return _tab_grid(lines)
@@ -129,18 +129,19 @@ def _comment(n: int, line: str) -> bool:
 
 def _pipe_grid(lines: list[str]) -> Grid:
     g = Grid(kind="pipe", columns=True)
+    # rows of the table are table 1; text lines around it are not
     for n, ln in enumerate(lines, 1):
         if not ln.strip() or _comment(n, ln) or _PIPE_SEP_RE.match(ln):
             continue
         s = ln.strip()
         if "|" not in s:
-            g.add([s], n)
+            g.add([s], n, table=-1)     # text around the table: a title, a page's footer
             continue
         if s.startswith("|"):
             s = s[1:]
         if s.endswith("|"):
             s = s[:-1]
-        g.add(s.split("|"), n)
+        g.add(s.split("|"), n, table=1)
     return g
 
 
@@ -191,9 +192,13 @@ _CJK = r"\u3400-\u9fff"
 _WORD_GAP_RE = re.compile(rf"(?<=[{_CJK}）)%％\d.。；：”’、])\s+(?=[{_CJK}（(≥≤＞＜>=<≧≦＝\d])")
 
 
+_DATE_RE = re.compile(r"\d{4}\s*年\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?")
+
+
 def _split_line(line: str) -> list[str]:
     """A text line's cells: split at tabs and wide gaps, and at single blanks between
     Chinese words (PDF text and copied pages keep one blank where a cell ended)."""
+    line = _DATE_RE.sub(lambda m: re.sub(r"\s+", "", m.group(0)), line)   # 2019年 1 月 1日
     parts = [p for p in _CELL_GAP_RE.split(line.strip()) if p.strip()]
     out: list[str] = []
     for p in parts:

@@ -16,7 +16,7 @@ _FOLD = str.maketrans({"：": ":", "（": "(", "）": ")", "【": "[", "】": "]
 
 def norm(text: str) -> str:
     t = unicodedata.normalize("NFKC", text or "").translate(_FOLD)
-    t = re.sub(r"\s+", "", t)
+    t = re.sub(r"[\s?？]+", "", t)      # blanks, and the ? that broken encodings leave for them
     return t.rstrip(":").strip()
 
 
@@ -29,14 +29,14 @@ def _rx(*alts: str) -> re.Pattern:
 HEADER = {
     "parent_name": _rx(r"一级项目名称", r"一级项目"),
     "name": _rx(r"(?:二级)?项目(?:支出)?名称", r"项目名", r"资金名称", r"专项(?:资金)?名称"),
-    "department": _rx(r"(?:项目)?主管(?:部门|单位)(?:及(?:其)?(?:代码|编码))?",
+    "department": _rx(r"(?:项目)?主管(?:预算)?(?:部门|单位)(?:及(?:其)?(?:代码|编码))?",
                       r"主管部门(?:名称)?(?:\(?(?:代码|编码)\)?)?", r"部门名称"),
     "department_code": _rx(r"主管部门(?:代码|编码)"),
     "unit": _rx(r"(?:项目)?(?:实施|执行|承办|申报|预算|填报|用款)单位(?:名称)?(?:\(盖章\))?",
                 r"项目单位", r"单位名称", r"实施主体", r"预算部门"),
     "nature": _rx(r"项目性质", r"项目属性"),
     "category": _rx(r"项目类别", r"项目类型", r"项目分类"),
-    "start": _rx(r"(?:计划|项目)?开始(?:日期|时间)"),
+    "start": _rx(r"(?:计划|项目)?(?:开始|起始)(?:日期|时间)"),
     "end": _rx(r"(?:计划|项目)?(?:完成|结束)(?:日期|时间)"),
     "period": _rx(r"项目(?:起止|实施)?(?:时间|期限|周期)", r"项目起止时间", r"项目支出实施期",
                   r"实施期限?", r"项目期", r"起止时间"),
@@ -60,7 +60,7 @@ FUNDS = {
                   r"项目当年预算", r"年度金额", r"年度资金", r"预算申报数", r"本年预算数"),
     "total": _rx(r"项目(?:资金|预算)?总额", r"项目总预算", r"项目总投资", r"实施期资金总额",
                  r"总投资", r"项目总金额", r"中期资金总额"),
-    "total_or_annual": _rx(r"资金总额", r"总额", r"预算金额", r"申请金额", r"金额"),
+    "total_or_annual": _rx(r"资金总额", r"总额", r"(?:项目)?预算金额", r"(?:项目)?申请金额", r"金额"),
     "fiscal": _rx(r"(?:其中:?)?财政(?:性)?资金"),
     "appropriation": _rx(r"(?:其中:?)?(?:当年)?财政拨款(?:资金)?(?:小计)?", r"(?:一、)?预算资金",
                          r"(?:其中:?)?本级财政(?:资金|安排)?", r"一般公共预算(?:拨款|资金)?"),
@@ -142,8 +142,12 @@ def level2(cell: str) -> str | None:
 _ENUM_RE = re.compile(r"^(?:\(?[一二三四五六七八九十]{1,2}\)|[一二三四五六七八九十]{1,2}、|\d{1,2}[、.)]|其中:?)(?=\D)")
 
 
+UNIT_SUFFIX = re.compile(r"\((万元|元)\)$")
+
+
 def match(table: dict, cell: str) -> str | None:
-    n = _ENUM_RE.sub("", norm(cell))
+    n = UNIT_SUFFIX.sub("", _ENUM_RE.sub("", norm(cell)))
+    n = re.sub(r"\((?:含|包括|包含)[^)]*\)$", "", n)    # 项目绩效目标(含项目概况、…)
     for key, rx in table.items():
         if rx.match(n):
             return key

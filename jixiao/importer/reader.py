@@ -323,8 +323,11 @@ class _Reader:
                 i += 1
                 continue
             # a value
+            if pending and pending[0][0] in ("funds", "header") and len(pending) > 1 and \
+                    t.row == pending[-1][2]:
+                pending = pending[-1:]        # label, value, label, value: the empty ones go
             if pending:
-                kind0, key0 = pending[0]
+                kind0, key0 = pending[0][:2]
                 if kind0 == "funds":
                     self.take_amount(p, key0, t)
                     pending.pop(0)
@@ -340,7 +343,7 @@ class _Reader:
                     text_target = None
                 elif kind0 in ("goal", "section"):
                     # goal headers side by side take one text each, the last one the rest
-                    text_target = pending.pop(0)
+                    text_target = pending.pop(0)[:2]
                     self.append_text(p, text_target, t)
                     if pending:
                         text_target = None
@@ -375,19 +378,24 @@ class _Reader:
 
     def take_label(self, p: _Project, kind, t: _Tok, pending):
         k, key = kind
+        m = L.UNIT_SUFFIX.search(t.norm)
+        if m and k == "funds":
+            p.fund_units.add(m.group(1))          # 项目预算金额(万元)
         if k == "fundsgroup":
             if key:
                 p.fund_units.add(key)
             return pending, None
-        # a label ends the values still pending before it, except goal headers in a row
-        pending = [x for x in pending if x[0] == "goal" and k == "goal"]
+        # a label ends the values still pending before it, except labels side by side in
+        # one row (a header row whose values stand in the row below)
+        pending = [x for x in pending if (x[0] == "goal" and k == "goal") or
+                   (x[0] in ("funds", "header") and k in ("funds", "header") and x[2] == t.row)]
         if k == "section":
             p.sections.append({"title": t.text.strip().replace("\n", ""), "text": [], "line": t.line})
             key = len(p.sections) - 1
         if k == "goal" and L.GOAL_GROUP.match(t.norm) and \
                 self.next_is_goal(t):
             return pending, None          # 项目绩效目标 heading 长期目标 / 年度目标
-        pending = pending + [(k, key)]
+        pending = pending + [(k, key, t.row)]
         return pending, (k, key) if k in ("goal", "section") else None
 
     def next_is_goal(self, t: _Tok) -> bool:
