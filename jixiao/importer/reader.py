@@ -225,6 +225,8 @@ class _Project:
     indicators: list = field(default_factory=list)
     title: str | None = None
     parts: list = field(default_factory=list)     # 自有资金 / 一般公共预算 … amounts
+    funds_section: int | None = None              # the section 预算规模及资金用途, if any
+    year_in_name: bool = False                    # the year came from a title = name + 目标表
     notes: list = field(default_factory=list)
     refusal: Refusal | None = None
 
@@ -287,7 +289,7 @@ class _Reader:
                 break
             pre = toks[end:nxt]
             pos = nxt
-        return [self.finish(p) for p in out]
+        return _document_year([self.finish(p) for p in out], out)
 
     # -- one project: header, funds, goals, sections, then the indicator table
     def project(self, start: int, pre: list[_Tok], doc_pre: list[_Tok]):
@@ -384,6 +386,10 @@ class _Reader:
         if k == "fundsgroup":
             if key:
                 p.fund_units.add(key)
+            if L.SECTIONS.match(t.norm):          # 预算规模及资金用途: amounts, then the 用途 text
+                p.sections.append({"title": t.text.strip().replace("\n", ""), "text": [],
+                                   "line": t.line})
+                p.funds_section = len(p.sections) - 1
             return pending, None
         # a label ends the values still pending before it, except labels side by side in
         # one row (a header row whose values stand in the row below)
@@ -411,6 +417,9 @@ class _Reader:
 
     def take_amount(self, p: _Project, key: str, t: _Tok) -> None:
         value, unit, rest = _amount(t.text)
+        if value is None and rest and p.funds_section is not None:
+            p.sections[p.funds_section]["text"].append(t.text.strip())
+            return
         if value is None and rest:
             p.notes.append(f"line {t.line}: {key}: {t.text[:40]!r} is not an amount; left out")
             return
@@ -558,6 +567,11 @@ class _Reader:
                 return end
             if g1 is None:
                 g1 = LEVEL1_OF.get(g2)
+            expected = LEVEL1_OF.get(g2)
+            if expected and g1 != expected and g1 in ("产出指标", "效益指标", "满意度指标", "成本指标"):
+                p.notes.append(f"line {cells[0].line}: 二级指标 {g2} stands under 一级指标 {g1}; "
+                               f"the form puts it under {expected} (a merged label drifted)")
+                g1 = expected
             if g2 is None:
                 g2 = g1
                 if not any("stands for both" in n for n in p.notes):
@@ -601,21 +615,19 @@ class _Reader:
             p.notes.append(f"line {line}: {texts[0][:40]!r} read as name {split[0]!r} and "
                            f"target {split[1]!r} (cells glued)")
         else:
-            # fewer cells than columns: the name first, the target where it fits best
+            # fewer cells than columns.  Only where every other column may stand empty
+            # (备注, 度量单位, 指标性质) and the second cell reads as a target is the row read
+            # as name + target; otherwise which cell is missing cannot be known
             names = [r for r, _ in roles]
-            got["name"] = texts[0]
-            rest = texts[1:]
-            t_idx = next((k for k, v in enumerate(rest) if _looks_like_target(v)), None)
-            if len(rest) == 1 or t_idx is None:
-                t_idx = min(len(rest) - 1, names.index("target") - 1 if "target" in names else 0)
-                t_idx = max(t_idx, 0)
-            got["target"] = rest[t_idx]
-            others = [v for k, v in enumerate(rest) if k != t_idx]
-            if "description" in names and others and t_idx > 0:
-                got["description"] = others[0]
+            optional = all(r in ("name", "target", "ignore", "unit", "op") for r in names)
+            if not (optional and len(texts) >= 2 and names.index("target") <= len(texts) - 1
+                    and _looks_like_target(texts[names.index("target")])):
+                p.refusal = Refusal(line, f"indicator row with {len(texts)} cells, the header has "
+                                          f"{len(roles)} ({' | '.join(x[:20] for x in texts)})")
+                return None
+            got = dict(zip(names, texts))
             p.notes.append(f"line {line}: row of {len(texts)} cells for {len(roles)} columns "
-                           f"({' | '.join(x[:20] for x in texts)}); read as name "
-                           f"{got['name'][:30]!r}, target {got['target'][:30]!r}")
+                           f"({' | '.join(x[:20] for x in texts)}); the missing ones taken as empty")
         name, target = got.get("name"), got.get("target")
         if not name and not target:
             return None
@@ -661,6 +673,8 @@ class _Reader:
                 code = None
         if not unit:
             unit = self.unit_from_pre(p)
+            if unit:
+                unit, code = _split_code(unit)
         if not unit and dept:
             unit = dept
             p.notes.append(f"no 实施单位 published: the unit is the 主管部门 {dept!r} (a guess)")
@@ -713,6 +727,9 @@ class _Reader:
                 for rx in _YEAR_TITLE_RES:
                     m = rx.search(tok.text)
                     if m:
+                        # a title that is the project's name + 绩效目标表 dates the project,
+                        # not the budget: the document's year may overrule it (see read)
+                        p.year_in_name = L.norm(name) in tok.norm and str(m.group(1)) in name
                         return int(m.group(1)), None
         m = re.search(r"(20\d\d)\s*年", name) or re.match(r"^(20\d\d)", name)
         if m:
@@ -727,7 +744,8 @@ class _Reader:
     def title(self, p: _Project) -> str | None:
         for tok in list(p.pre) + list(p.doc_pre):
             if _TITLE_RE.search(tok.norm) and len(tok.norm) <= 80:
-                return tok.text.strip().replace("\n", "")
+                title = re.sub(r"\[bookmark:[^\]]*\]", "", tok.text).replace("\n", "")
+                return re.sub(r"^\s*\d{1,3}[.．、]\s*", "", title).strip()
         return None
 
     def dates(self, p: _Project, year: int):
@@ -826,6 +844,24 @@ class _Reader:
                            f"{unit} from the text {tok.text[:40]!r}, which names the same amount")
             return {unit}
         return set()
+
+
+def _document_year(items: list, projects: list[_Project]) -> list:
+    """A unit's document files every project under its budget year.  Where a project's
+    only date is a year inside its own name (``市热燃中心2024年…平台`` in a 2025
+    document), the year that at least two thirds of the document's projects share wins."""
+    read = [(it, p) for it, p in zip(items, projects) if isinstance(it, ImportedProject)]
+    if len(read) < 3:
+        return items
+    years = [it.year for it, _ in read]
+    top = max(set(years), key=years.count)
+    if years.count(top) * 3 < len(years) * 2:
+        return items
+    for it, p in read:
+        if it.year != top and p.year_in_name:
+            it.notes.append(f"title names {it.year}年; filed under the document's budget year {top}")
+            it.year = top
+    return items
 
 
 def _list_header(grid: Grid):

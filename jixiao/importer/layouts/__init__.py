@@ -11,7 +11,6 @@ import importlib
 
 _MODULES = [
     "pdf_lines",    # 000: PDF text, one field per line (上海市 2023 form)
-    "word_cells",   # 001: Word text, one cell per line (天津市 2025 form)
     "tabs_2024",    # 004: tab-separated rows (上海市 2024 form)
     "tables_2020",  # 002: tab-separated, older 2020 form
     "ocr_tabs",     # 003: tab-separated OCR of merged cells
