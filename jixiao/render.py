@@ -592,7 +592,10 @@ def available_sources(c: Catalog) -> dict[str, Path]:
     """Published documents under content/sources/, copied to /sources/<name>."""
     if not (c.sources and c.sources.is_dir()):
         return {}
-    return {p.name: p for p in sorted(c.sources.glob("*.txt"))}
+    # the published files as the publisher saved them; never .html, which the site's own
+    # origin would serve as a page
+    return {p.name: p for p in sorted(c.sources.iterdir())
+            if p.suffix.lower() in (".txt", ".pdf", ".xlsx", ".docx") and p.is_file()}
 
 
 # ---------------------------------------------------------------- helpers

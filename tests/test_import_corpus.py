@@ -146,3 +146,19 @@ def test_compare_flags_every_field():
         assert compare(p, bad), field
     bad = [dict(exp[0], samples=[["年增粮食", "3501公斤"]])]
     assert compare(p, bad) == ["project 1: '年增粮食' has target '3500公斤', expected '3501公斤'"]
+
+
+def test_a_short_unit_name_under_another_department_is_another_unit(tmp_path):
+    """农田建设服务中心 exists in many counties: the same name under another 主管部门 is a
+    new unit, not the one already in content/."""
+    src = CORPUS / "c-hn-yueyangxian-nync-2022-gbznt.txt"
+    assert run_import([str(src)], str(tmp_path), False, stdout=io.StringIO(),
+                      stderr=io.StringIO()) == 0
+    other = tmp_path / "other.txt"
+    other.write_text(src.read_text("utf-8").replace("岳阳县农业农村局", "华容县农业农村局"), "utf-8")
+    err = io.StringIO()
+    assert run_import([str(other)], str(tmp_path), False, stdout=io.StringIO(), stderr=err) == 0, \
+        err.getvalue()
+    depts = sorted(yaml.safe_load(p.read_text("utf-8"))["department"]
+                   for p in tmp_path.glob("*/unit.yaml"))
+    assert depts == ["华容县农业农村局", "岳阳县农业农村局"]

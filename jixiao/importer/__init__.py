@@ -259,13 +259,14 @@ class _Existing:
     unit_by_name: dict[str, str]
     unit_by_code: dict[str, str]
     unit_ids: set[str]
+    department_of: dict[str, str | None]
     # (unit id, year) -> {(name, document): project id}, and the highest number used
     projects: dict[tuple[str, int], dict[tuple[str, str], str]]
     highest: dict[tuple[str, int], int]
 
     @classmethod
     def scan(cls, out: str) -> "_Existing":
-        e = cls({}, {}, set(), {}, {})
+        e = cls({}, {}, set(), {}, {}, {})
         if not os.path.isdir(out):
             return e
         for uid in sorted(os.listdir(out)):
@@ -280,6 +281,7 @@ class _Existing:
             e.unit_ids.add(uid)
             if u.get("name"):
                 e.unit_by_name.setdefault(str(u["name"]), uid)
+                e.department_of[uid] = u.get("department")
             if u.get("code"):
                 e.unit_by_code.setdefault(str(u["code"]), uid)
             for year in os.listdir(os.path.join(out, uid)):
@@ -362,8 +364,10 @@ def run_import(sources: list[str], out: str, force: bool, stdout=None, stderr=No
     unit_ids: dict[str, str] = {}
     taken: set[str] = set(existing.unit_ids)
     for name, u in units.items():
-        uid = existing.unit_by_name.get(name) or (existing.unit_by_code.get(u.code)
-                                                  if u.code else None)
+        uid = existing.unit_by_name.get(name)
+        if uid and u.department and existing.department_of.get(uid) not in (None, u.department):
+            uid = None          # the same short name (党群办) under another 主管部门
+        uid = uid or (existing.unit_by_code.get(u.code) if u.code else None)
         if uid is None:
             base_id = unit_slug(name, u.region)
             uid, n = base_id, 2
