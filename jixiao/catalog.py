@@ -117,6 +117,7 @@ class Catalog:
     origins: dict = field(default_factory=dict)   # (kind, id) → content file
     warnings: list[Problem] = field(default_factory=list)
     digests: dict = field(default_factory=dict)   # (kind, id) → sha1 of model_dump_json
+    synonyms: tuple = ()                          # search synonym groups (content/synonyms.yaml)
 
     def __post_init__(self):
         self.units = {u.id: u for u in sorted(self.units_list, key=lambda u: u.id)}

@@ -20,6 +20,7 @@ Rules the app keeps whatever it is sent:
 from __future__ import annotations
 
 import json
+import re
 import math
 import mimetypes
 import os
@@ -92,6 +93,10 @@ def parse_query_string(qs: str) -> dict[str, list[str]]:
     return out
 
 
+# why a result is listed, for results not found as the exact words typed
+MATCH_LABELS = {"synonym": "同义词", "relaxed": "近似：字序相同", "suggestion": "按更正后的词"}
+
+
 def field_label(field: str) -> str:
     if field.startswith("sections."):
         return field.removeprefix("sections.")
@@ -106,7 +111,9 @@ def search_view(params: SearchParams | None, doc: dict | None, error: str | None
 
     view = {"q": params.q if params else q, "error": error, "doc": doc, "field_label": field_label,
             "hidden": [], "facets": [], "sorts": [], "pages": 0, "page_links": [],
-            "prev_href": None, "next_href": None, "clear_href": None, "json_href": None}
+            "prev_href": None, "next_href": None, "clear_href": None, "json_href": None,
+            "drop_filters": [], "not_chinese": False,
+            "match_labels": MATCH_LABELS}
     if params is None or doc is None:
         return view
     view["hidden"] = [(f, v) for f in FACETS for v in getattr(params, f)]
@@ -122,6 +129,12 @@ def search_view(params: SearchParams | None, doc: dict | None, error: str | None
                      for s, label in (("relevance", "相关度"), ("amount", "年度资金"))]
     if params.filters:
         view["clear_href"] = href(SearchParams(q=params.q, sort=params.sort, page_size=params.page_size))
+    # no dead ends: each active filter can be dropped on its own
+    view["drop_filters"] = [{"label": next((e["label"] for e in doc["facets"][f]
+                                             if e["value"] == v), v),
+                             "facet": FACET_LABELS[f], "href": href(params.toggled(f, v))}
+                            for f in FACETS for v in getattr(params, f)]
+    view["not_chinese"] = bool(params.q.strip()) and not re.search(r"[\u3400-\u9fff]", params.q)
     qs = params.query_string()
     view["json_href"] = "/api/search" + ("?" + qs if qs else "")
     pages = max(1, math.ceil(doc["total"] / params.page_size))

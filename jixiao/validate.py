@@ -19,6 +19,7 @@ from .catalog import Catalog, Page
 from .consistency import warnings as consistency_warnings
 from .load import Loaded, field_name, load_yaml
 from .model import Project, Unit
+from .synonyms import read_synonyms
 from .problems import ContentError, Problem
 from .record_cache import RecordCache, slim_marks
 from .stored import StoredProject, summary_of
@@ -347,6 +348,8 @@ def load_content(root: Path, strict: bool = False, cache: RecordCache | None = N
 
     pages, problems = _read_pages(root)
     records.problems += problems
+    synonyms, problems = read_synonyms(root)
+    records.problems += problems
 
     if strict:
         records.problems += [replace(w, severity="error") for w in records.warnings]
@@ -357,4 +360,5 @@ def load_content(root: Path, strict: bool = False, cache: RecordCache | None = N
                       origins={key: str(path) for key, (_, path) in records.where.items()})
     catalog.warnings = sorted(records.warnings)
     catalog.digests = digests
+    catalog.synonyms = synonyms
     return catalog

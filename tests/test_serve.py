@@ -163,7 +163,7 @@ def test_api_search(app):
     r = request(app, "/api/search?q=" + q("检查"))
     assert r.status == 200 and r.headers["Content-Type"] == "application/json"
     doc = r.json()
-    assert list(doc) == ["query", "total", "page", "page_size", "results", "facets"]
+    assert list(doc)[:6] == ["query", "total", "page", "page_size", "results", "facets"]
     assert doc["query"] == "检查" and doc["total"] >= 1
 
 

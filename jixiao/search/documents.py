@@ -35,7 +35,25 @@ def project_doc(catalog: Catalog, p: Project, order: int) -> dict:
         "sections": [[s.title, s.text or ""] for s in p.sections],
         "indicators": [[i.name, i.description or "", i.target or "", i.category] for i in p.indicators],
         "categories": list(p.categories),
+        "levels": levels(p),
     }
+
+
+def level_label(label: str) -> str:
+    """数量 and 数量指标 are one label: the form's ``…指标`` spelling."""
+    label = (label or "").strip()
+    return label if not label or label.endswith(("指标", "目标", "管理")) else label + "指标"
+
+
+def levels(p: Project) -> list[str]:
+    """The project's distinct 一级/二级指标 labels, in published order: category words
+    such as 社会效益 or 满意度 find the projects that report under them."""
+    seen: dict[str, None] = {}
+    for i in p.indicators:
+        for label in (i.level1, i.level2):
+            if label:
+                seen.setdefault(level_label(label))
+    return list(seen)
 
 
 def unit_docs(catalog: Catalog) -> list[dict]:
@@ -54,7 +72,8 @@ def field_texts(doc: dict) -> dict[str, str]:
         "text": join(v for v in (
             doc["nature"], doc["category"], doc["goals"]["overall"], doc["goals"]["annual"],
             *(v for s in doc["sections"] for v in s),
-            *(v for ind in doc["indicators"] for v in ind[:3])) if v),
+            *(v for ind in doc["indicators"] for v in ind[:3]),
+            *doc.get("levels", ())) if v),
     }
 
 

@@ -6,7 +6,6 @@ import os
 import threading
 from pathlib import Path
 
-from .analysis import parse_query
 from .params import SearchParams
 from .whoosh_index import (CURRENT, SEARCH_DIR, NoIndex, build_index, prepare, publish,
                            read_current, remove_stale)
@@ -42,14 +41,8 @@ class WhooshBackend:
         remove_stale(self.out)
 
     def search(self, params: SearchParams) -> dict:
-        from .whoosh_search import shape
-        gen = self._current()
-        query = parse_query(params.q)
-        if query.empty:
-            matched, ranked, units = gen.all, None, []
-        else:
-            matched, ranked, units = gen.match(query)
-        return shape(gen, params, query, matched, ranked, units)
+        from .engine import answer
+        return answer(self._current(), params)
 
     # internals
     def _current(self) -> Generation:

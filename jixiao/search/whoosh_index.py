@@ -56,7 +56,7 @@ from .analysis import fold, term_positions, tokens
 from .documents import FIELDS, field_texts, project_doc, unit_docs
 
 SEARCH_DIR = ".search"
-INDEX_VERSION = 7          # bump when the analyzer or the schema changes: forces a new index
+INDEX_VERSION = 8          # bump when the analyzer or the schema changes: forces a new index
 CURRENT = "CURRENT"
 
 SEGMENT_DOCS = 2500        # a full build's segments hold at most this many projects
@@ -253,7 +253,7 @@ def meta_row(catalog, p, order: int) -> list:
     """docnum → what facets, filters and sorting need (meta.json, loaded once per generation)."""
     unit, dept = catalog.unit_of(p), catalog.department_of(p)
     return [order, str(p.year), unit.id, unit.name, department_slug(dept), dept,
-            list(p.categories), str(p.funds.annual_yuan)]
+            list(p.categories), str(p.funds.annual_yuan), p.name]
 
 
 # ── generations ──────────────────────────────────────────────────────────────
@@ -338,7 +338,9 @@ def prepare(catalog, out: Path) -> str:
     units = unit_docs(catalog)
     order = [p.id for p in catalog.projects]          # site order
     position = {pid: n for n, pid in enumerate(order)}
-    digest = hashlib.sha256(json.dumps([INDEX_VERSION, order, [keys[i] for i in order], units],
+    synonyms = [list(g) for g in getattr(catalog, "synonyms", ())]
+    digest = hashlib.sha256(json.dumps([INDEX_VERSION, order, [keys[i] for i in order], units,
+                                        synonyms],
                                        ensure_ascii=False).encode("utf-8")).hexdigest()
     name = f"g-{digest[:20]}"
     if (root / name / "units.json").is_file():
@@ -363,6 +365,7 @@ def prepare(catalog, out: Path) -> str:
                                                   "segments": ids}), "utf-8")
         (tmp / "meta.json").write_text(json.dumps(rows, ensure_ascii=False, separators=(",", ":")),
                                        "utf-8")
+        (tmp / "synonyms.json").write_text(json.dumps(synonyms, ensure_ascii=False), "utf-8")
         (tmp / "units.json").write_text(json.dumps(units, ensure_ascii=False), "utf-8")
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

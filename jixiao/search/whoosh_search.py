@@ -20,6 +20,7 @@ import io
 import json
 import math
 import os
+import re
 import threading
 from array import array
 from collections import OrderedDict
@@ -38,7 +39,9 @@ from .params import FACETS, SearchParams
 from .results import matched_indicators, snippets
 from .whoosh_index import NoIndex, unpack
 
-MAX_UNIT_RESULTS = 3
+# a unit name's region (上海市, 上海市青浦区, 天津市 …), left out when matching short names
+_REGION = re.compile(r"^(?:[^\s省市]{2,7}?(?:省|自治区))?(?:[^\s市]{1,4}?市)?"
+                     r"(?:[^\s区县市]{1,4}?[区县](?=.{4,}))?")
 
 # ── search ───────────────────────────────────────────────────────────────────
 #
@@ -59,34 +62,10 @@ def _array(docnums: set) -> "np.ndarray":
     return np.fromiter(docnums, dtype=np.int64, count=len(docnums))
 
 
-def _bytes(positions, nbytes: int | None = None) -> bytearray:
-    out = bytearray(nbytes if nbytes is not None else (max(positions) >> 3) + 1 if positions else 0)
+def _bytes(positions) -> bytearray:
+    out = bytearray((max(positions) >> 3) + 1 if positions else 0)
     for p in positions:
         out[p >> 3] |= 1 << (p & 7)
-    return out
-
-
-_BITS = [tuple(b for b in range(8) if v >> b & 1) for v in range(256)]
-
-
-def _positions(mask: int, skip: int, take: int) -> list[int]:
-    """Positions of the set bits of ``mask``, lowest first, after skipping ``skip`` of them."""
-    out: list[int] = []
-    if take <= 0 or not mask:
-        return out
-    data = mask.to_bytes((mask.bit_length() + 7) >> 3, "little")
-    for i, byte in enumerate(data):
-        if not byte:
-            continue
-        bits = _BITS[byte]
-        if skip >= len(bits):
-            skip -= len(bits)
-            continue
-        for b in bits[skip:]:
-            out.append(i * 8 + b)
-            if len(out) == take:
-                return out
-        skip = 0
     return out
 
 
@@ -155,6 +134,12 @@ class Generation:
         self.units = json.loads((path / "units.json").read_text("utf-8"))
         for u in self.units:
             u["folded"] = fold(u["name"])
+            u["short"] = _REGION.sub("", u["folded"], count=1)
+        try:
+            groups = json.loads((path / "synonyms.json").read_text("utf-8"))
+        except FileNotFoundError:
+            groups = []
+        self.synonyms = tuple(tuple(fold(w) for w in g) for g in groups)
         with self.ix.reader() as reader:
             if reader.doc_count_all() != len(rows):
                 raise NoIndex(f"{path}: meta.json does not match the index; rebuild the site")
@@ -178,7 +163,9 @@ class Generation:
         self.all = (1 << n) - 1
         values: dict[str, dict[str, list[int]]] = {f: {} for f in FACETS}
         self.labels: dict[str, dict[str, str]] = {"unit": {}, "department": {}}
-        for order, year, unit, unit_name, dept, dept_name, cats, _ in live:
+        names = [""] * n
+        for order, year, unit, unit_name, dept, dept_name, cats, _, name in live:
+            names[order] = fold(name)
             values["year"].setdefault(year, []).append(order)
             values["unit"].setdefault(unit, []).append(order)
             values["department"].setdefault(dept, []).append(order)
@@ -187,6 +174,9 @@ class Generation:
             self.labels["unit"].setdefault(unit, unit_name)
             self.labels["department"].setdefault(dept, dept_name)
         self.masks = {f: {v: _mask(ps) for v, ps in vs.items()} for f, vs in values.items()}
+        # project names in site order, one line each, for the relaxed tier (engine.py)
+        self.names_text = "\n".join(names)
+        self.names_starts = list(accumulate((len(x) + 1 for x in names[:-1]), initial=0))
         self.by_amount = [r[0] for r in sorted(live, key=lambda r: (-Decimal(r[7]), r[0]))]
         self._local = threading.local()
         self._cache: OrderedDict = OrderedDict()   # slots → ((mask, ranked, units), query)
@@ -201,11 +191,22 @@ class Generation:
             s = self._local.searcher = self.ix.searcher()
         return s
 
+    def has_term(self, text: str) -> bool:
+        """Does any project's name, unit or text hold this run (a bigram, say)?"""
+        btext = text.encode("utf-8")
+        for reader, _ in self.searcher().reader().leaf_readers():
+            for field in ("name", "unit", "text"):
+                if (field, btext) in reader:
+                    return True
+        return False
+
     def stored(self, position: int) -> dict:
         return unpack(self.searcher().stored_fields(self.docnum[position])["doc"])
 
     def match(self, query: ParsedQuery):
-        """(matched mask, site positions in relevance order) for a non-empty query, cached.
+        """(matched mask, site positions in relevance order, units whose name holds the
+        query, mask of the projects that hold it in name, unit or department) for a
+        non-empty query, cached.
 
         A query being matched by one thread is waited for by the others (one whoosh pass
         per query, not one per client that asks at the same time).
@@ -254,11 +255,12 @@ class Generation:
         by score (BM25 over live documents), then site order."""
         leaves = self.searcher().reader().leaf_readers()
         scores = np.zeros(len(self.pos))
-        matched = in_name = in_unit = None
+        matched = in_name = in_unit = in_header = None
         for slots in query.slots:
             anywhere: set[int] = set()
             part_name: set[int] = set()
             part_unit: set[int] = set()         # in the name or in the unit
+            part_header: set[int] = set()       # … or in the department
             for field, boost in FIELDS.items():
                 hits = _run_hits(leaves, field, slots)
                 for d in self.deleted:
@@ -271,9 +273,12 @@ class Generation:
                     part_name.update(hits)
                 if field in ("name", "unit"):
                     part_unit.update(hits)
+                if field != "text":
+                    part_header.update(hits)
             matched = anywhere if matched is None else matched & anywhere
             in_name = part_name if in_name is None else in_name & part_name
             in_unit = part_unit if in_unit is None else in_unit & part_unit
+            in_header = part_header if in_header is None else in_header & part_header
             if not matched:
                 break
         docs = _array(matched)
@@ -290,7 +295,10 @@ class Generation:
         units = [u for u in self.units
                  if all(matches(u["folded"], s, p) for p, s in zip(query.parts, query.slots))
                  or (u["code"] and query.parts == (u["code"],))]
-        return mask, positions, units
+        header = 0
+        for p in self.site_order[_array(in_header)].tolist():
+            header |= 1 << p
+        return mask, positions, units, header
 
     def _score(self, scores, field: str, boost: float, hits: dict) -> None:
         """Add each hit's BM25 score for one part in one field (tf = runs in the field) to
@@ -469,90 +477,3 @@ def _runs_counted(docs: list[int], columns: list[list[bytes]]) -> dict[int, floa
     runs = np.bincount(common >> 20, minlength=len(docs))
     found = np.flatnonzero(runs)
     return dict(zip(map(docs.__getitem__, found.tolist()), map(float, runs[found].tolist())))
-
-
-def shape(gen: Generation, params: SearchParams, query: ParsedQuery,
-           matched: int, ranked, units: list) -> dict:
-    from ..derive import CATEGORY_LABELS, CATEGORY_ORDER
-    filters = params.filters
-    wanted = {}
-    for f, values in filters.items():
-        m = 0
-        for v in values:
-            m |= gen.masks[f].get(v, 0)
-        wanted[f] = m
-    kept = matched
-    for m in wanted.values():
-        kept &= m
-
-    facets = {}
-    for facet in FACETS:
-        base = matched
-        for f, m in wanted.items():
-            if f != facet:
-                base &= m
-        counts: dict[str, int] = {}
-        if base:
-            for v, m in gen.masks[facet].items():
-                c = (base & m).bit_count()
-                if c:
-                    counts[v] = c
-        labels = {v: (CATEGORY_LABELS.get(v, v) if facet == "category"
-                      else gen.labels[facet][v] if facet in gen.labels else v) for v in counts}
-        selected = getattr(params, facet)
-        for v in selected:
-            counts.setdefault(v, 0)
-            labels.setdefault(v, CATEGORY_LABELS.get(v, v) if facet == "category" else v)
-        if facet == "year":
-            order = sorted(counts, key=lambda v: v, reverse=True)
-        elif facet == "category":
-            order = sorted(counts, key=lambda v: (CATEGORY_ORDER.index(v) if v in CATEGORY_ORDER else 99, v))
-        else:
-            order = sorted(counts, key=lambda v: (-counts[v], labels[v], v))
-        facets[facet] = [{"value": v, "label": labels[v], "count": counts[v], "selected": v in selected}
-                         for v in order]
-
-    total = kept.bit_count()
-    first = (params.page - 1) * params.page_size
-    take = min(params.page_size, max(0, total - first))
-    if take <= 0:
-        page = []
-    elif params.sort == "amount" or ranked is not None:
-        order = gen.by_amount if params.sort == "amount" else ranked
-        if kept == gen.all:
-            page = list(order[first:first + take])
-        else:
-            bits = kept.to_bytes(gen.nbytes, "little")
-            page, seen = [], 0
-            for p in order:
-                if bits[p >> 3] >> (p & 7) & 1:
-                    if seen >= first:
-                        page.append(p)
-                        if len(page) == take:
-                            break
-                    seen += 1
-    else:                                   # empty query, by relevance: site order
-        page = _positions(kept, first, take)
-
-    results = []
-    if params.page == 1 and not query.empty:
-        results += _unit_results(units, filters)
-    results += [gen.result(p, query, params.category) for p in page]
-    return {"query": params.q, "total": total, "page": params.page,
-            "page_size": params.page_size, "results": results, "facets": facets}
-
-
-def _unit_results(units: list, filters: dict) -> list[dict]:
-    """Units whose name holds every part of the query (or whose code is the query).
-
-    Shown only when few units match: a query that names a unit, not one that
-    every unit name holds (such as 上海市).  ``units`` are the query's matching units
-    (``Generation._match``), filtered here.
-    """
-    found = [u for u in units
-             if not ("unit" in filters and u["id"] not in filters["unit"])
-             and not ("department" in filters and u["department"] not in filters["department"])]
-    if not found or len(found) > MAX_UNIT_RESULTS:
-        return []
-    found.sort(key=lambda u: (len(u["name"]), u["id"]))
-    return [{"type": "unit", "id": u["id"], "title": u["name"], "url": u["url"]} for u in found]
