@@ -34,7 +34,10 @@ from load_test import Request, free_port, run_load, wait_until_listening  # noqa
 QUERIES = ["燃气", "消火栓", "满意度", "公积金", "公積金", "食堂", "热线", "一网统管", "合杆整治",
            "加氢站", "安全检查", "信息系统", "运行维护", "服务对象", "及时", "合格率", "供热",
            "香花桥", "减污降碳", "PEMS", "365天", "≥90%", "=100%", "燃气 安全", "管理", "项目", "",
-           "不存在的词语"]
+           "不存在的词语",
+           # the other tiers: words apart, a unit's short name, synonyms, a typo, a level
+           "电动车技防", "公积金平台", "公积金中心", "减碳中心", "环保", "路灯", "消火拴", "公基金",
+           "社会效益"]
 
 
 def pct(values, p):

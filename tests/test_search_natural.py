@@ -106,3 +106,9 @@ def test_suggestion_for_a_homophone_typo(backend):  # noqa: F811
     assert doc["suggestion"]["q"] == "消火栓"
     assert doc["results"][0]["title"] == "市政消火栓维修保养经费"
     assert doc["results"][0]["match"] == "suggestion"
+
+
+def test_homophone_table_is_made_from_pypinyin():
+    from jixiao.search.homophones import TABLE, make_table, readings, same_sound
+    assert TABLE.read_text("utf-8") == make_table()
+    assert "shuan" in readings("拴") and "栓" in same_sound("shuan")

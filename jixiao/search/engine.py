@@ -9,8 +9,8 @@ The engine (``whoosh_search.Generation``) supplies only:
   every part) for **exact** runs of characters;
 - ``result(position, query, categories)`` → a project's result entry for a query;
 - ``masks`` (facet value → bitset), ``labels``, ``by_amount``, ``all``, ``nbytes``;
-- ``names`` (folded project names by site position), ``units`` (with ``folded`` names),
-  ``synonyms`` (folded groups) and ``has_term(bigram)`` (the index's vocabulary).
+- ``names_text``/``names_starts`` (the folded project names, one per line, in site
+  order), ``units`` (with ``folded`` and ``short`` names) and ``synonyms`` (folded groups).
 
 Tiers, in this order and never mixed (a later tier never outranks an earlier one):
 
@@ -25,18 +25,24 @@ Tiers, in this order and never mixed (a later tier never outranks an earlier one
    query's abbreviation (``燃气中心`` → 上海市燃气管理事务中心);
 4. **suggestion**: when nothing above matched, a homophone of one character (by pinyin,
    from the index's own vocabulary: ``消火拴`` → 消火栓) whose exact search finds
-   projects; its results are shown under “您是不是要找”.
+   projects; its results are shown under “您是不是要找”.  The corrected word must be made of
+   bigrams of the project and unit names (the words of the tables).
 
 Each result says its tier in ``match``.  A query made only of characters the analyzer
 ignores (``😀``, ``??``) returns nothing, with ``notice: "ignored"``.
 """
 from __future__ import annotations
 
+import bisect
 import re
+import threading
+import weakref
 from array import array
+from collections import OrderedDict
 from functools import lru_cache
 
-from .analysis import ParsedQuery, fold, parse_query
+from .analysis import ParsedQuery, parse_query
+from .homophones import readings, same_sound
 from .params import FACETS, SearchParams
 
 GAP = 4                    # characters allowed between two query characters (relaxed)
@@ -50,29 +56,76 @@ _CJK_ONLY = re.compile(r"[\u3400-\u9fff]+")
 
 def answer(gen, params: SearchParams) -> dict:
     query = parse_query(params.q)
-    extra = {"also_searched": [], "suggestion": None, "notice": None}
     if query.empty:
         if params.q.strip():                        # only characters search ignores
-            extra["notice"] = "ignored"
-            return _shape(gen, params, query, 0, [], {}, [], extra)
-        return _shape(gen, params, query, gen.all, None, {}, [], extra)
+            return _shape(gen, params, query, _Tiers.nothing(), {"notice": "ignored"})
+        return _shape(gen, params, query, _Tiers.everything(gen), {})
+    tiers = _cached(gen, query)
+    extra = {"also_searched": tiers.also_searched}
+    if tiers.suggestion:
+        extra["suggestion"] = {"q": tiers.suggestion, "url": "/search/?" + params.with_(
+            q=tiers.suggestion, page=1).query_string()}
+    return _shape(gen, params, query, tiers, extra)
 
+
+class _Tiers:
+    """What a query matched, tier by tier: the same for every filter, sort and page, so it
+    is computed once per query and generation (``_cached``)."""
+
+    def __init__(self):
+        self.tiers: list[tuple[int, str, ParsedQuery]] = []   # (new positions, label, query)
+        self.matched = 0
+        self.order = array("i")           # relevance order over all tiers
+        self.units: list[tuple[dict, str]] = []
+        self.also_searched: list[str] = []
+        self.suggestion: str | None = None
+        self.ranked = True                # False: an empty query (site order)
+
+    @classmethod
+    def nothing(cls) -> "_Tiers":
+        return cls()
+
+    @classmethod
+    def everything(cls, gen) -> "_Tiers":
+        t = cls()
+        t.matched, t.ranked = gen.all, False
+        return t
+
+    def add(self, mask: int, ranked, label: str, query: ParsedQuery) -> None:
+        new = mask & ~self.matched
+        if not new:
+            return
+        if not self.matched and new == mask:
+            self.order = ranked if isinstance(ranked, array) else array("i", ranked)
+        else:
+            self.order = self.order + array("i", (p for p in ranked if (new >> p) & 1))
+        self.tiers.append((new, label, query))
+        self.matched |= new
+
+    def label(self, position: int) -> tuple[str, ParsedQuery | None]:
+        for mask, label, query in self.tiers:
+            if (mask >> position) & 1:
+                return label, query
+        return "exact", None
+
+
+def _match_tiers(gen, query: ParsedQuery) -> _Tiers:
+    t = _Tiers()
     mask, ranked, units, _ = gen.match(query)
-    tiers = [(mask, ranked, "exact", query)]
-    unit_hits = [(u, "exact") for u in units]
+    t.add(mask, ranked, "exact", query)
+    t.units += [(u, "exact") for u in units]
 
     # a synonym found in a name, unit or department is as good as the word; found only in
     # long text (生态环境 in a goal) it is kept for queries that find nothing better
     weak = []
     for alt, words in synonym_queries(query, gen.synonyms):
         m, r, u, header = gen.match(alt)
-        strong = m & header
-        if strong & ~_union(tiers):
-            tiers.append((strong, r, "synonym", alt))
-            extra["also_searched"] += [w for w in words if w not in extra["also_searched"]]
+        if m & header & ~t.matched:
+            t.add(m & header, r, "synonym", alt)
+            t.also_searched += [w for w in words if w not in t.also_searched]
         if m & ~header:
-            weak.append((m & ~header, r, "synonym", alt, words))
-        unit_hits += [(x, "synonym") for x in u]
+            weak.append((m & ~header, r, alt, words))
+        t.units += [(x, "synonym") for x in u]
 
     m, r = relaxed_projects(gen, query)
     abbreviated = abbreviated_units(gen, query)
@@ -80,50 +133,44 @@ def answer(gen, params: SearchParams) -> dict:
         um = gen.masks["unit"].get(u["id"], 0)
         r = array("i", list(r) + [p for p in _bits(um) if not (m >> p) & 1])
         m |= um
-    if m & ~_union(tiers):
-        tiers.append((m, r, "relaxed", query))
-    unit_hits += [(u, "relaxed") for u in abbreviated]
+    t.add(m, r, "relaxed", query)
+    t.units += [(u, "relaxed") for u in abbreviated]
 
-    if not _union(tiers) and weak:
-        for m, r, label, alt, words in weak:
-            tiers.append((m, r, label, alt))
-            extra["also_searched"] += [w for w in words if w not in extra["also_searched"]]
-    if not _union(tiers):
+    if not t.matched:
+        for m, r, alt, words in weak:
+            t.add(m, r, "synonym", alt)
+            t.also_searched += [w for w in words if w not in t.also_searched]
+    if not t.matched:
         s = suggest(gen, query)
         if s is not None:
-            alt, text = s
+            alt, t.suggestion = s
             m, r, u, _ = gen.match(alt)
-            tiers.append((m, r, "suggestion", alt))
-            unit_hits += [(x, "suggestion") for x in u]
-            extra["suggestion"] = {"q": text, "url": "/search/?" + params.with_(q=text, page=1)
-                                   .query_string()}
-
-    matched, order, how = _combine(tiers)
-    return _shape(gen, params, query, matched, order, how, unit_hits, extra)
+            t.add(m, r, "suggestion", alt)
+            t.units += [(x, "suggestion") for x in u]
+    return t
 
 
-def _union(tiers) -> int:
-    out = 0
-    for m, *_ in tiers:
-        out |= m
-    return out
+_CACHES: "weakref.WeakKeyDictionary" = None      # generation → LRU of _Tiers by query
+_LOCK = threading.Lock()
+CACHE_SIZE = 256
 
 
-def _combine(tiers):
-    """One relevance order: each tier's own order, minus what an earlier tier holds."""
-    seen = 0
-    order: list[int] = []
-    how: dict[int, tuple[str, ParsedQuery]] = {}
-    for mask, ranked, label, q in tiers:
-        new = mask & ~seen
-        if not new:
-            continue
-        for p in ranked:
-            if (new >> p) & 1:
-                order.append(p)
-                how[p] = (label, q)
-        seen |= new
-    return seen, array("i", order), how
+def _cached(gen, query: ParsedQuery) -> _Tiers:
+    global _CACHES
+    with _LOCK:
+        if _CACHES is None:
+            _CACHES = weakref.WeakKeyDictionary()
+        cache = _CACHES.setdefault(gen, OrderedDict())
+        hit = cache.get(query.slots)
+        if hit is not None:
+            cache.move_to_end(query.slots)
+            return hit
+    t = _match_tiers(gen, query)
+    with _LOCK:
+        cache[query.slots] = t
+        while len(cache) > CACHE_SIZE:
+            cache.popitem(last=False)
+    return t
 
 
 # ── synonyms ─────────────────────────────────────────────────────────────────
@@ -174,7 +221,6 @@ def relaxed_projects(gen, query: ParsedQuery) -> tuple[int, array]:
         return 0, array("i")
     found: dict[int, int] = {}
     text, starts = gen.names_text, gen.names_starts
-    import bisect
     for rank, pattern in enumerate(_patterns(part)):
         for m in pattern.finditer(text):
             p = bisect.bisect_right(starts, m.start()) - 1
@@ -209,42 +255,37 @@ def abbreviated_units(gen, query: ParsedQuery) -> list[dict]:
 
 # ── suggestions: homophones from the index's vocabulary ─────────────────────
 
-@lru_cache(maxsize=1)
-def _homophones() -> dict[str, tuple[str, ...]]:
-    """Toneless pinyin → the characters that read so (pypinyin's dictionary)."""
-    from pypinyin.contrib.tone_convert import to_normal
-    from pypinyin.pinyin_dict import pinyin_dict
-    out: dict[str, list[str]] = {}
-    for code, readings in pinyin_dict.items():
-        ch = chr(code)
-        if not "\u4e00" <= ch <= "\u9fff":
-            continue
-        for reading in readings.split(","):
-            out.setdefault(to_normal(reading), []).append(ch)
-    return {k: tuple(v) for k, v in out.items()}
+_VOCABULARIES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
-def _readings(ch: str) -> list[str]:
-    from pypinyin import Style, pinyin
-    return [r for r in pinyin(ch, style=Style.NORMAL, heteronym=True, errors="ignore")[0]] \
-        if "\u4e00" <= ch <= "\u9fff" else []
+def _vocabulary(gen) -> frozenset:
+    """The bigrams of every project name and unit name: what a corrected word must be made
+    of (a suggestion names something that exists, in the words of the tables)."""
+    with _LOCK:
+        v = _VOCABULARIES.get(gen)
+    if v is None:
+        text = gen.names_text + "\n" + "\n".join(u["folded"] for u in gen.units)
+        v = frozenset(text[i:i + 2] for i in range(len(text) - 1))
+        with _LOCK:
+            _VOCABULARIES[gen] = v
+    return v
 
 
 def suggest(gen, query: ParsedQuery) -> tuple[ParsedQuery, str] | None:
     """A query that differs in one character per part, read the same way, whose bigrams
     the index holds and whose exact search finds the most projects."""
-    homophones = _homophones()
+    vocabulary = _vocabulary(gen)
     best = None
     for k, part in enumerate(query.parts):
         if not _CJK_ONLY.fullmatch(part) or len(part) < 2:
             continue
         for i, ch in enumerate(part):
-            for reading in _readings(ch):
-                for other in homophones.get(reading, ()):
+            for reading in readings(ch):
+                for other in same_sound(reading):
                     if other == ch:
                         continue
                     word = part[:i] + other + part[i + 1:]
-                    if not all(gen.has_term(word[j:j + 2])
+                    if not all(word[j:j + 2] in vocabulary
                                for j in range(max(0, i - 1), min(len(word) - 1, i + 1))):
                         continue
                     parts = list(query.parts)
@@ -270,10 +311,10 @@ def _filter_masks(gen, filters: dict) -> dict[str, int]:
     return wanted
 
 
-def _shape(gen, params: SearchParams, query: ParsedQuery, matched: int, ranked,
-           how: dict, unit_hits: list, extra: dict) -> dict:
+def _shape(gen, params: SearchParams, query: ParsedQuery, tiers: _Tiers, extra: dict) -> dict:
     from ..derive import CATEGORY_LABELS, CATEGORY_ORDER
     wanted = _filter_masks(gen, params.filters)
+    matched = tiers.matched
     kept = matched
     for m in wanted.values():
         kept &= m
@@ -309,23 +350,24 @@ def _shape(gen, params: SearchParams, query: ParsedQuery, matched: int, ranked,
     total = kept.bit_count()
     first = (params.page - 1) * params.page_size
     take = min(params.page_size, max(0, total - first))
-    page = _page(gen, params, kept, ranked, first, take)
+    page = _page(gen, params, kept, tiers.order if tiers.ranked else None, first, take)
 
     results = []
     if params.page == 1 and not query.empty:
-        results += unit_results(gen, unit_hits, wanted)
+        results += unit_results(gen, tiers.units, wanted)
     for p in page:
-        label, q = how.get(p, ("exact", query))
-        entry = gen.result(p, q, params.category)
-        results.append(dict(entry, match=label) if how else entry)
-    counts_by_tier: dict[str, int] = {}
-    for p, (label, _) in how.items():
-        if (kept >> p) & 1:
-            counts_by_tier[label] = counts_by_tier.get(label, 0) + 1
+        label, q = tiers.label(p) if tiers.ranked else ("exact", query)
+        entry = gen.result(p, q or query, params.category)
+        results.append(dict(entry, match=label) if not query.empty else entry)
     doc = {"query": params.q, "total": total, "page": params.page,
            "page_size": params.page_size, "results": results, "facets": facets}
     if not query.empty:
-        doc["matches"] = counts_by_tier
+        counts: dict[str, int] = {}
+        for mask, label, _ in tiers.tiers:
+            n = (mask & kept).bit_count()
+            if n:
+                counts[label] = counts.get(label, 0) + n
+        doc["matches"] = counts
     doc.update({k: v for k, v in extra.items() if v})
     return doc
 

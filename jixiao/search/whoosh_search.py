@@ -191,15 +191,6 @@ class Generation:
             s = self._local.searcher = self.ix.searcher()
         return s
 
-    def has_term(self, text: str) -> bool:
-        """Does any project's name, unit or text hold this run (a bigram, say)?"""
-        btext = text.encode("utf-8")
-        for reader, _ in self.searcher().reader().leaf_readers():
-            for field in ("name", "unit", "text"):
-                if (field, btext) in reader:
-                    return True
-        return False
-
     def stored(self, position: int) -> dict:
         return unpack(self.searcher().stored_fields(self.docnum[position])["doc"])
 
