@@ -6,6 +6,8 @@ Nothing here is written to disk: ``write`` does that once everything rendered.
 """
 from __future__ import annotations
 
+import re
+
 import hashlib
 import os
 from collections import Counter
@@ -53,6 +55,24 @@ def money(value: Decimal | int | None, places: int | None = None) -> str:
     if places is None:
         places = max(2, -value.as_tuple().exponent) if value.is_finite() else 2
     return f"{value:,.{places}f}"
+
+
+_WAN, _YI = Decimal(10000), Decimal(100000000)
+
+
+def readable(value: Decimal | int | None) -> str:
+    """An amount in yuan as people read it: 3.6 万元, 13.91 亿元, 800 元.  Rounded to two
+    places of its unit, marked 约 when that lost something; the exact yuan are one step
+    away (``amount`` macro: the cell's title, the project page, the data files)."""
+    if value is None:
+        return "—"
+    value = Decimal(value)
+    unit, scale = ("亿元", _YI) if abs(value) >= _YI else ("万元", _WAN) if abs(value) >= _WAN \
+        else ("元", Decimal(1))
+    scaled = value / scale
+    shown = scaled.quantize(Decimal("0.01"))
+    text = f"{shown:,.2f}".rstrip("0").rstrip(".")
+    return f"{'' if shown == scaled else '约 '}{text} {unit}"
 
 
 def _markdown_it() -> MarkdownIt:
@@ -129,6 +149,7 @@ def environment(templates: Path) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters["money"] = money
+    env.filters["readable"] = readable
     env.globals["site_name"] = SITE_NAME
     env.globals["indicator_rows"] = indicator_rows
     env.globals["target_note"] = target_note
@@ -544,7 +565,33 @@ def _samples(summary: list[dict], each) -> list[dict]:
 def home_view(c: Catalog, indicator_summary: list[dict]) -> dict:
     return {"years": year_groups(c.projects), "total": c.total_yuan,
             "units": unit_rows(c), "departments": c.departments,
-            "indicator_groups": indicator_summary}
+            "indicator_groups": indicator_summary, "coverage": coverage(c)}
+
+
+def top_region(region: str | None) -> str:
+    """上海市青浦区 → 上海市: the level totals are grouped at."""
+    m = re.match(r"^(北京市|天津市|上海市|重庆市|.+?(?:省|自治区|特别行政区)|[^省]+?市)", region or "")
+    return m.group(1) if m else (region or "未注明地区")
+
+
+def coverage(c: Catalog) -> dict:
+    """What the site holds, so that no total is read as “the budget”: regions with their
+    units, the years present and the years missing in between, and per year and region
+    the units, projects and money (totals never mix years or regions)."""
+    regions: dict[str, list] = {}
+    for u in c.units.values():
+        regions.setdefault(top_region(u.region), []).append(u)
+    years = sorted({p.year for p in c.projects})
+    missing = [y for y in range(years[0], years[-1] + 1) if y not in years] if years else []
+    rows: dict[tuple[int, str], list[Project]] = {}
+    for p in c.projects:
+        rows.setdefault((p.year, top_region(c.unit_of(p).region)), []).append(p)
+    by_year_region = [{"year": y, "region": r, "projects": ps, "total": total(ps),
+                       "units": len({p.unit for p in ps})}
+                      for (y, r), ps in sorted(rows.items(), key=lambda kv: (-kv[0][0], kv[0][1]))]
+    return {"regions": [{"name": r, "units": len(us)} for r, us in
+                        sorted(regions.items(), key=lambda kv: (-len(kv[1]), kv[0]))],
+            "years": years, "missing": missing, "by_year_region": by_year_region}
 
 
 def unit_rows(c: Catalog) -> list[dict]:
@@ -573,7 +620,14 @@ def year_view(c: Catalog, year: int, projects: list[Project]) -> dict:
 
 def project_view(c: Catalog, p: Project, sources: dict[str, Path]) -> dict:
     unit = c.unit_of(p)
+    # where the year's money comes from, when the table says (at least two sources)
+    parts = [(label, p.funds.yuan(name)) for name, label in
+             (("appropriation", "当年财政拨款"), ("carryover", "上年结转资金"), ("other", "其他资金"))
+             if getattr(p.funds, name)]
+    if len(parts) < 2 and p.funds.fiscal and p.funds.other:
+        parts = [("财政资金", p.funds.yuan("fiscal")), ("其他资金", p.funds.yuan("other"))]
     return {"project": p, "unit": unit, "department": c.department_of(p),
+            "sources_of_money": parts if len(parts) >= 2 else [],
             "department_url": c.department_url(unit.department),
             "funds": [(label, getattr(p.funds, name), p.funds.yuan(name)) for name, label in FUND_LABELS
                       if getattr(p.funds, name) is not None],

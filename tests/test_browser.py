@@ -224,6 +224,77 @@ def test_no_sideways_scrolling_and_screenshots(browser, server, projects, width)
     context.close()
 
 
+ALL_KINDS_AT_390 = ["/", "/units/", "/departments/", "/years/", "/projects/", "/indicators/"]
+
+
+def test_every_amount_and_target_is_on_screen_at_390px(browser, server, projects):
+    """On a phone every amount and every target cell lies inside the viewport: tables
+    become labelled cards instead of scrolling sideways."""
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    urls = ALL_KINDS_AT_390 + list(page_urls(projects).values())
+    dept = next(p for p in projects if p["department"])
+    urls += [f"/units/{p['unit']['id']}/" for p in projects[:: max(1, len(projects) // 6)]]
+    urls += [p["url"] for p in projects[:: max(1, len(projects) // 8)]]
+    checked = 0
+    for url in dict.fromkeys(urls):
+        page.goto(server + url)
+        off = page.evaluate("""() => [...document.querySelectorAll(
+                'td.num, td.target, .amount-lead, .chart')].filter(el => {
+            const r = el.getBoundingClientRect();
+            return r.width > 0 && (r.left < -1 || r.right > window.innerWidth + 1);
+        }).map(el => el.textContent.trim().slice(0, 40))""")
+        assert off == [], f"{url}: off screen at 390px: {off[:5]}"
+        checked += page.evaluate("document.querySelectorAll('td.num, td.target').length")
+    context.close()
+    assert checked > 300
+
+
+def test_charts_have_text_alternatives(page, server, projects):
+    """Home (money by year and region), a unit (its projects), a year (its units) and a
+    project with several sources of money have an SVG chart with a title and a desc
+    listing every value; the data is also in a table on the page."""
+    multi_unit = max({p["unit"]["id"] for p in projects},
+                     key=lambda u: sum(1 for p in projects if p["unit"]["id"] == u))
+    year = max({p["year"] for p in projects},
+               key=lambda y: len({p["unit"]["id"] for p in projects if p["year"] == y}))
+    sourced = next(p for p in projects if p["funds"].get("carryover") not in (None, "0", "0.00")
+                   and p["funds"].get("appropriation")) if any(
+        p["funds"].get("carryover") not in (None, "0", "0.00") and p["funds"].get("appropriation")
+        for p in projects) else None
+    urls = ["/", f"/units/{multi_unit}/", f"/years/{year}/"] + ([sourced["url"]] if sourced else [])
+    for url in urls:
+        page.goto(server + url)
+        svg = page.locator("figure.chart svg[role=img]").first
+        assert svg.count() == 1, url
+        title = svg.locator("title").text_content()
+        desc = svg.locator("desc").text_content()
+        assert title and "：" in desc, url
+        bars = svg.locator("rect").count()
+        assert bars >= 2 and desc.count("；") == bars - 1, url
+        assert page.locator("table").count() >= 1, url
+
+
+def test_lists_show_readable_amounts_with_the_exact_yuan_in_reach(page, server, projects):
+    page.goto(server + "/units/")
+    cell = page.locator("table.list td.num span.num").first
+    assert cell.text_content().strip().endswith(("万元", "亿元", "元"))
+    assert cell.get_attribute("title").endswith(" 元")
+    project = max(projects, key=lambda p: float(p["funds"]["annual_yuan"]))
+    page.goto(server + project["url"])
+    lead = page.locator(".amount-lead").text_content()
+    assert "亿元" in lead or "万元" in lead
+    exact = f"{float(project['funds']['annual_yuan']):,.2f}"
+    assert exact in lead
+
+
+def test_home_says_what_the_site_covers(page, server):
+    page.goto(server + "/")
+    text = page.locator(".coverage").text_content()
+    assert "不是某地的全部预算" in text and "暂无数据" in text
+    assert "年度资金合计" not in page.locator("dl.stats").text_content()
+
+
 def test_project_prints_the_whole_form(page, server, projects):
     project = first_project_with_many_indicators(projects)
     page.goto(server + project["url"])

@@ -73,6 +73,10 @@ class Page(HTMLParser):
         if self._link:
             self._link[1] += data
 
+    def titles(self) -> str:
+        """Every title attribute (the exact yuan behind a readable amount), joined."""
+        return "\n".join(a.get("title") or "" for _, a in self.tags)
+
     def hrefs(self) -> set[str]:
         return {href for href, _ in self.links}
 
@@ -229,8 +233,13 @@ def test_home_page(site, catalog):
     for d in catalog.departments:
         assert d.url in pg.hrefs()
     assert {"/data/projects.json", "/data/projects.csv", "/data/indicators.csv"} <= pg.hrefs()
-    assert "2,029,063.89" in pg.text                      # all years: 500,640 + 1,528,423.89
-    assert "1,528,423.89" in pg.text                      # 2025: 1,234,567.89 + 293,856.00
+    # no headline sum across years or regions (it would be read as "the budget"): totals
+    # per year and region, readable, with the exact yuan in the title
+    assert "2,029,063.89" not in pg.text + pg.titles()   # all years: 500,640 + 1,528,423.89
+    assert "1,528,423.89" not in pg.text + pg.titles()   # 2025 mixes 上海市 and 天津市
+    assert "1,234,567.89 元" in pg.titles() and "293,856.00 元" in pg.titles()
+    assert "约 123.46 万元" in pg.text and "29.39 万元" in pg.text
+    assert "不是某地的全部预算" in pg.text
 
 
 def test_units_pages(site, catalog):
@@ -240,10 +249,12 @@ def test_units_pages(site, catalog):
     unit = page(site, "/units/sh-demo/")
     assert [h for h in unit.headings if h[0] == 2] == [(2, "各年度合计"), (2, "2025年度"), (2, "2024年度")]
     assert "/projects/sh-demo-2024-01/" in unit.hrefs() and "/projects/sh-demo-2025-01/" in unit.hrefs()
-    assert "500,640.00" in unit.text and "1,234,567.89" in unit.text and "1,735,207.89" in unit.text
+    assert "500,640.00 元" in unit.titles() and "1,234,567.89 元" in unit.titles()
+    assert "50.064 万元" not in unit.text and "50.06 万元" in unit.text     # rounded, and says so
+    assert "约 50.06 万元" in unit.text
     assert "/projects/tj-demo-2025-01/" not in unit.hrefs()
     tj = page(site, "/units/tj-demo/")
-    assert "293,856.00" in tj.text and "原表 29.3856 万元" in tj.text
+    assert "293,856.00 元" in tj.titles() and "29.39 万元" in tj.text
     assert "326399" in tj.text and "未公布" in tj.text
 
 
@@ -268,7 +279,7 @@ def test_years_pages(site):
     assert {"/units/sh-demo/", "/units/tj-demo/", "/projects/tj-demo-2025-01/",
             "/projects/sh-demo-2025-01/"} <= y.hrefs()
     assert "/projects/sh-demo-2024-01/" not in y.hrefs()
-    assert "1,528,423.89" in y.text and "293,856.00" in y.text
+    assert "1,528,423.89 元" in y.titles() and "293,856.00 元" in y.titles()
 
 
 def test_project_page_is_the_form(site, catalog):
