@@ -21,7 +21,39 @@ from .targets import Target, parse_target
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=80,
                             description="ASCII id: lower-case letters, digits and single hyphens")]
 Text = Annotated[str, Field(min_length=1)]
-Amount = Annotated[Decimal, Field(ge=0, description="as published, in funds.unit")]
+MAX_INT_DIGITS, MAX_FRACTION_DIGITS = 15, 10      # the loader's limit (load.py), for every spelling
+
+
+def _amount(value):
+    """One limit for every spelling of a number: ``1e20``, ``"1e-400"``, ``1E+30`` and
+    ``1e-999999999`` (which YAML reads as text) are refused like a 16-digit number, before
+    anything formats them (a Decimal of 1e-999999999 formats to a billion characters)."""
+    if isinstance(value, bool):
+        raise ValueError("expected a number, got a yes/no value")
+    if isinstance(value, str):
+        text = value.strip()
+        if not text or not all(c in "0123456789.-+eE" for c in text):
+            raise ValueError(f"expected a number, got {value[:40]!r}")
+        value = text
+    if isinstance(value, float):
+        raise ValueError("expected a decimal number, not a binary float")
+    try:
+        d = Decimal(value)
+    except Exception:
+        raise ValueError(f"expected a number, got {str(value)[:40]!r}") from None
+    if not d.is_finite():
+        raise ValueError(f"expected a finite number, got {str(d)!r}")
+    sign, digits, exponent = d.as_tuple()
+    whole = max(len(digits) + exponent, 0)
+    fraction = max(-exponent, 0)
+    if whole > MAX_INT_DIGITS or fraction > MAX_FRACTION_DIGITS:
+        raise ValueError(f"number out of range: at most {MAX_INT_DIGITS} digits before the "
+                         f"point and {MAX_FRACTION_DIGITS} after")
+    return d
+
+
+Amount = Annotated[Decimal, BeforeValidator(_amount),
+                   Field(ge=0, description="as published, in funds.unit")]
 
 
 # A pure function of (level1, level2), whose vocabulary is small: 328k indicators of the
