@@ -18,7 +18,7 @@ from .problems import ContentError, Problem
 from .build_state import BuildState
 from .render import describe_counts, render_site
 from .record_cache import RecordCache
-from .validate import load_content
+from .validate import load_content, special_files
 from .write import write_site
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,8 +54,12 @@ def template_problem(exc: jinja2.TemplateError, templates: Path) -> Problem:
     return Problem(name or str(templates), line or 1, 1, "template", exc.message or str(exc))
 
 
-def check(content: Path, strict: bool = False, log="stderr") -> Catalog:
+def check(content: Path, strict: bool = False, log="stderr", templates: Path = TEMPLATES
+          ) -> Catalog:
     """Load and validate; raises ContentError with every problem."""
+    unsafe = special_files(templates)
+    if unsafe:
+        raise ContentError(unsafe)
     catalog = load_content(content, strict)
     _warn(catalog, _stream(log))
     return catalog
@@ -168,6 +172,9 @@ def _build(content: Path, out: Path, templates: Path, log, strict: bool, increme
     log = _stream(log)
     t = timings or Timings()
     t.log = log
+    unsafe = special_files(templates)
+    if unsafe:
+        raise ContentError(unsafe)
     code = code_version()
     cache = RecordCache(Path(out) / CACHE_DIR, code) if incremental else None
     with t.step("load"):

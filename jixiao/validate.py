@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
@@ -295,6 +296,33 @@ def load_pages(root: Path) -> list[Page]:
     return pages
 
 
+def special_files(root: Path) -> list[Problem]:
+    """Symbolic links and special files anywhere under ``root``, which a build must never
+    read: a link in content/sources/ would publish whatever it points at (/proc/self/environ,
+    /etc/passwd), a link to /dev/zero would be read without end.  ``os.walk`` does not
+    follow links, so nothing outside ``root`` is even looked at."""
+    problems = []
+    root = Path(root)
+    if root.is_symlink():
+        return [Problem(str(root), 1, 1, "", "is a symbolic link; give the real folder")]
+    for folder, dirs, files in os.walk(root):
+        for name in sorted(dirs + files):
+            path = Path(folder) / name
+            try:
+                st = path.lstat()
+            except OSError:
+                continue
+            if stat.S_ISLNK(st.st_mode):
+                problems.append(Problem(str(path), 1, 1, "", "a symbolic link is not read "
+                                        "(it could publish any file the build can read); "
+                                        "put the file itself here"))
+            elif not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
+                problems.append(Problem(str(path), 1, 1, "", "not a regular file (a device, "
+                                        "pipe or socket); remove it"))
+        dirs[:] = [d for d in dirs if not (Path(folder) / d).is_symlink()]
+    return problems
+
+
 def load_content(root: Path, strict: bool = False, cache: RecordCache | None = None
                  ) -> Catalog:
     """Read and check everything under ``root``; raise ContentError with all problems.
@@ -308,6 +336,9 @@ def load_content(root: Path, strict: bool = False, cache: RecordCache | None = N
     records = _Records(root)
     if not root.is_dir():
         raise ContentError([Problem(str(root), 1, 1, "", "content directory does not exist")])
+    unsafe = special_files(root)
+    if unsafe:
+        raise ContentError(unsafe)       # before any file is read
     cache = cache or RecordCache(None)
     unit_paths = sorted(root.glob("*/unit.yaml"))
     project_paths = sorted(root.glob("*/*/*.yaml"))

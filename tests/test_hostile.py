@@ -447,3 +447,44 @@ def test_rebuilds_while_clients_search_fail_no_request(small_served):
     print(f"3 rebuilds in {time.monotonic() - started:.1f} s;", stats.summary())
     assert proc.poll() is None
     assert stats.errors == 0, stats.samples
+
+
+# ── files that must never be read: links and special files (issue: a link in
+#    content/sources/ published the build's environment) ──
+
+@pytest.mark.parametrize("where, target", [
+    ("sources/env.txt", "/proc/self/environ"),
+    ("sources/passwd.txt", "/etc/passwd"),
+    ("pages/zero.md", "/dev/zero"),
+    ("tj-rrzx/2025/tj-rrzx-2025-09.yaml", "/dev/zero"),
+])
+def test_symlinks_in_content_are_refused_by_check_and_build(tmp_path, where, target):
+    content = tmp_path / "content"
+    shutil.copytree(VALID, content)
+    link = content / where
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(target)
+    err = io.StringIO()
+    with redirect_stderr(err):
+        assert main(["check", "--content", str(content)]) == 1
+    assert f"{link}:1:1: a symbolic link is not read" in err.getvalue()
+    out = tmp_path / "site"
+    err = io.StringIO()
+    with redirect_stderr(err):
+        assert main(["build", "--content", str(content), "--out", str(out)]) == 1
+    assert f"{link}:1:1: a symbolic link is not read" in err.getvalue()
+    assert not (out / "sources").exists()
+
+
+def test_symlinks_and_fifos_in_templates_are_refused(tmp_path):
+    import os
+    templates = tmp_path / "templates"
+    shutil.copytree(TEMPLATES, templates)
+    (templates / "static" / "secret.css").symlink_to("/etc/passwd")
+    os.mkfifo(templates / "static" / "pipe.css")
+    with pytest.raises(ContentError) as e:
+        build(VALID, tmp_path / "site", templates, log=None)
+    messages = [str(p) for p in e.value.problems]
+    assert any("secret.css:1:1: a symbolic link is not read" in m for m in messages)
+    assert any("pipe.css:1:1: not a regular file" in m for m in messages)
+    assert not (tmp_path / "site").exists()

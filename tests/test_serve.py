@@ -335,3 +335,32 @@ def test_real_server_eight_concurrent_clients(app):
         server.close()
         thread.join(5)
     assert statuses == [200] * 96
+
+
+def test_an_index_removed_under_the_server_gives_503_not_500(app, site):
+    """Two builds overlapping can replace the generation a server is opening
+    (whoosh.index.EmptyIndexError): the documented 503, never a 500."""
+    import shutil
+    from jixiao.search import open_backend
+    out = site[0]
+    backend = open_backend(out)
+    root = out / ".search"
+    current = (root / "CURRENT").read_text().strip()
+    saved = root.parent / "saved-generation"
+    shutil.copytree(root / current, saved)
+    try:
+        for f in (root / current).glob("*.toc"):
+            f.unlink()                                  # the generation half gone
+        backend._gen = None
+        backend._stamp = None
+        r = request(app, "/api/search?q=" + q("检查"))
+        assert r.status == 503, r.status
+        r = request(app, "/search/?q=" + q("检查"))
+        assert r.status == 503
+    finally:
+        shutil.rmtree(root / current)
+        shutil.copytree(saved, root / current)
+        shutil.rmtree(saved)
+        backend._gen = None
+        backend._stamp = None
+    assert request(app, "/api/search?q=" + q("检查")).status == 200

@@ -42,7 +42,20 @@ class WhooshBackend:
 
     def search(self, params: SearchParams) -> dict:
         from .engine import answer
-        return answer(self._current(), params)
+        try:
+            return answer(self._current(), params)
+        except NoIndex:
+            raise
+        except (OSError, EOFError, ValueError, KeyError, IndexError) as exc:
+            # a generation another build replaced or removed while it was being opened or
+            # read (whoosh's EmptyIndexError is an Exception of its own, caught below)
+            raise NoIndex(f"the search index is being replaced ({type(exc).__name__}); "
+                          f"try again in a moment") from exc
+        except Exception as exc:
+            if type(exc).__module__.startswith("whoosh"):
+                raise NoIndex(f"the search index is being replaced ({type(exc).__name__}); "
+                              f"try again in a moment") from exc
+            raise
 
     # internals
     def _current(self) -> Generation:
