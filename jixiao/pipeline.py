@@ -1,6 +1,8 @@
 """The build, top to bottom: load → validate → derive → render → write → index."""
 from __future__ import annotations
 
+import fcntl
+
 import gc
 import os
 import sys
@@ -153,6 +155,25 @@ def _without_cycle_collection():
             gc.enable()
 
 
+@contextmanager
+def _build_lock(out: Path, log):
+    """An exclusive lock on ``.<out>.lock`` beside the output folder (flock: released by the
+    kernel when the process ends, however it ends)."""
+    out = out.resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out.parent / f".{out.name}.lock", "a") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if log:
+                print(f"another build is writing {out}; waiting for it to finish…", file=log)
+            fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def build(content: Path, out: Path, templates: Path = TEMPLATES, log="stderr",
           strict: bool = False, incremental: bool = True, timings: Timings | None = None
           ) -> Catalog:
@@ -162,8 +183,12 @@ def build(content: Path, out: Path, templates: Path = TEMPLATES, log="stderr",
     previous build into ``out`` are not rendered again (``<out>/.build-state.json``), and
     the search index updates only the documents that changed.  The result is the same
     as a clean build's (tests/test_incremental.py).
+
+    One build at a time writes into ``out``: a second one (``serve``'s watcher and a build
+    by hand, two deploy jobs) waits for the first, saying so, instead of interleaving
+    their data files.
     """
-    with _without_cycle_collection():
+    with _build_lock(Path(out), _stream(log)), _without_cycle_collection():
         return _build(content, out, templates, log, strict, incremental, timings)
 
 

@@ -361,6 +361,14 @@ class Watcher(threading.Thread):
         return True
 
 
+# Slow clients: waitress reads requests in its event loop, so a half-sent request holds
+# a connection, not a thread; with waitress's defaults (100 connections, 120 s of
+# silence) 120 such clients kept an ordinary request out for minutes.  Here a silent
+# connection is closed after 15 s (checked every 5 s), and 1000 connections are allowed.
+WAITRESS_LIMITS = {"connection_limit": 1000, "channel_timeout": 15, "cleanup_interval": 5,
+                   "max_request_header_size": 16384, "max_request_body_size": 1 << 20}
+
+
 def serve(content: Path, out: Path, host: str, port: int, templates: Path | None = None,
           threads: int = 8) -> None:
     import waitress
@@ -373,6 +381,6 @@ def serve(content: Path, out: Path, host: str, port: int, templates: Path | None
           f"{templates}; Ctrl-C stops)", file=sys.stderr)
     try:
         waitress.serve(app, host=host, port=port, threads=threads, ident="jixiao",
-                       clear_untrusted_proxy_headers=True)
+                       clear_untrusted_proxy_headers=True, **WAITRESS_LIMITS)
     finally:
         watcher.stop.set()

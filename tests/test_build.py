@@ -119,3 +119,43 @@ def test_usage_errors_exit_2(capsys):
 def test_missing_content_dir_is_a_content_problem(tmp_path, capsys):
     assert main(["check", "--content", str(tmp_path / "nope")]) == 1
     assert "content directory does not exist" in capsys.readouterr().err
+
+
+def test_two_builds_into_one_folder_take_turns(tmp_path):
+    """serve's watcher and a build by hand, or two deploy jobs: the second waits for the
+    first (a lock beside the output folder), and the data files come out whole."""
+    import csv
+    import fcntl
+    import json
+    import shutil
+    import subprocess
+    import sys
+    import time
+    root = Path(__file__).resolve().parent.parent
+    content = tmp_path / "content"
+    shutil.copytree(root / "tests" / "fixtures" / "valid", content)
+    out = tmp_path / "site"
+    cmd = [sys.executable, str(root / "build.py"), "build", "--content", str(content),
+           "--out", str(out)]
+    lock = tmp_path / ".site.lock"
+    with open(lock, "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        waiting = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+        time.sleep(1.5)
+        assert waiting.poll() is None                      # waits while the lock is held
+        fcntl.flock(held, fcntl.LOCK_UN)
+        _, err = waiting.communicate(timeout=120)
+    assert waiting.returncode == 0, err
+    assert "another build is writing" in err
+    # then two at once after an edit: both succeed, one after the other
+    record = next(content.glob("*/*/*.yaml"))
+    record.write_text(record.read_text("utf-8").replace("name: ", "name: 改名", 1), "utf-8")
+    builds = [subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    for b in builds:
+        _, err = b.communicate(timeout=180)
+        assert b.returncode == 0, err
+    projects = json.loads((out / "data" / "projects.json").read_text("utf-8"))
+    assert any(p["name"].startswith("改名") for p in projects)
+    with open(out / "data" / "projects.csv", encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.reader(f))
+    assert len({len(r) for r in rows}) == 1 and len(rows) == len(projects) + 1

@@ -488,3 +488,23 @@ def test_symlinks_and_fifos_in_templates_are_refused(tmp_path):
     assert any("secret.css:1:1: a symbolic link is not read" in m for m in messages)
     assert any("pipe.css:1:1: not a regular file" in m for m in messages)
     assert not (tmp_path / "site").exists()
+
+
+def test_slow_clients_do_not_block_the_server(served):
+    """120 clients that send half a request and wait: an ordinary request is still
+    answered at once (waitress's defaults, 100 connections, kept it out for minutes)."""
+    base, _, _ = served
+    host, port = base.removeprefix("http://").split(":")
+    slow = []
+    try:
+        for _ in range(120):
+            s = socket.create_connection((host, int(port)), timeout=5)
+            s.sendall(b"GET /api/search?q=%E7%87%83 HTTP/1.1\r\nHost: x\r\n")   # never finished
+            slow.append(s)
+        start = time.perf_counter()
+        with urllib.request.urlopen(base + "/api/search?q=%E7%87%83%E6%B0%94", timeout=10) as r:
+            assert r.status == 200
+        assert time.perf_counter() - start < 5
+    finally:
+        for s in slow:
+            s.close()
