@@ -18,7 +18,7 @@ Tiers, in this order and never mixed (a later tier never outranks an earlier one
    precision);
 2. **synonym**: the same, with a word of a synonym group (``content/synonyms.yaml``)
    replaced by another of its group (``also_searched`` says which);
-3. **relaxed**: a query of one Chinese part of three characters or more whose characters
+3. **relaxed**: a query part of three Chinese characters or more whose characters
    stand in order in a project's name within a short window (each gap at most
    ``GAP`` characters; a smaller span ranks higher), or whose two halves both stand in the
    name in order (``公积金平台`` → 公积金…平台); and the projects of a unit named by the
@@ -127,12 +127,7 @@ def _match_tiers(gen, query: ParsedQuery) -> _Tiers:
             weak.append((m & ~header, r, alt, words))
         t.units += [(x, "synonym") for x in u]
 
-    m, r = relaxed_projects(gen, query)
-    abbreviated = abbreviated_units(gen, query)
-    for u in abbreviated:
-        um = gen.masks["unit"].get(u["id"], 0)
-        r = array("i", list(r) + [p for p in _bits(um) if not (m >> p) & 1])
-        m |= um
+    m, r, abbreviated = relaxed(gen, query)
     t.add(m, r, "relaxed", query)
     t.units += [(u, "relaxed") for u in abbreviated]
 
@@ -211,6 +206,46 @@ def _patterns(part: str) -> tuple[re.Pattern, ...]:
     for cut in range(2, len(part) - 1):
         out.append(re.compile(re.escape(part[:cut]) + "[^\\n]*?" + re.escape(part[cut:])))
     return tuple(out)
+
+
+def relaxed(gen, query: ParsedQuery) -> tuple[int, array, list[dict]]:
+    """The relaxed tier: (mask, order, units named by abbreviation).
+
+    One part: projects whose name holds its characters in order, then the projects of
+    the units its characters abbreviate.  Several parts (``电动车 技防``, ``燃气中心 宣传``):
+    every part must match, exactly anywhere or relaxed as above; ordered by the first
+    relaxed part's order."""
+    if len(query.parts) == 1:
+        return _relaxed_part(gen, query)
+    mask, first, units = gen.all, None, []
+    loose = False
+    for part in query.parts:
+        single = parse_query(part)
+        exact = gen.match(single)[0]
+        m, order, u = _relaxed_part(gen, single)
+        if m & ~exact:
+            loose = True
+            if first is None:
+                first = order
+        units += u
+        mask &= exact | m
+        if not mask:
+            return 0, array("i"), []
+    if not loose:
+        return 0, array("i"), []            # all parts exact: the exact tier has them
+    head = [p for p in (first or ()) if (mask >> p) & 1]
+    rest = [p for p in _bits(mask) if p not in set(head)]
+    return mask, array("i", head + rest), units
+
+
+def _relaxed_part(gen, query: ParsedQuery) -> tuple[int, array, list[dict]]:
+    m, r = relaxed_projects(gen, query)
+    abbreviated = abbreviated_units(gen, query)
+    for u in abbreviated:
+        um = gen.masks["unit"].get(u["id"], 0)
+        r = array("i", list(r) + [p for p in _bits(um) if not (m >> p) & 1])
+        m |= um
+    return m, r, abbreviated
 
 
 def relaxed_projects(gen, query: ParsedQuery) -> tuple[int, array]:
