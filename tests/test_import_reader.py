@@ -130,3 +130,29 @@ def test_amount_with_its_unit_in_the_cell():
             "预算部门 | 湘潭市环境卫生管理处\n年度本级 预算金额 | 250万\n" + INDICATORS)
     assert (p.record["funds"]["unit"], p.record["funds"]["annual"]) == ("万元", "250")
     assert p.unit.name == "湘潭市环境卫生管理处"
+
+
+def test_narrative_form_with_its_unit_above_the_name():
+    """芜湖市卫生健康委 2019, as the web page stores it (text lines, cells apart by blanks):
+    the unit above 项目名称, amounts as a header row with values below, the goal inside
+    a narrative cell."""
+    p = one("""2019年度芜湖市特殊人群病种筛查经费预算项目支出绩效目标申报明细表
+(2019年度)
+申报单位名称:(盖章) 芜湖市疾病预防控制中心
+       项目名称 特殊人群病种筛查经费
+      项目属性        延续项目                                新增项目
+起始日期:2019年  1 月 1日 结束日期:  2021 年 12  月31日
+项目总预算(万元) 75.00      项目当年预算(万元) 25.00
+项目资金来源情况(万元) 其中:上级财政补助资金 其中:同级财政资金 其他
+0.00  25.00  0.00
+项目绩效目标(含项目概况、设立依据、必要性及预期目标) 项目概况:用于开展特殊人群病种筛查工作。  预期目标:依法做好防控工作。
+一级指标 二级指标 三级指标 指标值
+产出指标 数量指标 筛查人数 ≥3000人
+效益指标 社会效益指标 传染病疫情处置率 100%
+满意度指标 服务对象满意度指标 群众满意度 ≥90%""")
+    assert (p.unit.name, p.year, p.record["name"]) == ("芜湖市疾病预防控制中心", 2019, "特殊人群病种筛查经费")
+    f = p.record["funds"]
+    assert (f["unit"], f["total"], f["annual"], f["other"]) == ("万元", "75.00", "25.00", "0.00")
+    assert p.record["goals"]["annual"] == "依法做好防控工作。"
+    assert p.record["sections"] == [{"title": "项目概况", "text": "用于开展特殊人群病种筛查工作。"}]
+    assert [i["target"] for i in p.record["indicators"]] == ["≥3000人", "100%", "≥90%"]

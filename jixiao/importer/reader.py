@@ -713,6 +713,12 @@ class _Reader:
         return ImportedProject(unit=u, year=year, line=p.first_line, record=record, notes=p.notes)
 
     def unit_from_pre(self, p: _Project) -> str | None:
+        for toks in (p.pre, p.doc_pre):                # 申报单位名称: X above 项目名称
+            for a, b in zip(toks, toks[1:]):
+                if L.match(L.HEADER, a.norm) == "unit" and not _is_any_label(b.norm) \
+                        and not _is_title(b):
+                    p.notes.append(f"line {b.line}: unit {b.text.strip()!r} from above the table")
+                    return b.text.strip()
         for tok in list(p.pre) + list(p.doc_pre):
             m = re.match(r"^(?:\d{6,})\s*(\S+?(?:局|委员会|中心|政府|办公室|所|院|站|队|馆|学校|处|委|厅|会))$",
                          tok.text.strip())
