@@ -9,7 +9,7 @@ from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 
-from .derive import CATEGORY_LABELS, CATEGORY_ORDER
+from .derive import CATEGORY_LABELS, CATEGORY_ORDER, level_label, natural_key
 from .model import Indicator, Project, Unit
 from .problems import Problem
 
@@ -185,7 +185,7 @@ class Catalog:
         tree: dict[str, dict[str, dict[str, list]]] = defaultdict(lambda: defaultdict(dict))
         for p in self.projects:
             for ind in p.indicators:
-                names = tree[ind.category][ind.level2]
+                names = tree[ind.category][level_label(ind.level2)]     # 数量 = 数量指标
                 entry = names.get(ind.name)
                 if entry is None:
                     names[ind.name] = entry = [0, {}]
@@ -200,7 +200,7 @@ class Catalog:
                 rows = [{"name": name, "count": n, "project_count": len(ps),
                          "projects": list(ps.values())[:INDICATOR_SAMPLE]}
                         for name, (n, ps) in names.items()]
-                rows.sort(key=lambda r: (-r["count"], r["name"]))
+                rows.sort(key=lambda r: (-r["count"], natural_key(r["name"])))
                 level2s.append({"level2": level2, "count": sum(r["count"] for r in rows),
                                 "project_count": len({pid for _, ps in names.values()
                                                       for pid in ps}),

@@ -55,3 +55,15 @@ def category(level1: str, level2: str) -> str:
         if re.search(pattern, level1 or ""):
             return value
     return "other"
+
+
+def level_label(label: str | None) -> str:
+    """数量 and 数量指标, 社会效益 and 社会效益指标 are one label: the form's ``…指标``
+    spelling (the older form's 投入与管理, 产出目标 … keep theirs)."""
+    label = (label or "").strip()
+    return label if not label or label.endswith(("指标", "目标", "管理")) else label + "指标"
+
+
+def natural_key(text: str) -> tuple:
+    """``2. 技术评估会`` before ``10. 推进…``: numbers in a name compare as numbers."""
+    return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text or ""))

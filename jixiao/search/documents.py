@@ -6,6 +6,7 @@ indexed fields, and is what the judged tests compute substring truth over.
 from __future__ import annotations
 
 from ..catalog import Catalog, department_slug
+from ..derive import level_label
 from ..model import Project
 from .analysis import SEPARATOR
 
@@ -37,12 +38,6 @@ def project_doc(catalog: Catalog, p: Project, order: int) -> dict:
         "categories": list(p.categories),
         "levels": levels(p),
     }
-
-
-def level_label(label: str) -> str:
-    """数量 and 数量指标 are one label: the form's ``…指标`` spelling."""
-    label = (label or "").strip()
-    return label if not label or label.endswith(("指标", "目标", "管理")) else label + "指标"
 
 
 def levels(p: Project) -> list[str]:
