@@ -57,8 +57,15 @@ def _problems(exc: ContentError) -> int:
 
 
 def cmd_build(args) -> int:
+    import os
     from .pipeline import build
+    from .render import DEFAULT_BASE_URL
     build(args.content, args.out, strict=args.strict)
+    if not os.environ.get("JIXIAO_BASE_URL"):
+        # ``build`` is the deploy step (``serve`` builds for the preview on this machine)
+        print(f"warning: JIXIAO_BASE_URL is not set, so sitemap.xml and robots.txt point at "
+              f"{DEFAULT_BASE_URL}; set it to the site's public address when building for "
+              f"deployment (docs/DEPLOY.md)", file=sys.stderr)
     return EXIT_OK
 
 

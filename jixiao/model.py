@@ -52,8 +52,8 @@ def _amount(value):
     return d
 
 
-Amount = Annotated[Decimal, BeforeValidator(_amount),
-                   Field(ge=0, description="as published, in funds.unit")]
+Amount = Annotated[Decimal, Field(ge=0, description="as published, in funds.unit"),
+                   BeforeValidator(_amount)]
 
 
 # A pure function of (level1, level2), whose vocabulary is small: 328k indicators of the

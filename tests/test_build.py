@@ -159,3 +159,17 @@ def test_two_builds_into_one_folder_take_turns(tmp_path):
     with open(out / "data" / "projects.csv", encoding="utf-8-sig", newline="") as f:
         rows = list(csv.reader(f))
     assert len({len(r) for r in rows}) == 1 and len(rows) == len(projects) + 1
+
+
+def test_build_warns_when_the_public_address_is_not_set(tmp_path, monkeypatch, capsys):
+    from jixiao.cli import main
+    root = Path(__file__).resolve().parent.parent
+    monkeypatch.delenv("JIXIAO_BASE_URL", raising=False)
+    assert main(["build", "--content", str(root / "tests" / "fixtures" / "valid"),
+                 "--out", str(tmp_path / "a")]) == 0
+    assert "warning: JIXIAO_BASE_URL is not set" in capsys.readouterr().err
+    monkeypatch.setenv("JIXIAO_BASE_URL", "https://jixiao.example.gov.cn")
+    assert main(["build", "--content", str(root / "tests" / "fixtures" / "valid"),
+                 "--out", str(tmp_path / "b")]) == 0
+    assert "JIXIAO_BASE_URL" not in capsys.readouterr().err
+    assert "https://jixiao.example.gov.cn/" in (tmp_path / "b" / "sitemap.xml").read_text("utf-8")
