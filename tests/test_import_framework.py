@@ -282,3 +282,16 @@ def test_region_of():
 
 def test_dump_yaml_multiline_and_unicode():
     assert dump_yaml({"a": "一\n二", "b": "≥90%"}) == "a: |-\n  一\n  二\nb: ≥90%\n"
+
+
+def test_a_lost_appropriation_line_is_reported(tmp_path):
+    """Delete 其中：当年财政拨款 from a 2023 table: the import says a line was probably lost."""
+    src = tmp_path / "000.txt"
+    lines = Path(MINE[0]).read_text("utf-8").split("\n")
+    src.write_text("\n".join(ln for ln in lines if ln != "其中：当年财政拨款 90,000.00"), "utf-8")
+    code, stdout, stderr = run([src], tmp_path / "out")
+    assert code == 0, stderr
+    assert ("    note: 当年财政拨款 has no amount, though 上年结转资金 and 其他资金 do: a lost line? "
+            "(the year's 90000.00 leaves 90000.00 for it)") in stdout.splitlines()
+    code, stdout, _ = run(MINE[:1], tmp_path / "whole")
+    assert "lost line" not in stdout

@@ -71,6 +71,29 @@ def _check_record(rec: dict) -> list[str]:
     return problems
 
 
+def funds_notes(funds: dict) -> list[str]:
+    """What the amounts say about the table, for every reader: the parts of the year's
+    amount must add up to it, and a form that publishes 上年结转资金 and 其他资金 publishes
+    当年财政拨款 beside them — without it, a line was probably lost."""
+    from decimal import Decimal
+    notes = []
+    annual = funds.get("annual")
+    parts = {k: funds.get(k) for k in ("appropriation", "carryover", "other")}
+    given = {k: v for k, v in parts.items() if v is not None}
+    if annual and parts["appropriation"] is None and parts["carryover"] is not None \
+            and parts["other"] is not None:
+        rest = Decimal(annual) - Decimal(parts["carryover"]) - Decimal(parts["other"])
+        notes.append(f"当年财政拨款 has no amount, though 上年结转资金 and 其他资金 do: a lost "
+                     f"line? (the year's {annual} leaves {rest} for it)")
+    elif annual and len(given) >= 2:
+        total = sum(Decimal(v) for v in given.values())
+        if total != Decimal(annual):
+            labels = {"appropriation": "当年财政拨款", "carryover": "上年结转资金", "other": "其他资金"}
+            notes.append(f"the parts ({' + '.join(f'{labels[k]} {v}' for k, v in given.items())}"
+                         f" = {total}) do not add up to the year's amount {annual}")
+    return notes
+
+
 def _clean_text(v):
     """Multi-line text: no trailing blanks on a line (extraction noise, and it
     would keep YAML from writing a ``|`` block)."""
@@ -342,6 +365,8 @@ def run_import(sources: list[str], out: str, force: bool, stdout=None, stderr=No
                 print(f"{item.source}:{item.line}: skipped: {item.message}", file=stderr)
                 continue
             problems = _check_record(item.record)
+            if not problems:
+                item.notes.extend(funds_notes(item.record.get("funds") or {}))
             if item.year is None or not isinstance(item.year, int):
                 problems.append(f"no year ({item.year!r})")
             errors.extend(f"{path}:{item.line}: {msg}" for msg in problems)

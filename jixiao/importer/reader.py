@@ -821,15 +821,6 @@ class _Reader:
         for k in ("annual", "total", "fiscal", "appropriation", "carryover", "other",
                   "prior_year_budget", "prior_year_spent"):
             funds[k] = f.get(k)
-        # the parts must add up where all are published
-        from decimal import Decimal
-        parts = [funds[k] for k in ("appropriation", "carryover", "other") if funds[k]]
-        if funds["annual"] and len(parts) >= 2:
-            s = sum(Decimal(x) for x in parts)
-            if s != Decimal(funds["annual"]):
-                p.notes.append(f"line {lines.get('annual', p.first_line)}: the parts "
-                               f"({' + '.join(parts)} = {s}) do not add up to the year's amount "
-                               f"{funds['annual']}")
         if not any(funds[k] for k in ("fiscal", "appropriation", "other", "carryover")):
             p.notes.append("only the year's amount was found: no 财政拨款 / 其他资金 line")
         return funds, None
