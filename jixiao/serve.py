@@ -126,7 +126,8 @@ def search_view(params: SearchParams | None, doc: dict | None, error: str | None
                                    for e in doc["facets"][f]]} for f in FACETS]
     view["sorts"] = [{"label": label, "selected": params.sort == s,
                       "href": href(params.with_(sort=s, page=1))}
-                     for s, label in (("relevance", "相关度"), ("amount", "年度资金"))]
+                     for s, label in (("relevance", "相关度"), ("amount", "年度资金从多到少"),
+                                      ("amount_asc", "年度资金从少到多"))]
     if params.filters:
         view["clear_href"] = href(SearchParams(q=params.q, sort=params.sort, page_size=params.page_size))
     # no dead ends: each active filter can be dropped on its own

@@ -398,6 +398,12 @@ def test_sort_by_amount(backend, catalog):
     from decimal import Decimal
     amounts = [Decimal(r["annual_yuan"]) for r in search(backend, q="", sort="amount", page_size=100)["results"]]
     assert amounts == sorted(amounts, reverse=True)
+    up = [Decimal(r["annual_yuan"]) for r in search(backend, q="", sort="amount_asc", page_size=100)["results"]]
+    assert up == sorted(up) and sorted(up) == sorted(amounts)
+    q = "燃气" if REAL else "检查"
+    found = [r for r in search(backend, q=q, sort="amount_asc", page_size=100)["results"]
+             if r["type"] == "project"]
+    assert [Decimal(r["annual_yuan"]) for r in found] == sorted(Decimal(r["annual_yuan"]) for r in found)
 
 
 def test_pagination(backend, catalog):

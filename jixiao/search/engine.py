@@ -410,8 +410,9 @@ def _shape(gen, params: SearchParams, query: ParsedQuery, tiers: _Tiers, extra: 
 def _page(gen, params, kept: int, ranked, first: int, take: int) -> list[int]:
     if take <= 0:
         return []
-    if params.sort == "amount" or ranked is not None:
-        order = gen.by_amount if params.sort == "amount" else ranked
+    if params.sort in ("amount", "amount_asc") or ranked is not None:
+        order = (gen.by_amount if params.sort == "amount" else gen.by_amount[::-1]
+                 if params.sort == "amount_asc" else ranked)
         if kept == gen.all:
             return list(order[first:first + take])
         bits = kept.to_bytes(gen.nbytes, "little")

@@ -17,7 +17,7 @@ MAX_PAGE_SIZE = 100
 MAX_PAGE = 10_000
 MAX_QUERY = 200                      # characters; longer queries are refused with a message
 FACETS = ("year", "unit", "department", "category")
-SORTS = ("relevance", "amount")
+SORTS = ("relevance", "amount", "amount_asc")      # amount: largest first
 _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\Z")
 
 
@@ -108,7 +108,7 @@ def parse_params(args: dict[str, list[str]]) -> SearchParams:
         raise ParamError(f"查询过长（{len(q)} 个字符）；请缩短到 {MAX_QUERY} 个字符以内")
     sort = _one(args, "sort") or "relevance"
     if sort not in SORTS:
-        raise ParamError("参数 sort 应为 relevance（相关度）或 amount（金额）")
+        raise ParamError("参数 sort 应为 relevance（相关度）、amount（金额从多到少）或 amount_asc（金额从少到多）")
     return SearchParams(
         q=q,
         year=_values(args, "year", lambda v: re.fullmatch(r"[0-9]{4}", v) is not None),
