@@ -35,9 +35,9 @@ _BY_LEVEL2 = [
 ]
 _BY_LEVEL1 = [
     (r"^投入", "input"),
-    (r"^产出", "output"),
+    (r"^(预期)?产出", "output"),
     (r"^成本", "cost"),
-    (r"^(效益|效果|影响)", "benefit"),
+    (r"^(预期)?(效益|效果|影响)", "benefit"),
     (r"^满意", "satisfaction"),
 ]
 

@@ -156,3 +156,24 @@ def test_narrative_form_with_its_unit_above_the_name():
     assert p.record["goals"]["annual"] == "依法做好防控工作。"
     assert p.record["sections"] == [{"title": "项目概况", "text": "用于开展特殊人群病种筛查工作。"}]
     assert [i["target"] for i in p.record["indicators"]] == ["≥3000人", "100%", "≥90%"]
+
+
+def test_long_term_and_annual_blocks_side_by_side_read_the_annual_block():
+    """东莞市交通运输局 2019 (批复表, Guangdong form): each row holds the 中期 block and the
+    年度 block; labels carry the form's hints (数量指标(或建筑规模指标)).  The header and
+    the first rows are the real table's (tests/fixtures/corpus/e-gd-…); the stored page
+    was cut before its last rows, so the last row here is made up for the test."""
+    from pathlib import Path
+    real = Path(__file__).resolve().parent / "fixtures" / "corpus" / \
+        "e-gd-dongguan-2019-jiaotong-truncated.txt"
+    text = "\n".join(real.read_text("utf-8").split("\n")[:21]) + \
+        "\n满意度指标 | 服务对象满意度指标 | 镇街满意度 | ≥90% | 服务对象满意度指标 | 镇街满意度 | ≥90% | ||||"
+    p = one(text)
+    assert (p.record["name"], p.unit.name, p.year) == ("镇际联网路升级改造工程一期", "东莞市交通运输局", 2019)
+    assert (p.record["funds"]["unit"], p.record["funds"]["annual"], p.record["funds"]["total"]) == \
+        ("万元", "919.00", "284500.00")
+    assert [(i["level1"], i["level2"], i["target"]) for i in p.record["indicators"]] == [
+        ("预期产出指标", "数量指标", "3"), ("预期产出指标", "质量指标", "±3%以内"),
+        ("预期产出指标", "时效指标", "及时"), ("预期产出指标", "预算控制指标", "≥90%"),
+        ("效果指标", "社会、经济、生态效益指标", "0%"), ("满意度指标", "服务对象满意度指标", "≥90%")]
+    assert p.record["goals"]["overall"] == "新建或改造道路,共29个项目,规划里程169公里。"

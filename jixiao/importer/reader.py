@@ -519,6 +519,8 @@ class _Reader:
             p.refusal = Refusal(order[-1][2].line, f"the table ends at {order[-1][2].text!r} "
                                                    f"without its rows: truncated?")
             return end
+        if sum(1 for r, _ in head if r == "l2") > 1:
+            order = _annual_block(order)
         # group value cells into rows: by grid row where rows hold several cells, else by count
         n_roles = len(value_roles)
         multi = sum(1 for k, _, t in order if k == "v")
@@ -841,6 +843,25 @@ class _Reader:
                            f"{unit} from the text {tok.text[:40]!r}, which names the same amount")
             return {unit}
         return set()
+
+
+def _annual_block(order: list) -> list:
+    """Long-term and annual blocks side by side in one row (``l1 | l2 | name | value | l2 |
+    name | value``): keep the row's 一级指标 and its last block.  Rows that hold one block
+    (the other left empty, or one cell per line) are kept as they are."""
+    rows: dict[int, list] = {}
+    for item in order:
+        rows.setdefault(item[2].row, []).append(item)
+    out = []
+    for items in rows.values():
+        kinds = [k for k, _, _ in items]
+        values_then_l2 = [i for i in range(1, len(items))
+                          if kinds[i] == "l2" and "v" in kinds[:i]]
+        if values_then_l2:
+            last = values_then_l2[-1]
+            items = [x for x in items[:last] if x[0] == "l1"] + items[last:]
+        out.extend(items)
+    return out
 
 
 def _document_year(items: list, projects: list[_Project]) -> list:
