@@ -257,7 +257,7 @@ def _atomic_write(path: str, text: str) -> None:
         raise
 
 
-SOURCE_SUFFIXES = (".txt", ".text", ".csv", ".tsv", ".md") + TEXT_SUFFIXES
+SOURCE_SUFFIXES = (".txt", ".text", ".csv", ".tsv") + TEXT_SUFFIXES
 
 
 def _expand(sources: list[str], errors: list[str]) -> list[str]:

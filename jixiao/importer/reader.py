@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass, field
 
 from . import labels as L
-from .base import LEVEL1_OF, ImportedProject, ImportedUnit, region_of
+from .base import LEVEL1_OF, ImportedProject, ImportedUnit, join_wrapped, region_of
 from .grid import Grid
 
 __all__ = ["read", "Refusal"]
@@ -64,26 +64,30 @@ def _is_label(n: str) -> bool:
                 or L.match(L.IND_HEAD, n))
 
 
-def _split_glued(text: str) -> list[str]:
+def _split_glued(text: str, inside: bool = False) -> list[str]:
     """``项目名称XXX`` → [项目名称, XXX]; ``年度资金总额:16`` → [年度资金总额, 16];
-    ``青山区教育局项目执行单位化工区学校`` → [青山区教育局, 项目执行单位, 化工区学校]."""
+    ``项目主管部门青山区教育局项目执行单位化工区学校`` → [项目主管部门, 青山区教育局,
+    项目执行单位, 化工区学校].  A cell is split only when it starts with a label (a row of
+    labels and values glued together); a label word inside running text (…与相关行政主管
+    部门实现…) is left alone."""
     t = text.strip()
     if not t:
         return []
-    m = _LEVEL_GLUE_RE.match(re.sub(r"\s+", "", t))
-    if m and (L.level1(m.group(1)) or L.level2(m.group(1))):
-        return [m.group(1)] + _split_glued(m.group(2))
+    compact = re.sub(r"\s+", "", t)
+    m = _LEVEL_GLUE_RE.match(compact)
+    if m and (L.level1(m.group(1)) or L.level2(m.group(1)) or L.IND_NOISE.match(m.group(1))):
+        return [m.group(1)] + _split_glued(m.group(2), True)
     m = _COLON_RE.match(t)
     if m and _is_label(m.group(1)):
-        return [m.group(1)] + _split_glued(m.group(2))
-    compact = re.sub(r"\s+", "", t)
+        return [m.group(1)] + _split_glued(m.group(2), True)
     for lab in L.GLUE_LABELS:
         k = compact.find(lab)
-        if k < 0 or compact == lab:
+        if k < 0 or compact == lab or (k > 0 and not inside):
             continue
         before, after = compact[:k], compact[k + len(lab):].lstrip(":：")
         if k == 0 or (len(before) >= 2 and not before.endswith(("、", "的", "和"))):
-            return (_split_glued(before) if before else []) + [lab] + _split_glued(after)
+            return (_split_glued(before, True) if before else []) + [lab] + \
+                _split_glued(after, True)
     return [t]
 
 
@@ -253,15 +257,15 @@ class _Reader:
         toks = self.toks
         if not toks:
             return [Refusal(1, "not a 绩效目标表: the file has no text")]
-        if not any(L.IND_HEAD["l1"].match(t.norm) or L.IND_HEAD["name"].match(t.norm)
-                   for t in toks):
-            return [Refusal(toks[0].line, "not a 绩效目标表: no indicator table "
-                                          "(一级指标 / 二级指标 / 三级指标 …)")]
         selfeval = next((t for t in toks if L.IND_HEAD["selfeval"].match(t.norm)
                          or "自评" in t.norm), None)
         if selfeval is not None:
             return [Refusal(selfeval.line, f"a self-evaluation table (绩效自评表, "
-                                           f"{selfeval.text!r}), not a target table")]
+                                           f"{selfeval.text[:40]!r}), not a target table")]
+        if not any(L.IND_HEAD["l1"].match(t.norm) or L.IND_HEAD["name"].match(t.norm)
+                   for t in toks):
+            return [Refusal(toks[0].line, "not a 绩效目标表: no indicator table "
+                                          "(一级指标 / 二级指标 / 三级指标 …)")]
         listed = _list_header(self.grid)
         if listed is not None:
             return _ListReader(self, *listed).read()
@@ -299,6 +303,8 @@ class _Reader:
         i = start
         pending: list[tuple[str, str]] = []   # labels still waiting for their value
         text_target = None                    # ('goal', key) / ('section', index)
+        lines = self.grid.kind == "lines"     # text lines (PDF text): cells wrap onto lines
+        last_value = None                     # (header key, token) of the last header value
         ind_start = None
         while i < len(toks):
             t = toks[i]
@@ -341,16 +347,39 @@ class _Reader:
                     elif key0 != "ignore":
                         p.header.setdefault(key0, t.text.strip().replace("\n", ""))
                         p.header_line.setdefault(key0, t.line)
+                        last_value = (key0, t, i)
                     pending.pop(0)
                     text_target = None
                 elif kind0 in ("goal", "section"):
-                    # goal headers side by side take one text each, the last one the rest
-                    text_target = pending.pop(0)[:2]
+                    if lines and len(pending) > 1 and pending[0][0] == "goal" and \
+                            not any(x.row == t.row and x is not t for x in toks[i - 1:i + 2]):
+                        # goal headers side by side whose texts stand on lines of their own
+                        # (PDF text lost the columns): the year's goal, unless it says 总目标
+                        overall = t.norm.startswith(("总目标", "项目总目标", "长期目标"))
+                        text_target = ("goal", "overall" if overall else pending[-1][1])
+                        pending = []
+                    else:
+                        # goal headers side by side take one text each, the last one the rest
+                        text_target = pending.pop(0)[:2]
+                        if pending:
+                            self.append_text(p, text_target, t)
+                            text_target = None
+                            i += 1
+                            continue
                     self.append_text(p, text_target, t)
-                    if pending:
-                        text_target = None
             elif text_target is not None:
                 self.append_text(p, text_target, t)
+            elif lines and last_value and last_value[2] == i - 1 and last_value[1].row != t.row \
+                    and len(last_value[1].norm) >= 10 and len(t.norm) <= 20 \
+                    and not re.search(r"[:：]", t.text) and (
+                        i + 1 >= len(toks) or self.label(toks[i + 1].norm)
+                        or L.IND_HEAD["l1"].match(toks[i + 1].norm)):
+                # a header value wrapped onto the next line of PDF text (…推进办经 / 费): the
+                # very next cell, alone on its line, after a value as long as a full line
+                key0 = last_value[0]
+                p.header[key0] += t.text.strip()
+                p.notes.append(f"line {t.line}: {t.text.strip()!r} joined to {key0} (a wrapped line)")
+                last_value = (key0, t, i)
             elif _is_title(t) or i == start:
                 pass
             else:
@@ -694,8 +723,11 @@ class _Reader:
         funds, problem = self.funds(p)
         if problem:
             return problem
-        goals = {k: "\n".join(v) or None for k, v in p.goals.items()}
-        sections = [{"title": s["title"], "text": "\n".join(s["text"])}
+        # text lines (PDF text) wrap inside a paragraph: joined again, a numbered point
+        # starting a new line; elsewhere a cell's lines are its paragraphs
+        join = join_wrapped if self.grid.kind == "lines" else "\n".join
+        goals = {k: join(v) or None for k, v in p.goals.items()}
+        sections = [{"title": s["title"], "text": join(s["text"])}
                     for s in p.sections if s["text"]]
         start, end = self.dates(p, year)
         record = {
