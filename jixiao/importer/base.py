@@ -2,7 +2,7 @@
 
 A layout module (``jixiao/importer/layouts/<name>.py``) exposes
 
-    NAME: str                                   # short layout name, e.g. "pdf-lines"
+    NAME: str                                   # short layout name, e.g. "tabs-2024"
     def detect(text: str) -> bool               # recognise the layout from the text itself
     def parse(text: str, source: str) -> list[ImportedProject | SkippedRecord]
 

@@ -230,6 +230,7 @@ class _Project:
     title: str | None = None
     parts: list = field(default_factory=list)     # 自有资金 / 一般公共预算 … amounts
     funds_section: int | None = None              # the section 预算规模及资金用途, if any
+    fund_labels: dict = field(default_factory=dict)   # fund key → the label's token
     year_in_name: bool = False                    # the year came from a title = name + 目标表
     notes: list = field(default_factory=list)
     refusal: Refusal | None = None
@@ -393,13 +394,15 @@ class _Reader:
         return p, end
 
     def label(self, n: str):
-        for kind, table in (("header", L.HEADER), ("funds", L.FUNDS)):
-            key = L.match(table, n)
-            if key:
-                return kind, key
-        m = L.FUNDS_GROUP.match(n)
+        key = L.match(L.HEADER, n)
+        if key:
+            return "header", key
+        m = L.FUNDS_GROUP.match(n)          # 项目资金(万元), 金额(万元): headings, no amount
         if m:
             return "fundsgroup", next((g for g in m.groups() if g), None)
+        key = L.match(L.FUNDS, n)
+        if key:
+            return "funds", key
         key = L.match(L.GOALS, n)
         if key:
             return "goal", key
@@ -412,9 +415,15 @@ class _Reader:
         m = L.UNIT_SUFFIX.search(t.norm)
         if m and k == "funds":
             p.fund_units.add(m.group(1))          # 项目预算金额(万元)
+        if k == "funds":
+            p.fund_labels.setdefault(key, t)
         if k == "fundsgroup":
             if key:
                 p.fund_units.add(key)
+            i = self.toks.index(t)
+            if i and L.match(L.FUNDS, self.toks[i - 1].norm) == "annual":
+                # 年度资金总额 | 金额(万元): a heading over its parts, not a lost amount
+                p.fund_labels.pop("annual", None)
             if L.SECTIONS.match(t.norm):          # 预算规模及资金用途: amounts, then the 用途 text
                 p.sections.append({"title": t.text.strip().replace("\n", ""), "text": [],
                                    "line": t.line})
@@ -562,34 +571,40 @@ class _Reader:
                                                  >= 0.5 * len(row_sizes))
         values = [t for k, _, t in order if k == "v"]
         glued = sum(1 for t in values if _split_name_target(t.text) and not _looks_like_target(t.text))
-        if self.grid.kind == "lines" and values and glued >= 0.6 * len(row_sizes):
+        self.glued = self.grid.kind == "lines" and bool(values) and glued >= 0.6 * len(row_sizes)
+        if self.glued:
             use_rows = True          # one glued 'name target' cell per line
         else:
             use_rows = use_rows and max(row_sizes.values(), default=0) > 1
         groups: list[tuple[str | None, str | None, list[_Tok]]] = []
         cur: list[_Tok] = []
 
+        labelled = False          # the row being gathered began after a 一级/二级 label
+
         def flush():
-            nonlocal cur
+            nonlocal cur, labelled
             if cur:
-                groups.append((l1, l2, cur))
-            cur = []
+                groups.append((l1, l2, cur, labelled))
+            cur, labelled = [], False
 
         for k, val, t in order:
             if k == "l1":
                 flush()
                 l1, l2 = val, None
+                labelled = True
             elif k == "l2":
                 flush()
                 l2 = val
+                labelled = True
             else:
                 if cur and ((use_rows and t.row != cur[-1].row) or
                             (not use_rows and len(cur) >= n_roles)):
                     flush()
                 cur.append(t)
         flush()
-        for g1, g2, cells in groups:
-            ind = self.indicator(p, cells, value_roles, cols if by_columns else None, use_rows)
+        for g1, g2, cells, after_label in groups:
+            ind = self.indicator(p, cells, value_roles, cols if by_columns else None, use_rows,
+                                 after_label)
             if ind is None:
                 continue
             if g1 is None and g2 is None:
@@ -616,7 +631,8 @@ class _Reader:
             p.refusal = Refusal(toks[start].line, "indicator table without rows")
         return end
 
-    def indicator(self, p, cells: list[_Tok], roles, cols, use_rows) -> dict | None:
+    def indicator(self, p, cells: list[_Tok], roles, cols, use_rows, after_label=False
+                  ) -> dict | None:
         texts = [c.text.strip() for c in cells]
         got: dict[str, str] = {}
         line = cells[0].line
@@ -627,13 +643,15 @@ class _Reader:
             for (r, _), v in zip(roles, texts):
                 got.setdefault(r, v)
         elif len(texts) == 1:
-            split = _split_name_target(texts[0])
+            # a name and a target glued into one cell are split only in a document whose
+            # rows are all glued so (a target such as 及时 ends many names)
+            split = _split_name_target(texts[0]) if getattr(self, "glued", False) else None
             if split is None:
-                # a wrapped line: the rest of the previous row's name
-                if p.indicators and not use_rows:
-                    p.refusal = Refusal(line, f"indicator row without a target: {texts[0][:40]!r}")
-                    return None
+                # a wrapped line of PDF text: the short rest of a long name above, on a line
+                # of its own (not a row that starts with a label)
                 if p.indicators and use_rows and self.grid.kind == "lines" and \
+                        not after_label and len(texts[0]) <= 12 and \
+                        len(p.indicators[-1]["name"]) >= 12 and \
                         not _looks_like_target(texts[0]):
                     prev = p.indicators[-1]
                     prev["name"] += texts[0]
@@ -763,7 +781,7 @@ class _Reader:
 
     def year(self, p: _Project, name: str):
         for toks in (p.pre, [t for t in self.toks if t.line == p.first_line], p.doc_pre):
-            for tok in toks:
+            for tok in reversed(toks):               # the nearest title above the table first
                 for rx in _YEAR_TITLE_RES:
                     m = rx.search(tok.text)
                     if m:
@@ -782,10 +800,18 @@ class _Reader:
         return None, None
 
     def title(self, p: _Project) -> str | None:
-        for tok in list(p.pre) + list(p.doc_pre):
-            if _TITLE_RE.search(tok.norm) and len(tok.norm) <= 80:
-                title = re.sub(r"\[bookmark:[^\]]*\]", "", tok.text).replace("\n", "")
-                return re.sub(r"^\s*\d{1,3}[.．、]\s*", "", title).strip()
+        """The table's own title: the nearest one above it (a document's title comes
+        first, each table's after it), with its year line when that stands apart."""
+        for toks in (p.pre, p.doc_pre):
+            for k in range(len(toks) - 1, -1, -1):
+                tok = toks[k]
+                if _TITLE_RE.search(tok.norm) and len(tok.norm) <= 80:
+                    title = re.sub(r"\[bookmark:[^\]]*\]", "", tok.text).replace("\n", "")
+                    title = re.sub(r"^\s*\d{1,3}[.．、]\s*", "", title).strip()
+                    after = toks[k + 1].text.strip() if k + 1 < len(toks) else ""
+                    if re.fullmatch(r"[（(]\s*\d{4}\s*年度\s*[)）]", after) and "年" not in title:
+                        title += after
+                    return title
         return None
 
     def dates(self, p: _Project, year: int):
@@ -821,6 +847,9 @@ class _Reader:
                                    "年度 amount)")
             elif "total" not in f:
                 f["total"] = v
+        if "annual" not in f and "annual" in p.fund_labels:
+            label = p.fund_labels["annual"]
+            return None, Refusal(label.line, f"{label.text.strip()} has no amount (a lost line?)")
         if "annual" not in f:
             if "total" in f:
                 f["annual"] = f["total"]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib
 
 _MODULES = [
-    "pdf_lines",    # 000: PDF text, one field per line (上海市 2023 form)
     "tabs_2024",    # 004: tab-separated rows (上海市 2024 form)
     "tables_2020",  # 002: tab-separated, older 2020 form
     "ocr_tabs",     # 003: tab-separated OCR of merged cells
