@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 
-from .derive import CATEGORY_LABELS, CATEGORY_ORDER, level_label, natural_key
+from .derive import CATEGORY_ORDER, level_label, natural_key
 from .model import Indicator, Project, Unit
 from .problems import Problem
 
@@ -210,14 +210,6 @@ class Catalog:
                         "level2s": level2s})
         return out
 
-    @cached_property
-    def category_counts(self) -> Counter:
-        return Counter(ind.category for _, ind in self.indicators())
-
-    @cached_property
-    def department_by_slug(self) -> dict[str, Department]:
-        return {d.slug: d for d in self.departments}
-
     def department_url(self, name: str | None) -> str:
         return f"/departments/{department_slug(name or UNPUBLISHED)}/"
 
@@ -234,9 +226,6 @@ class Catalog:
         for p in projects:
             by[self.department_of(p)].append(p)
         return [Group(d.name, d.url, by[d.name]) for d in self.departments if by[d.name]]
-
-    def category_label(self, value: str) -> str:
-        return CATEGORY_LABELS[value]
 
     @property
     def total_yuan(self) -> Decimal:

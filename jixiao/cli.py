@@ -113,13 +113,6 @@ def cmd_search(args) -> int:
     return EXIT_OK
 
 
-def _not_yet(name: str):
-    def run(args) -> int:
-        print(f"build.py {name}: not available yet", file=sys.stderr)
-        return EXIT_USAGE
-    return run
-
-
 COMMANDS = {"build": cmd_build, "check": cmd_check, "schema": cmd_schema,
             "serve": cmd_serve, "import": cmd_import, "search": cmd_search}
 

@@ -134,10 +134,6 @@ class Indicator(Record):
         # first access (0.5 s over the 328k indicators of a 10k-project build)
         return _category(self.level1, self.level2)
 
-    @property
-    def category_label(self) -> str:
-        return derive.CATEGORY_LABELS[self.category]
-
 
 class Source(Record):
     title: str | None = Field(None, description="the table's title as published")

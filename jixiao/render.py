@@ -254,7 +254,7 @@ class Renderer:
         self.outputs.add(path, html, source)
         self.rendered += 1
 
-    def project(self, p: Project, origin: str, key, sources: dict) -> None:
+    def project(self, p: Project, origin: str, key) -> None:
         """A project's page and JSON, unless kept: made later, by ``flush``.  One key of
         its inputs serves its JSON and its pieces of the data files, and, with the
         templates', its page (three hashes per project were 0.4 s at 10,000 projects)."""
@@ -451,7 +451,7 @@ def _all_outputs(r: Renderer) -> Outputs:
         source_url = (f"/sources/{p.source.document}"
                       if sources and p.source.document in sources else None)
         key = deps(fp and fp.record[p.id], fp and fp.unit[p.unit], source_url)
-        r.project(p, origin, key, sources)
+        r.project(p, origin, key)
     r.flush(sources)                 # before projects.json and the sitemap, which read them
 
     # the indicator pages show aggregates bounded by the vocabulary, not by N: their key

@@ -70,10 +70,6 @@ STATUS = {200: "200 OK", 301: "301 Moved Permanently", 304: "304 Not Modified",
           414: "414 URI Too Long", 503: "503 Service Unavailable"}
 
 
-class BadRequest(ValueError):
-    pass
-
-
 def parse_query_string(qs: str) -> dict[str, list[str]]:
     """``QUERY_STRING`` (latin-1 str per PEP 3333) → {name: [values]}, strictly UTF-8."""
     out: dict[str, list[str]] = {}

@@ -38,10 +38,6 @@ class Target:
     unit: str | None = None
     text: str | None = None        # qualitative part (及时, 合格, 预算…)
 
-    @property
-    def is_empty(self) -> bool:
-        return self.op is None and self.value is None and not self.text
-
     def as_dict(self) -> dict:
         return {"op": self.op, "value": None if self.value is None else str(self.value),
                 "value_unit": self.unit, "text": self.text}

@@ -515,10 +515,8 @@ class _Reader:
         cols = {t.col: r for r, t in value_roles if t is not None}
         by_columns = self.grid.columns and len(set(cols)) == len(value_roles) and \
             len({t.row for _, t in head}) == 1
-        head_row = head[-1][1].row
         l1 = l2 = None
         last_was_l1 = False
-        rows: dict[int, list[_Tok]] = {}
         order: list[tuple[str, object]] = []
         # gather: level labels and value cells, up to the end of the table
         table = head[-1][1].table
@@ -561,7 +559,6 @@ class _Reader:
             order = _annual_block(order)
         # group value cells into rows: by grid row where rows hold several cells, else by count
         n_roles = len(value_roles)
-        multi = sum(1 for k, _, t in order if k == "v")
         row_sizes: dict[int, int] = {}
         for k, _, t in order:
             if k == "v":

@@ -24,7 +24,7 @@ class WhooshBackend:
         self.root = self.out / SEARCH_DIR
         self._lock = threading.Lock()
         self._stamp = None
-        self._gen: Generation | None = None
+        self._gen = None                    # the open whoosh_search.Generation
         self._segment_bytes: dict = {}      # shared by the generations that link a segment
 
     # the SearchBackend interface
@@ -58,7 +58,7 @@ class WhooshBackend:
             raise
 
     # internals
-    def _current(self) -> Generation:
+    def _current(self):
         from .whoosh_search import WARM, Generation, folder_identity, segment_keys
         try:
             st = os.stat(self.root / CURRENT)

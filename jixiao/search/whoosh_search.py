@@ -35,7 +35,7 @@ from whoosh.filedb.structfile import StructFile
 
 from .analysis import ParsedQuery, fold, matches, shingle
 from .documents import FIELDS
-from .params import FACETS, SearchParams
+from .params import FACETS
 from .results import matched_indicators, snippets
 from .whoosh_index import NoIndex, unpack
 
