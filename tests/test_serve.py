@@ -364,3 +364,15 @@ def test_an_index_removed_under_the_server_gives_503_not_500(app, site):
         backend._gen = None
         backend._stamp = None
     assert request(app, "/api/search?q=" + q("检查")).status == 200
+
+
+def test_a_page_without_results_offers_ways_on(app):
+    """No dead end: a query nothing matches, with a filter on, offers to drop the filter,
+    browse links and, for a query without Chinese, a hint; ignored characters say so."""
+    r = request(app, "/search/?q=" + q("Москва") + "&year=2024")
+    assert r.status == 200
+    page = r.text
+    assert "没有找到" in page and "去掉筛选" in page and "年度：2024" in page
+    assert '<a href="/units/">单位</a>' in page and "请用中文字词搜索" in page
+    r = request(app, "/search/?q=" + q("😀"))
+    assert "没有可以搜索的文字" in r.text
