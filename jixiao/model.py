@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from decimal import Decimal
 from functools import cached_property, lru_cache
 from typing import Annotated, ClassVar, Literal
@@ -24,10 +25,15 @@ Text = Annotated[str, Field(min_length=1)]
 MAX_INT_DIGITS, MAX_FRACTION_DIGITS = 15, 10      # the loader's limit (load.py), for every spelling
 
 
+_PLAIN_AMOUNT = re.compile(r"[0-9]{1,15}(?:\.[0-9]{1,10})?\Z")
+
+
 def _amount(value):
     """One limit for every spelling of a number: ``1e20``, ``"1e-400"``, ``1E+30`` and
     ``1e-999999999`` (which YAML reads as text) are refused like a 16-digit number, before
     anything formats them (a Decimal of 1e-999999999 formats to a billion characters)."""
+    if type(value) is str and _PLAIN_AMOUNT.match(value):
+        return Decimal(value)            # the common case (records cached as JSON): fast
     if isinstance(value, bool):
         raise ValueError("expected a number, got a yes/no value")
     if isinstance(value, str):
