@@ -42,7 +42,11 @@ def project_dict(catalog: Catalog, p: Project) -> dict:
             for i in p.indicators
         ],
         "source": {"title": p.source.title, "document": p.source.document,
-                   "url": f"/sources/{p.source.document}" if p.source.document else None},
+                   "url": f"/sources/{p.source.document}" if p.source.document else None,
+                   **({"official_url": p.source.url, "publisher": p.source.publisher,
+                       "published": p.source.published.isoformat() if p.source.published
+                       else None} if (p.source.url or p.source.publisher or p.source.published)
+                      else {})},
     }
 
 
@@ -123,7 +127,8 @@ JSON_FIELDS = [
     ("sections", "[{title, text}]：原表中的其他栏目，按原顺序"),
     ("indicators", "[{level1, level2, name, description, target, op, value, value_unit, text, "
                    "category}]：按原表顺序"),
-    ("source", "{title, document, url}：原始公开文件"),
+    ("source", "{title, document, url}：原始公开文件（url 为本站保存的文本）；记录注明时另有 "
+               "official_url（官方公开页面）、publisher（发布单位）、published（发布日期）"),
 ]
 
 

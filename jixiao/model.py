@@ -141,9 +141,16 @@ class Indicator(Record):
         return _category(self.level1, self.level2)
 
 
+OfficialUrl = Annotated[str, Field(pattern=r"^https?://[^\s<>\"']+$", max_length=500)]
+
+
 class Source(Record):
     title: str | None = Field(None, description="the table's title as published")
     document: str | None = Field(None, description="file name under content/sources/")
+    url: OfficialUrl | None = Field(
+        None, description="the official page or file where the publisher published the table")
+    publisher: str | None = Field(None, description="who published it, e.g. 上海市燃气管理事务中心")
+    published: dt.date | None = Field(None, description="the date it was published")
 
 
 class Project(Record):

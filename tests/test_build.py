@@ -173,3 +173,38 @@ def test_build_warns_when_the_public_address_is_not_set(tmp_path, monkeypatch, c
                  "--out", str(tmp_path / "b")]) == 0
     assert "JIXIAO_BASE_URL" not in capsys.readouterr().err
     assert "https://jixiao.example.gov.cn/" in (tmp_path / "b" / "sitemap.xml").read_text("utf-8")
+
+
+def test_official_source_is_linked_first(tmp_path):
+    """Provenance: a record may name the official page, its publisher and the date; the
+    project page links it before the site's own copy, and the JSON carries it.  Only
+    http(s) addresses are accepted."""
+    import json
+    import shutil
+    from jixiao.pipeline import build
+    from jixiao.problems import ContentError
+    root = Path(__file__).resolve().parent.parent
+    content = tmp_path / "content"
+    shutil.copytree(root / "tests" / "fixtures" / "valid", content)
+    record = content / "tj-rrzx" / "2025" / "tj-rrzx-2025-01.yaml"
+    text = record.read_text("utf-8")
+    record.write_text(text.replace("  document: 001_0a362c379c5850c5.txt",
+                                   "  document: 001_0a362c379c5850c5.txt\n"
+                                   "  url: https://zfcxjs.tj.gov.cn/example/t20250120.html\n"
+                                   "  publisher: 天津市供热燃气管理事务中心\n"
+                                   "  published: 2025-01-20"), "utf-8")
+    out = tmp_path / "site"
+    build(content, out, log=None)
+    page = (out / "projects" / "tj-rrzx-2025-01" / "index.html").read_text("utf-8")
+    official = page.index('href="https://zfcxjs.tj.gov.cn/example/t20250120.html"')
+    assert "2025年1月20日发布" in page
+    assert official < page.index("本站整理的原始公开文件")
+    data = json.loads((out / "projects" / "tj-rrzx-2025-01.json").read_text("utf-8"))
+    assert data["source"]["official_url"] == "https://zfcxjs.tj.gov.cn/example/t20250120.html"
+    assert data["source"]["published"] == "2025-01-20"
+    record.write_text(text.replace("  document: 001_0a362c379c5850c5.txt",
+                                   "  document: 001_0a362c379c5850c5.txt\n"
+                                   "  url: javascript:alert(1)"), "utf-8")
+    with pytest.raises(ContentError) as e:
+        build(content, tmp_path / "site2", log=None)
+    assert "source.url" in str(e.value)
