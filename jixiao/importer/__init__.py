@@ -14,9 +14,11 @@ import re
 import sys
 import tempfile
 from dataclasses import dataclass
+from decimal import Decimal
 
 import yaml
 
+from ..derive import to_yuan
 from .base import ImportedProject, ImportedUnit, LayoutError, SkippedRecord, region_of
 from .grid import GridError, read_grid, read_text, text_grid
 from .layouts import LAYOUTS
@@ -75,7 +77,6 @@ def funds_notes(funds: dict) -> list[str]:
     """What the amounts say about the table, for every reader: the parts of the year's
     amount must add up to it, and a form that publishes 上年结转资金 and 其他资金 publishes
     当年财政拨款 beside them — without it, a line was probably lost."""
-    from decimal import Decimal
     notes = []
     annual = funds.get("annual")
     parts = {k: funds.get(k) for k in ("appropriation", "carryover", "other")}
@@ -327,11 +328,10 @@ class _Existing:
         return e
 
 
-def _yuan(p: ImportedProject) -> str:
-    from decimal import Decimal
+def annual_yuan(p: ImportedProject) -> Decimal:
+    """The year's amount of a read record in yuan, as the site will derive it."""
     f = p.record["funds"]
-    v = Decimal(f["annual"]) * (10000 if f["unit"] == "万元" else 1)
-    return f"{v:,.2f} 元"
+    return to_yuan(Decimal(f["annual"]), f["unit"])
 
 
 def run_import(sources: list[str], out: str, force: bool, stdout=None, stderr=None) -> int:
@@ -430,7 +430,7 @@ def run_import(sources: list[str], out: str, force: bool, stdout=None, stderr=No
             n_projects += 1
             years.add(p.year)
             report.append(f"  {doc.path}:{p.line}: {p.record['name']} · {p.unit.name} · {p.year}"
-                          f" · {_yuan(p)} · {len(p.record['indicators'])} indicators → {pid}")
+                          f" · {annual_yuan(p):,.2f} 元 · {len(p.record['indicators'])} indicators → {pid}")
             report.extend(f"    note: {note}" for note in p.notes)
     for name, u in units.items():
         uid = unit_ids[name]

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import yaml
 
+from . import annual_yuan
 from .labels import norm
 
 SUFFIXES = (".txt", ".html", ".htm", ".xlsx", ".docx", ".pdf")
@@ -34,11 +35,6 @@ def tables(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir()
                   if p.suffix in SUFFIXES and p.with_name(p.stem + ".expected.yaml").exists()
                   and not p.name.endswith(".source.txt"))
-
-
-def _yuan(project) -> Decimal:
-    f = project.record["funds"]
-    return Decimal(f["annual"]) * (10000 if f["unit"] == "万元" else 1)
 
 
 def _same(a: str | None, b: str | None) -> bool:
@@ -64,8 +60,8 @@ def compare(projects: list, expected: list[dict]) -> list[str]:
                 diffs.append(f"project {k}: {field} {got!r}, expected {want!r}")
         if p.year != e["year"]:
             diffs.append(f"project {k}: year {p.year}, expected {e['year']}")
-        if _yuan(p) != Decimal(str(e["annual_yuan"])):
-            diffs.append(f"project {k}: annual {_yuan(p)} yuan, expected {e['annual_yuan']}")
+        if annual_yuan(p) != Decimal(str(e["annual_yuan"])):
+            diffs.append(f"project {k}: annual {annual_yuan(p)} yuan, expected {e['annual_yuan']}")
         inds = r["indicators"]
         if len(inds) != e["indicators"]:
             diffs.append(f"project {k}: {len(inds)} indicators, expected {e['indicators']}")

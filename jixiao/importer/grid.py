@@ -118,11 +118,11 @@ def text_grid(text: str) -> Grid:
     if content and closed + multi >= 0.3 * len(content):
         return _pipe_grid(lines)
     if content and tabs >= 0.3 * len(content):
-        return _tab_grid(lines)
-    return _line_grid(lines)
+        return _row_grid(lines, "tabs", True, lambda ln: ln.rstrip().split("\t"))
+    return _row_grid(lines, "lines", False, _split_line)
 
 
-def _comment(n: int, line: str) -> bool:
+def _comment(line: str) -> bool:
     # the fixture header ("# source: …") and markdown headings are not cells
     return line.lstrip().startswith("#")
 
@@ -131,7 +131,7 @@ def _pipe_grid(lines: list[str]) -> Grid:
     g = Grid(kind="pipe", columns=True)
     # rows of the table are table 1; text lines around it are not
     for n, ln in enumerate(lines, 1):
-        if not ln.strip() or _comment(n, ln) or _PIPE_SEP_RE.match(ln):
+        if not ln.strip() or _comment(ln) or _PIPE_SEP_RE.match(ln):
             continue
         s = ln.strip()
         if "|" not in s:
@@ -152,7 +152,7 @@ def _closed_cell_grid(lines: list[str]) -> Grid:
     buf: list[str] = []
     start = None
     for n, ln in enumerate(lines, 1):
-        if _comment(n, ln) and not buf:
+        if _comment(ln) and not buf:
             continue
         parts = ln.split("|")
         for k, part in enumerate(parts):
@@ -170,21 +170,13 @@ def _closed_cell_grid(lines: list[str]) -> Grid:
     return g
 
 
-def _tab_grid(lines: list[str]) -> Grid:
-    g = Grid(kind="tabs", columns=True)
+def _row_grid(lines: list[str], kind: str, columns: bool, cells) -> Grid:
+    """One row per non-blank line, its cells split by ``cells`` (tabs; or blanks for text
+    lines, whose columns are not kept)."""
+    g = Grid(kind=kind, columns=columns)
     for n, ln in enumerate(lines, 1):
-        if not ln.strip() or _comment(n, ln):
-            continue
-        g.add(ln.rstrip().split("\t"), n)
-    return g
-
-
-def _line_grid(lines: list[str]) -> Grid:
-    g = Grid(kind="lines", columns=False)
-    for n, ln in enumerate(lines, 1):
-        if not ln.strip() or _comment(n, ln):
-            continue
-        g.add(_split_line(ln), n)
+        if ln.strip() and not _comment(ln):
+            g.add(cells(ln), n)
     return g
 
 

@@ -25,9 +25,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from . import labels as L
-from .base import LEVEL1_OF, ImportedProject, ImportedUnit, join_wrapped, region_of
+from .base import (LEVEL1_OF, ImportedProject, ImportedUnit, LayoutError, date_cell,
+                   join_wrapped, region_of)
 from .grid import Grid
 
 __all__ = ["read", "Refusal"]
@@ -112,12 +114,9 @@ def _tokens(grid: Grid) -> list[_Tok]:
                 toks.append(_Tok(p, c.line, r, c.col, row.table))
     out: list[_Tok] = []
     for t in toks:
-        if out and not _is_any_label(t.norm) and _is_any_label(out[-1].norm + t.norm) and \
-                len(t.norm) <= 4:
-            prev = out.pop()
-            t = _Tok(prev.text + t.text, prev.line, prev.row, prev.col, prev.table)
-        elif out and not _is_any_label(out[-1].norm) and \
-                _is_any_label(out[-1].norm + t.norm) and len(out[-1].norm) <= 4:
+        if out and _is_any_label(out[-1].norm + t.norm) and (
+                (not _is_any_label(t.norm) and len(t.norm) <= 4)
+                or (not _is_any_label(out[-1].norm) and len(out[-1].norm) <= 4)):
             prev = out.pop()
             t = _Tok(prev.text + t.text, prev.line, prev.row, prev.col, prev.table)
         out.append(t)
@@ -126,9 +125,7 @@ def _tokens(grid: Grid) -> list[_Tok]:
 
 # ---------------------------------------------------------------- values
 
-_AMOUNT_RE = re.compile(r"^[-−]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$")
 _AMOUNT_IN_RE = re.compile(r"^([-−]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)\s*(万元|万|元)?")
-_NONE_RE = re.compile(r"^(?:[-—–/／无]|/|0?\.?0*)$")
 
 
 def _amount(text: str) -> tuple[str | None, str | None, str]:
@@ -173,8 +170,6 @@ _OPS = {"≥": "≥", ">=": "≥", "大于等于": "≥", "不低于": "≥", "�
         "小于等于": "≤", "不高于": "≤", "不超过": "≤", "=": "=", "等于": "=", ">": ">", "大于": ">",
         "＞": ">", "<": "<", "小于": "<", "＜": "<", "＝": "=", "≧": "≥", "≦": "≤"}
 _OP_START_RE = re.compile(r"^(?:[≥≤=<>＜＞＝≧≦]|不[低少高超])")
-_TARGET_TAIL_RE = re.compile(
-    r"(?:[≥≤=<>＜＞＝≧≦]+\s*)?[-+]?\d+(?:\.\d+)?\s*(?:%|％|[^\d\s≥≤=<>]{1,4})?$")
 _QUALITATIVE = ("稳步提高", "显著提高", "明显提高", "逐步提高", "有效提高", "明显提升", "显著提升",
                 "有效提升", "持续提升", "逐步提升", "显著改善", "明显改善", "持续改善", "有所改善",
                 "及时", "合格", "达标", "完成", "良好", "满意", "长期", "有效", "提升", "提高",
@@ -220,14 +215,14 @@ def _compose_target(value: str, op: str | None, unit: str | None) -> str:
 @dataclass
 class _Project:
     first_line: int
+    pre: list = field(default_factory=list)       # tokens between the last table and this one
+    doc_pre: list = field(default_factory=list)   # tokens before the document's first table
     header: dict = field(default_factory=dict)
-    header_line: dict = field(default_factory=dict)
     funds: dict = field(default_factory=dict)
     fund_units: set = field(default_factory=set)
     goals: dict = field(default_factory=dict)
     sections: list = field(default_factory=list)
     indicators: list = field(default_factory=list)
-    title: str | None = None
     parts: list = field(default_factory=list)     # 自有资金 / 一般公共预算 … amounts
     funds_section: int | None = None              # the section 预算规模及资金用途, if any
     fund_labels: dict = field(default_factory=dict)   # fund key → the label's token
@@ -299,8 +294,7 @@ class _Reader:
     # -- one project: header, funds, goals, sections, then the indicator table
     def project(self, start: int, pre: list[_Tok], doc_pre: list[_Tok]):
         toks = self.toks
-        p = _Project(first_line=toks[start].line)
-        p.pre, p.doc_pre = pre, doc_pre
+        p = _Project(first_line=toks[start].line, pre=pre, doc_pre=doc_pre)
         i = start
         pending: list[tuple[str, str]] = []   # labels still waiting for their value
         text_target = None                    # ('goal', key) / ('section', index)
@@ -320,7 +314,7 @@ class _Reader:
                 break                         # the next project, before any indicator table
             kind = self.label(n)
             if kind:
-                pending, text_target = self.take_label(p, kind, t, pending)
+                pending, text_target = self.take_label(p, kind, i, pending)
                 i += 1
                 continue
             m = re.match(r"^\((万元|元)\)$", n)
@@ -347,7 +341,6 @@ class _Reader:
                                        f"is not a date; left out")
                     elif key0 != "ignore":
                         p.header.setdefault(key0, t.text.strip().replace("\n", ""))
-                        p.header_line.setdefault(key0, t.line)
                         last_value = (key0, t, i)
                     pending.pop(0)
                     text_target = None
@@ -410,7 +403,9 @@ class _Reader:
             return "section", n
         return None
 
-    def take_label(self, p: _Project, kind, t: _Tok, pending):
+    def take_label(self, p: _Project, kind, i: int, pending):
+        t = self.toks[i]
+        following = self.toks[i + 1].norm if i + 1 < len(self.toks) else ""
         k, key = kind
         m = L.UNIT_SUFFIX.search(t.norm)
         if m and k == "funds":
@@ -420,7 +415,6 @@ class _Reader:
         if k == "fundsgroup":
             if key:
                 p.fund_units.add(key)
-            i = self.toks.index(t)
             if i and L.match(L.FUNDS, self.toks[i - 1].norm) == "annual":
                 # 年度资金总额 | 金额(万元): a heading over its parts, not a lost amount
                 p.fund_labels.pop("annual", None)
@@ -436,15 +430,10 @@ class _Reader:
         if k == "section":
             p.sections.append({"title": t.text.strip().replace("\n", ""), "text": [], "line": t.line})
             key = len(p.sections) - 1
-        if k == "goal" and L.GOAL_GROUP.match(t.norm) and \
-                self.next_is_goal(t):
+        if k == "goal" and L.GOAL_GROUP.match(t.norm) and L.match(L.GOALS, following):
             return pending, None          # 项目绩效目标 heading 长期目标 / 年度目标
         pending = pending + [(k, key, t.row)]
         return pending, (k, key) if k in ("goal", "section") else None
-
-    def next_is_goal(self, t: _Tok) -> bool:
-        i = self.toks.index(t)
-        return i + 1 < len(self.toks) and L.match(L.GOALS, self.toks[i + 1].norm) is not None
 
     def append_text(self, p: _Project, target, t: _Tok) -> None:
         kind, key = target
@@ -504,7 +493,8 @@ class _Reader:
         cut = max(k for k, r in enumerate(roles) if r in ("l1", "l2")) if \
             any(r in ("l1", "l2") for r in roles) else -1
         value_roles = [(r, t) for r, t in head[cut + 1:]]
-        if sum(1 for r, _ in head if r == "l2") > 1:
+        two_blocks = sum(1 for r, _ in head if r == "l2") > 1
+        if two_blocks:
             p.notes.append(f"line {toks[start].line}: long-term and annual indicator columns side "
                            f"by side; the annual ones (after the last 二级指标) are read")
         if not any(r == "target" for r, _ in value_roles):
@@ -516,7 +506,6 @@ class _Reader:
         by_columns = self.grid.columns and len(set(cols)) == len(value_roles) and \
             len({t.row for _, t in head}) == 1
         l1 = l2 = None
-        last_was_l1 = False
         order: list[tuple[str, object]] = []
         # gather: level labels and value cells, up to the end of the table
         table = head[-1][1].table
@@ -531,6 +520,7 @@ class _Reader:
                 i += 1
                 continue
             a, b = L.level1(n), L.level2(n)
+            last_was_l1 = bool(order) and order[-1][0] == "l1"
             if order and order[-1][0] == "l2" and not n.endswith("指标"):
                 a = b = None             # a bare 满意度 under 服务对象满意度指标 is a name
             if a and b and not last_was_l1 and a == "成本指标":
@@ -542,20 +532,17 @@ class _Reader:
                     a = None
             if a and not (b and last_was_l1):
                 order.append(("l1", a, t))
-                last_was_l1 = True
-            elif b and not (order and order[-1][0] == "l2" and not n.endswith("指标")):
+            elif b:
                 order.append(("l2", b, t))
-                last_was_l1 = False
             else:
                 order.append(("v", t.text.strip(), t))
-                last_was_l1 = False
             i += 1
         end = i
         if end >= len(toks) and order and order[-1][0] in ("l1", "l2"):
             p.refusal = Refusal(order[-1][2].line, f"the table ends at {order[-1][2].text!r} "
                                                    f"without its rows: truncated?")
             return end
-        if sum(1 for r, _ in head if r == "l2") > 1:
+        if two_blocks:
             order = _annual_block(order)
         # group value cells into rows: by grid row where rows hold several cells, else by count
         n_roles = len(value_roles)
@@ -563,16 +550,14 @@ class _Reader:
         for k, _, t in order:
             if k == "v":
                 row_sizes[t.row] = row_sizes.get(t.row, 0) + 1
-        use_rows = self.grid.kind != "lines" or (row_sizes and max(row_sizes.values()) > 1 and
-                                                 sum(1 for v in row_sizes.values() if v > 1)
-                                                 >= 0.5 * len(row_sizes))
         values = [t for k, _, t in order if k == "v"]
-        glued = sum(1 for t in values if _split_name_target(t.text) and not _looks_like_target(t.text))
-        self.glued = self.grid.kind == "lines" and bool(values) and glued >= 0.6 * len(row_sizes)
-        if self.glued:
-            use_rows = True          # one glued 'name target' cell per line
-        else:
-            use_rows = use_rows and max(row_sizes.values(), default=0) > 1
+        glued = self.grid.kind == "lines" and bool(values) and sum(
+            1 for t in values if _split_name_target(t.text) and not _looks_like_target(t.text)
+        ) >= 0.6 * len(row_sizes)       # one glued 'name target' cell per line
+        # rows where rows hold several cells (text lines: most of them), else by count
+        use_rows = glued or max(row_sizes.values(), default=0) > 1 and (
+            self.grid.kind != "lines"
+            or sum(1 for v in row_sizes.values() if v > 1) >= 0.5 * len(row_sizes))
         groups: list[tuple[str | None, str | None, list[_Tok]]] = []
         cur: list[_Tok] = []
 
@@ -601,7 +586,7 @@ class _Reader:
         flush()
         for g1, g2, cells, after_label in groups:
             ind = self.indicator(p, cells, value_roles, cols if by_columns else None, use_rows,
-                                 after_label)
+                                 after_label, glued)
             if ind is None:
                 continue
             if g1 is None and g2 is None:
@@ -621,15 +606,13 @@ class _Reader:
                     p.notes.append(f"line {cells[0].line}: rows under 一级指标 {g1} without a "
                                    f"二级指标: the 一级 label stands for both")
             ind["level1"], ind["level2"] = g1, g2
-            if ind.get("line") is None:
-                ind["line"] = cells[0].line
             p.indicators.append(ind)
         if not p.indicators:
             p.refusal = Refusal(toks[start].line, "indicator table without rows")
         return end
 
-    def indicator(self, p, cells: list[_Tok], roles, cols, use_rows, after_label=False
-                  ) -> dict | None:
+    def indicator(self, p, cells: list[_Tok], roles, cols, use_rows, after_label: bool,
+                  glued: bool) -> dict | None:
         texts = [c.text.strip() for c in cells]
         got: dict[str, str] = {}
         line = cells[0].line
@@ -642,7 +625,7 @@ class _Reader:
         elif len(texts) == 1:
             # a name and a target glued into one cell are split only in a document whose
             # rows are all glued so (a target such as 及时 ends many names)
-            split = _split_name_target(texts[0]) if getattr(self, "glued", False) else None
+            split = _split_name_target(texts[0]) if glued else None
             if split is None:
                 # a wrapped line of PDF text: the short rest of a long name above, on a line
                 # of its own (not a row that starts with a label)
@@ -812,7 +795,6 @@ class _Reader:
         return None
 
     def dates(self, p: _Project, year: int):
-        from .base import LayoutError, date_cell
         out = []
         for key in ("start", "end"):
             v = p.header.get(key)
@@ -839,9 +821,8 @@ class _Reader:
             if "annual" not in f:
                 f["annual"] = v
                 lines["annual"] = lines["total_or_annual"]
-                if "total" in f or True:
-                    p.notes.append("资金总额 read as the year's amount (the form has no separate "
-                                   "年度 amount)")
+                p.notes.append("资金总额 read as the year's amount (the form has no separate "
+                               "年度 amount)")
             elif "total" not in f:
                 f["total"] = v
         if "annual" not in f and "annual" in p.fund_labels:
@@ -854,11 +835,9 @@ class _Reader:
                 p.notes.append("年度资金 not published: the 项目资金总额 is taken as the year's "
                                "amount (a guess)")
             elif any(k == "own" for k, _, _ in p.parts) and ("appropriation" in f or "other" in f):
-                from decimal import Decimal
                 terms = [f[k] for k in ("appropriation", "carryover", "other") if k in f] + \
                     [v for k, v, _ in p.parts if k == "own"]
-                total = sum(Decimal(x) for x in terms)
-                f["annual"] = str(total) if total != 0 or not terms else terms[0]
+                f["annual"] = str(sum(Decimal(x) for x in terms))
                 lines["annual"] = p.first_line
                 p.notes.append(f"年度资金总额 is published as its parts: {' + '.join(terms)} = "
                                f"{f['annual']}")
@@ -889,7 +868,6 @@ class _Reader:
     def unit_from_text(self, p: _Project, annual: str) -> set:
         """No 单位：万元 anywhere: the document's own prose may name the same amount
         with its unit (``年度预算安排5万元`` beside a table cell ``5.00``)."""
-        from decimal import Decimal
         found = {}
         for tok in self.toks:
             for m in re.finditer(r"(\d+(?:\.\d+)?)\s*(万元|元)", tok.text):
@@ -960,16 +938,9 @@ class _ListReader:
 
     def __init__(self, reader: "_Reader", head_index: int, head):
         self.r, self.head_index = reader, head_index
-        self.roles = []
-        for c in head.cells:
-            n = L.norm(c.text)
-            role = L.match(L.HEADER, n) or (("funds", L.match(L.FUNDS, n)) if L.match(L.FUNDS, n)
-                                            else None)
-            if role is None:
-                role = ("goal", L.match(L.GOALS, n)) if L.match(L.GOALS, n) else None
-            if role is None:
-                role = ("ind", L.match(L.IND_HEAD, n))
-            self.roles.append(role)
+        # (kind, key) of each column: the reader's own labels, else an indicator column
+        self.roles = [reader.label(n) or ("ind", L.match(L.IND_HEAD, n))
+                      for n in (L.norm(c.text) for c in head.cells)]
 
     def read(self) -> list:
         grid = self.r.grid
@@ -987,18 +958,19 @@ class _ListReader:
             if len(cells) >= len(self.roles) - 2 and not (L.level1(cells[lead]) or
                                                           L.level2(cells[lead])):
                 # a whole row: the project's columns, then the indicator's
-                cur = _Project(first_line=row.line)
-                cur.pre, cur.doc_pre = pre, pre
+                cur = _Project(first_line=row.line, pre=pre, doc_pre=pre)
                 out.append(cur)
                 for role, text in zip(self.roles[:ind_at], cells[:ind_at]):
                     if not text:
                         continue
-                    if role in ("name", "unit", "department", "nature", "category"):
-                        cur.header.setdefault(role, text)
-                    elif isinstance(role, tuple) and role[0] == "funds" and role[1]:
-                        self.r.take_amount(cur, role[1], _Tok(text, row.line, 0, 0))
-                    elif isinstance(role, tuple) and role[0] == "goal":
-                        cur.goals.setdefault(role[1], []).append(text)
+                    kind, key = role
+                    if kind == "header" and key in ("name", "unit", "department", "nature",
+                                                    "category"):
+                        cur.header.setdefault(key, text)
+                    elif kind == "funds":
+                        self.r.take_amount(cur, key, _Tok(text, row.line, 0, 0))
+                    elif kind == "goal":
+                        cur.goals.setdefault(key, []).append(text)
                 rest = cells[ind_at:]
             elif L.level1(cells[lead]) or L.level2(cells[lead]):
                 rest = [c for c in cells if c] if cur is not None else None
