@@ -10,7 +10,7 @@ The engine (``whoosh_search.Generation``) supplies only:
 - ``result(position, query, categories)`` → a project's result entry for a query;
 - ``masks`` (facet value → bitset), ``labels``, ``by_amount``, ``all``, ``nbytes``;
 - ``names_text``/``names_starts`` (the folded project names, one per line, in site
-  order), ``units`` (with ``folded`` and ``short`` names) and ``synonyms`` (folded groups).
+  order), ``units`` (with their ``folded`` names) and ``synonyms`` (folded groups).
 
 Tiers, in this order and never mixed (a later tier never outranks an earlier one):
 
@@ -50,6 +50,9 @@ MIN_RELAXED = 3            # a relaxed part has at least this many characters
 MAX_UNIT_RESULTS = 3
 MAX_SYNONYM_QUERIES = 8
 _CJK_ONLY = re.compile(r"[\u3400-\u9fff]+")
+# a unit name's region (上海市, 上海市青浦区, 天津市 …), left out when matching short names
+_REGION = re.compile(r"^(?:[^\s省市]{2,7}?(?:省|自治区))?(?:[^\s市]{1,4}?市)?"
+                     r"(?:[^\s区县市]{1,4}?[区县](?=.{4,}))?")
 
 
 # ── the answer ───────────────────────────────────────────────────────────────
@@ -145,17 +148,36 @@ def _match_tiers(gen, query: ParsedQuery) -> _Tiers:
     return t
 
 
-_CACHES: "weakref.WeakKeyDictionary" = None      # generation → LRU of _Tiers by query
+# What is worked out once per generation (it goes when the generation goes): the tiers
+# of recent queries (an LRU), and what the relaxed tier and the suggestions read.
+_PER_GENERATION: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
 CACHE_SIZE = 256
 
 
-def _cached(gen, query: ParsedQuery) -> _Tiers:
-    global _CACHES
+class _Derived:
+    def __init__(self, gen):
+        self.tiers: OrderedDict = OrderedDict()
+        text = gen.names_text + "\n" + "\n".join(u["folded"] for u in gen.units)
+        # the bigrams of every project and unit name: what a corrected word is made of
+        self.vocabulary = frozenset(text[i:i + 2] for i in range(len(text) - 1))
+        # unit names without their region (上海市…): where short names are looked for
+        self.short = [(u, _REGION.sub("", u["folded"], count=1)) for u in gen.units]
+
+
+def _derived(gen) -> _Derived:
     with _LOCK:
-        if _CACHES is None:
-            _CACHES = weakref.WeakKeyDictionary()
-        cache = _CACHES.setdefault(gen, OrderedDict())
+        d = _PER_GENERATION.get(gen)
+    if d is None:
+        d = _Derived(gen)
+        with _LOCK:
+            d = _PER_GENERATION.setdefault(gen, d)
+    return d
+
+
+def _cached(gen, query: ParsedQuery) -> _Tiers:
+    cache = _derived(gen).tiers
+    with _LOCK:
         hit = cache.get(query.slots)
         if hit is not None:
             cache.move_to_end(query.slots)
@@ -234,8 +256,8 @@ def relaxed(gen, query: ParsedQuery) -> tuple[int, array, list[dict]]:
     if not loose:
         return 0, array("i"), []            # all parts exact: the exact tier has them
     head = [p for p in (first or ()) if (mask >> p) & 1]
-    rest = [p for p in _bits(mask) if p not in set(head)]
-    return mask, array("i", head + rest), units
+    placed = set(head)
+    return mask, array("i", head + [p for p in _bits(mask) if p not in placed]), units
 
 
 def _relaxed_part(gen, query: ParsedQuery) -> tuple[int, array, list[dict]]:
@@ -278,10 +300,10 @@ def abbreviated_units(gen, query: ParsedQuery) -> list[dict]:
         return []
     pattern = re.compile(".*?".join(map(re.escape, part)))
     hits = []
-    for u in gen.units:
+    for u, short in _derived(gen).short:
         if part in u["folded"]:
             continue                                  # an exact unit result already
-        m = pattern.search(u["short"])
+        m = pattern.search(short)
         if m and (m.end() - m.start()) <= 4 * len(part):
             hits.append((m.end() - m.start(), len(u["name"]), u["id"], u))
     hits.sort(key=lambda h: h[:3])
@@ -290,26 +312,10 @@ def abbreviated_units(gen, query: ParsedQuery) -> list[dict]:
 
 # ── suggestions: homophones from the index's vocabulary ─────────────────────
 
-_VOCABULARIES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
-def _vocabulary(gen) -> frozenset:
-    """The bigrams of every project name and unit name: what a corrected word must be made
-    of (a suggestion names something that exists, in the words of the tables)."""
-    with _LOCK:
-        v = _VOCABULARIES.get(gen)
-    if v is None:
-        text = gen.names_text + "\n" + "\n".join(u["folded"] for u in gen.units)
-        v = frozenset(text[i:i + 2] for i in range(len(text) - 1))
-        with _LOCK:
-            _VOCABULARIES[gen] = v
-    return v
-
-
 def suggest(gen, query: ParsedQuery) -> tuple[ParsedQuery, str] | None:
     """A query that differs in one character per part, read the same way, whose bigrams
     the index holds and whose exact search finds the most projects."""
-    vocabulary = _vocabulary(gen)
+    vocabulary = _derived(gen).vocabulary
     best = None
     for k, part in enumerate(query.parts):
         if not _CJK_ONLY.fullmatch(part) or len(part) < 2:
@@ -411,8 +417,13 @@ def _page(gen, params, kept: int, ranked, first: int, take: int) -> list[int]:
     if take <= 0:
         return []
     if params.sort in ("amount", "amount_asc") or ranked is not None:
-        order = (gen.by_amount if params.sort == "amount" else gen.by_amount[::-1]
-                 if params.sort == "amount_asc" else ranked)
+        if params.sort == "amount_asc":
+            order = reversed(gen.by_amount)                 # smallest first, no copy
+            if kept == gen.all:
+                n = len(gen.by_amount)
+                return gen.by_amount[max(0, n - first - take):n - first][::-1]
+        else:
+            order = gen.by_amount if params.sort == "amount" else ranked
         if kept == gen.all:
             return list(order[first:first + take])
         bits = kept.to_bytes(gen.nbytes, "little")
@@ -475,9 +486,7 @@ def unit_results(gen, unit_hits: list, wanted: dict) -> list[dict]:
     exact = [x for x in found if x[1] == "exact"]
     if len(exact) > MAX_UNIT_RESULTS:
         return []                        # 上海市 names no unit in particular
-    chosen = (exact or found)[:MAX_UNIT_RESULTS] if exact else found[:MAX_UNIT_RESULTS]
-    if exact:
-        chosen = sorted(exact, key=lambda x: (len(x[0]["name"]), x[0]["id"])) + \
-            [x for x in found if x[1] != "exact"][:MAX_UNIT_RESULTS - len(exact)]
+    exact.sort(key=lambda x: (len(x[0]["name"]), x[0]["id"]))      # the shortest name first
+    chosen = (exact + [x for x in found if x[1] != "exact"])[:MAX_UNIT_RESULTS]
     return [{"type": "unit", "id": u["id"], "title": u["name"], "url": u["url"], "match": label}
             for u, label in chosen]

@@ -20,7 +20,6 @@ import io
 import json
 import math
 import os
-import re
 import threading
 from array import array
 from collections import OrderedDict
@@ -38,10 +37,6 @@ from .documents import FIELDS
 from .params import FACETS
 from .results import matched_indicators, snippets
 from .whoosh_index import NoIndex, unpack
-
-# a unit name's region (上海市, 上海市青浦区, 天津市 …), left out when matching short names
-_REGION = re.compile(r"^(?:[^\s省市]{2,7}?(?:省|自治区))?(?:[^\s市]{1,4}?市)?"
-                     r"(?:[^\s区县市]{1,4}?[区县](?=.{4,}))?")
 
 # ── search ───────────────────────────────────────────────────────────────────
 #
@@ -134,7 +129,6 @@ class Generation:
         self.units = json.loads((path / "units.json").read_text("utf-8"))
         for u in self.units:
             u["folded"] = fold(u["name"])
-            u["short"] = _REGION.sub("", u["folded"], count=1)
         try:
             groups = json.loads((path / "synonyms.json").read_text("utf-8"))
         except FileNotFoundError:
