@@ -110,7 +110,7 @@ class _Builder:
                                 "or lone surrogate that no page can show; remove it", loc)
         elif isinstance(value, Decimal) and value.is_finite() or \
                 isinstance(value, int) and not isinstance(value, bool):
-            if not _in_range(value):
+            if not in_range(value):
                 self.fail(node, f"number {_clip(node.value)} is out of range (at most "
                                 f"{MAX_INT_DIGITS} digits before the point and "
                                 f"{MAX_FRACTION_DIGITS} after)", loc)
@@ -139,11 +139,12 @@ class _Builder:
         return [self.build(item, loc + (i,)) for i, item in enumerate(node.value)]
 
 
-def _in_range(value: int | Decimal) -> bool:
+def in_range(value: int | Decimal) -> bool:
+    """At most MAX_INT_DIGITS digits before the point and MAX_FRACTION_DIGITS after —
+    zero included (``0E-999999999`` is zero, and formats to a billion characters)."""
     if isinstance(value, int):
         return -10 ** MAX_INT_DIGITS < value < 10 ** MAX_INT_DIGITS
-    return value.is_zero() or (value.adjusted() < MAX_INT_DIGITS
-                               and value.as_tuple().exponent >= -MAX_FRACTION_DIGITS)
+    return value.adjusted() < MAX_INT_DIGITS and value.as_tuple().exponent >= -MAX_FRACTION_DIGITS
 
 
 def _clip(text: str) -> str:

@@ -17,21 +17,20 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from . import derive
+from .load import MAX_FRACTION_DIGITS, MAX_INT_DIGITS, in_range
 from .targets import Target, parse_target
 
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=80,
                             description="ASCII id: lower-case letters, digits and single hyphens")]
 Text = Annotated[str, Field(min_length=1)]
-MAX_INT_DIGITS, MAX_FRACTION_DIGITS = 15, 10      # the loader's limit (load.py), for every spelling
-
-
-_PLAIN_AMOUNT = re.compile(r"[0-9]{1,15}(?:\.[0-9]{1,10})?\Z")
+_PLAIN_AMOUNT = re.compile(rf"[0-9]{{1,{MAX_INT_DIGITS}}}(?:\.[0-9]{{1,{MAX_FRACTION_DIGITS}}})?\Z")
 
 
 def _amount(value):
-    """One limit for every spelling of a number: ``1e20``, ``"1e-400"``, ``1E+30`` and
-    ``1e-999999999`` (which YAML reads as text) are refused like a 16-digit number, before
-    anything formats them (a Decimal of 1e-999999999 formats to a billion characters)."""
+    """One limit for every spelling of a number (the loader's, ``load.in_range``): ``1e20``,
+    ``"1e-400"``, ``1E+30`` and ``1e-999999999`` (which YAML reads as text) are refused like
+    a 16-digit number, before anything formats them (a Decimal of 1e-999999999 formats to
+    a billion characters)."""
     if type(value) is str and _PLAIN_AMOUNT.match(value):
         return Decimal(value)            # the common case (records cached as JSON): fast
     if isinstance(value, bool):
@@ -49,10 +48,7 @@ def _amount(value):
         raise ValueError(f"expected a number, got {str(value)[:40]!r}") from None
     if not d.is_finite():
         raise ValueError(f"expected a finite number, got {str(d)!r}")
-    sign, digits, exponent = d.as_tuple()
-    whole = max(len(digits) + exponent, 0)
-    fraction = max(-exponent, 0)
-    if whole > MAX_INT_DIGITS or fraction > MAX_FRACTION_DIGITS:
+    if not in_range(d):
         raise ValueError(f"number out of range: at most {MAX_INT_DIGITS} digits before the "
                          f"point and {MAX_FRACTION_DIGITS} after")
     return d

@@ -59,12 +59,17 @@ def template_problem(exc: jinja2.TemplateError, templates: Path) -> Problem:
 def check(content: Path, strict: bool = False, log="stderr", templates: Path = TEMPLATES
           ) -> Catalog:
     """Load and validate; raises ContentError with every problem."""
-    unsafe = special_files(templates)
-    if unsafe:
-        raise ContentError(unsafe)
+    _refuse_special_files(templates)
     catalog = load_content(content, strict)
     _warn(catalog, _stream(log))
     return catalog
+
+
+def _refuse_special_files(templates: Path) -> None:
+    """Links and devices under templates/ (content/ is checked by ``load_content``)."""
+    unsafe = special_files(templates)
+    if unsafe:
+        raise ContentError(unsafe)
 
 
 def _stream(log):
@@ -197,9 +202,7 @@ def _build(content: Path, out: Path, templates: Path, log, strict: bool, increme
     log = _stream(log)
     t = timings or Timings()
     t.log = log
-    unsafe = special_files(templates)
-    if unsafe:
-        raise ContentError(unsafe)
+    _refuse_special_files(templates)
     code = code_version()
     cache = RecordCache(Path(out) / CACHE_DIR, code) if incremental else None
     with t.step("load"):

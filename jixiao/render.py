@@ -64,7 +64,7 @@ _WAN, _YI = Decimal(10000), Decimal(100000000)
 def readable(value: Decimal | int | None) -> str:
     """An amount in yuan as people read it: 3.6 万元, 13.91 亿元, 800 元.  Rounded to two
     places of its unit, marked 约 when that lost something; the exact yuan are one step
-    away (``amount`` macro: the cell's title, the project page, the data files)."""
+    away (the ``amount`` filter's title, the project page, the data files)."""
     if value is None:
         return "—"
     value = Decimal(value)

@@ -37,7 +37,8 @@ def check(tmp: Path, spelling: str):
 
 @pytest.mark.parametrize("spelling", ["1e-999999999", "1e+999999999", "1E+30", "1e400", "1e20",
                                       '"1e-400"', "0.00000000001", "1234567890123456", ".inf",
-                                      "-.nan", '"1,000.00"', "yes", "'１２３'"])
+                                      "-.nan", '"1,000.00"', "yes", "'１２３'", "0.0e-999999999",
+                                      "0e-999999999"])
 def test_out_of_range_or_odd_spellings_are_refused_with_the_place(tmp_path, spelling):
     value, problems = check(tmp_path, spelling)
     assert value is None, spelling
