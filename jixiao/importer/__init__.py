@@ -197,7 +197,8 @@ class _Parsed:
     projects: list[ImportedProject]
 
 
-TEXT_SUFFIXES = (".html", ".htm", ".xlsx", ".docx", ".pdf", ".xls", ".doc", ".wps", ".et")
+# files read as documents (tables with cells), not as text
+GRID_SUFFIXES = (".html", ".htm", ".xlsx", ".docx", ".pdf", ".xls", ".doc", ".wps", ".et")
 
 
 def read_source(path: str) -> list:
@@ -205,7 +206,7 @@ def read_source(path: str) -> list:
     (SkippedRecord) and refusals (Refusal: the file or one of its tables cannot be
     read whole).  OSError when the file cannot be opened."""
     try:
-        if path.lower().endswith(TEXT_SUFFIXES):
+        if path.lower().endswith(GRID_SUFFIXES):
             return read(read_grid(path), path)
         text = read_text(path)
     except GridError as e:
@@ -258,7 +259,7 @@ def _atomic_write(path: str, text: str) -> None:
         raise
 
 
-SOURCE_SUFFIXES = (".txt", ".text", ".csv", ".tsv") + TEXT_SUFFIXES
+SOURCE_SUFFIXES = (".txt", ".text", ".csv", ".tsv") + GRID_SUFFIXES
 
 
 def _expand(sources: list[str], errors: list[str]) -> list[str]:

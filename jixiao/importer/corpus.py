@@ -18,10 +18,9 @@ from pathlib import Path
 
 import yaml
 
-from . import annual_yuan
+from . import SOURCE_SUFFIXES, annual_yuan
 from .labels import norm
 
-SUFFIXES = (".txt", ".html", ".htm", ".xlsx", ".docx", ".pdf")
 
 
 @dataclass
@@ -33,7 +32,7 @@ class Outcome:
 
 def tables(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir()
-                  if p.suffix in SUFFIXES and p.with_name(p.stem + ".expected.yaml").exists()
+                  if p.suffix in SOURCE_SUFFIXES and p.with_name(p.stem + ".expected.yaml").exists()
                   and not p.name.endswith(".source.txt"))
 
 
