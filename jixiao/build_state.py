@@ -3,37 +3,43 @@ what changed (``render.Renderer``).
 
 * ``<out>/.build-state.json``: output path → key of its inputs.  Together with the write
   manifest (path → digest of the bytes on disk) it says which outputs need no rendering.
-* ``<out>/.build-cache/render.pickle``: where each project's piece lies in the data files
-  (``/data/projects.json``, ``projects.csv``, ``indicators.csv``), so that a rebuild
-  copies the pieces of unchanged projects from the files on disk instead of making them
-  again or keeping a second copy of 190 MB; the indicator pages' aggregate, by the key
-  of what it is made of; which templates each template references; and the templates
-  compiled.
+* ``<out>/.build-cache/render.json``: where each project's piece lies in the data files
+  (``/data/projects.json``, ``projects.csv``, ``indicators.csv``), with the sha256 of
+  each file as written, so that a rebuild copies the pieces of unchanged projects from
+  the files on disk instead of making them again or keeping a second copy of 190 MB; the
+  indicator pages' aggregate, by the key of what it is made of; and which templates each
+  template references.
+
+Both are JSON: whoever can write the output folder (a restored CI cache) can change what
+the next build copies, but cannot run code through them.  A data file is reused only when
+its bytes are those written (hashed, not trusted by size and mtime), and nothing the
+journal of an unfinished write lists (``write.unfinished``) is reused.
 
 Written after the site is written; a build that fails leaves both as they were.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import mmap
 import os
-import pickle
 from pathlib import Path
 
 import jinja2
 
 from .outputs import Parts
+from .write import replace_file, unfinished
 
 # caches of earlier versions of the build, removed when seen
 LEGACY = (".build-cache/fragments.pickle", ".build-cache/projects-json.pickle",
-          ".build-cache/records.pickle")
+          ".build-cache/records.pickle", ".build-cache/render.pickle")
 DATA_FILES = ("data/projects.json", "data/projects.csv", "data/indicators.csv")
 
 
 class BuildState:
     FILE = ".build-state.json"
-    CACHE = ".build-cache/render.pickle"
-    VERSION = 2
+    CACHE = ".build-cache/render.json"
+    VERSION = 3
 
     def __init__(self, out: Path, code: str = ""):
         self.out = Path(out)
@@ -43,31 +49,35 @@ class BuildState:
         self.manifest: dict[str, str] = {}
         # data file → {project id: (key, start, end)}: pieces of the files written now …
         self.pieces: dict[str, dict] = {}
-        # … and of the files on disk, with their (size, mtime_ns) when written
+        # … and of the files on disk, with their sha256 when written
         self.old_pieces: dict[str, tuple] = {}
         self.indicators: tuple | None = None        # (key, aggregate with project ids)
         self.old_indicators: tuple | None = None
         # template → (hash of it and what it references, [(each of them, source hash)])
         self.closures: dict[str, tuple] = {}
         self.old_closures: dict[str, tuple] = {}
-        # compiled templates (jinja's bucket key → bytecode; ``Bytecode``)
-        self.bytecode: dict[str, bytes] = {}
-        self.old_bytecode: dict[str, bytes] = {}
         self._tables: dict[str, dict] = {}
+        self._digests: dict[str, str | None] = {}
         try:
             saved = json.loads((self.out / self.FILE).read_text("utf-8"))
             if saved.get("version") == self.VERSION and saved.get("code") == code:
-                self.previous = saved["keys"]
-            self.manifest = json.loads((self.out / ".manifest.json").read_text("utf-8"))
+                self.previous = dict(saved["keys"])
+            self.manifest = dict(json.loads((self.out / ".manifest.json").read_text("utf-8")))
         except (OSError, ValueError, KeyError, TypeError):
             self.previous, self.manifest = {}, {}
+        pending = unfinished(self.out)          # a write that did not finish
+        self.previous = {p: k for p, k in self.previous.items() if p not in pending}
         if self.previous:
             try:
-                with open(self.out / self.CACHE, "rb") as fh:
-                    cached = pickle.load(fh)
-                self.old_pieces, self.old_indicators, self.old_closures = \
-                    cached["pieces"], cached["indicators"], cached["closures"]
-                self.old_bytecode = cached["bytecode"].get(jinja2.__version__, {})
+                cached = json.loads((self.out / self.CACHE).read_text("utf-8"))
+                self.old_pieces = {name: (digest, {pid: tuple(piece)
+                                                   for pid, piece in table.items()})
+                                   for name, (digest, table) in cached["pieces"].items()
+                                   if name not in pending}
+                indicators = cached["indicators"]
+                self.old_indicators = tuple(indicators) if indicators else None
+                self.old_closures = {name: (closure, [tuple(m) for m in members])
+                                     for name, (closure, members) in cached["closures"].items()}
             except Exception:       # missing or unreadable: every piece made anew
                 self.old_pieces, self.old_indicators, self.old_closures = {}, None, {}
 
@@ -75,6 +85,8 @@ class BuildState:
         """The digest of the file on disk when it was made from the same inputs."""
         if self.previous.get(path) != key or path not in self.manifest:
             return None
+        if path in DATA_FILES:          # the files other builds or tools are likeliest to touch
+            return self.manifest[path] if self._sha256(path) == self.manifest[path] else None
         # os.path, not pathlib: this runs once per output (20,000 at 10k projects)
         return self.manifest[path] if os.path.isfile(os.path.join(self.out, path)) else None
 
@@ -82,17 +94,11 @@ class BuildState:
 
     def _old_table(self, name: str) -> dict:
         """project id → (key, start, end) of data file ``name`` on disk; empty when it is
-        not the file the previous build wrote any more (missing, or another size or
-        mtime)."""
+        not the file the previous build wrote any more (missing, or other bytes)."""
         if name not in self._tables:
             saved, self._tables[name] = self.old_pieces.get(name), {}
-            try:
-                st = os.stat(self.out / name)
-            except OSError:
-                st = None
-            if saved is not None and st is not None and saved[:2] == (st.st_size,
-                                                                      st.st_mtime_ns):
-                self._tables[name] = saved[2]
+            if saved is not None and self._sha256(name) == saved[0]:
+                self._tables[name] = saved[1]
         return self._tables[name]
 
     def has_pieces(self, project_id: str, key: str) -> bool:
@@ -123,32 +129,34 @@ class BuildState:
         self.pieces[name] = pieces
         return Parts(parts)
 
+    def _sha256(self, name: str) -> str | None:
+        """Of data file ``name`` as on disk now (once per build)."""
+        if name not in self._digests:
+            try:
+                with open(self.out / name, "rb") as fh:
+                    self._digests[name] = hashlib.file_digest(fh, "sha256").hexdigest()
+            except OSError:
+                self._digests[name] = None
+        return self._digests[name]
+
     # ------------------------------------------------------------ save
 
-    def save(self) -> None:
-        tmp = self.out / f".{self.FILE}.{os.getpid()}.tmp"
-        tmp.write_text(json.dumps({"version": self.VERSION, "code": self.code,
-                                   "keys": self.keys}, sort_keys=True), "utf-8")
-        os.replace(tmp, self.out / self.FILE)
+    def save(self, written: dict[str, str]) -> None:
+        """``written``: path → sha256 of every output as now on disk (the manifest)."""
+        replace_file(self.out / self.FILE, json.dumps(
+            {"version": self.VERSION, "code": self.code, "keys": self.keys},
+            sort_keys=True).encode("utf-8"))
         pieces = {}
         for name in DATA_FILES:
-            try:
-                st = os.stat(self.out / name)
-            except OSError:
-                continue
-            if name in self.pieces:                 # assembled this time, now on disk
-                pieces[name] = (st.st_size, st.st_mtime_ns, self.pieces[name])
-            elif self._old_table(name):            # kept as it was
-                pieces[name] = self.old_pieces[name]
+            if name in self.pieces and name in written:     # assembled this time
+                pieces[name] = (written[name], self.pieces[name])
+            elif name in self.old_pieces and written.get(name) == self.old_pieces[name][0]:
+                pieces[name] = self.old_pieces[name]        # kept as it was
         target = self.out / self.CACHE
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        with open(tmp, "wb") as fh:
-            pickle.dump({"pieces": pieces, "indicators": self.indicators or self.old_indicators,
-                         "closures": self.closures,
-                         "bytecode": {jinja2.__version__: self.bytecode}},
-                        fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, target)
+        replace_file(target, json.dumps(
+            {"pieces": pieces, "indicators": self.indicators or self.old_indicators,
+             "closures": self.closures}, ensure_ascii=False).encode("utf-8"))
         for name in LEGACY:
             (self.out / name).unlink(missing_ok=True)
 
@@ -162,20 +170,15 @@ def _mapped(path: Path) -> memoryview:
 
 
 class Bytecode(jinja2.BytecodeCache):
-    """Compiled templates kept in the build cache (compiling the pages a one-record
-    rebuild renders again took 0.13 s), by jinja's key (template name and file) and
-    checked against the source's checksum by jinja; written with the state, so a build
-    that fails writes none.  Only those this build used are kept."""
+    """Compiled templates, kept in this process only (the preview server's rebuilds reuse
+    them): compiled code is code, so it is never read back from the output folder."""
 
-    def __init__(self, state: BuildState):
-        self.state = state
+    _compiled: dict[str, bytes] = {}        # jinja's bucket key (template name, file) → code
 
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        data = self.state.old_bytecode.get(bucket.key)
+        data = self._compiled.get(bucket.key)
         if data is not None:
-            bucket.bytecode_from_string(data)
-            if bucket.code is not None:
-                self.state.bytecode[bucket.key] = data
+            bucket.bytecode_from_string(data)     # checked by jinja against the source
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        self.state.bytecode[bucket.key] = bucket.bytecode_to_string()
+        self._compiled[bucket.key] = bucket.bytecode_to_string()

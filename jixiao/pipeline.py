@@ -197,6 +197,18 @@ def build(content: Path, out: Path, templates: Path = TEMPLATES, log="stderr",
         return _build(content, out, templates, log, strict, incremental, timings)
 
 
+def _save_state(state: BuildState | None, cache: RecordCache | None, out: Path,
+                written: dict[str, str]) -> None:
+    """What the next build reuses, saved once the site is written (``write_site``'s journal
+    goes only after this)."""
+    if state is not None:
+        state.save(written)
+    if cache is not None:
+        cache.save()
+    elif (Path(out) / BuildState.FILE).exists():
+        (Path(out) / BuildState.FILE).unlink()     # a full build's keys are unknown
+
+
 def _build(content: Path, out: Path, templates: Path, log, strict: bool, incremental: bool,
            timings: Timings | None) -> Catalog:
     log = _stream(log)
@@ -221,13 +233,8 @@ def _build(content: Path, out: Path, templates: Path, log, strict: bool, increme
         if log:
             print(f"  {'':<10} {describe_counts(outputs)}", file=log)
         with t.step("write"):
-            stats = write_site(outputs, out)
-            if state is not None:
-                state.save()
-            if cache is not None:
-                cache.save()
-            elif (Path(out) / BuildState.FILE).exists():
-                (Path(out) / BuildState.FILE).unlink()     # a full build's keys are unknown
+            stats = write_site(outputs, out, then=lambda written: _save_state(
+                state, cache, out, written.manifest))
         with t.step("index"):
             indexing.publish()                   # the new generation, swapped in atomically
     except BaseException:

@@ -9,13 +9,15 @@ stored with it and reported again.  The cross-file checks always run.
 
 SQLite (the standard library's) rather than one pickle: a rebuild after one correction
 writes one row in a transaction, where a pickle of 10,000 records meant writing 75 MB
-again (0.5 s), and reading the rows of unchanged files takes 0.06 s.
+again (0.5 s), and reading the rows of unchanged files takes 0.06 s.  Every value in it is
+JSON, never pickle: whoever can write the output folder (a restored CI cache) must not be
+able to run code through it.
 """
 from __future__ import annotations
 
 import hashlib
+import json
 import os
-import pickle
 import sqlite3
 from pathlib import Path
 
@@ -31,7 +33,7 @@ CREATE TABLE IF NOT EXISTS meta (version TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS records (
     path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, sha1 TEXT,
     json BLOB,          -- the record's model_dump_json
-    extra BLOB          -- pickle of (marks, key marks, warnings, digest, summary)
+    extra BLOB          -- JSON of (marks, key marks, warnings, digest, summary)
 );
 """
 
@@ -42,15 +44,35 @@ def slim_marks(loaded: Loaded) -> tuple:
             tuple((loc, loaded.key_marks[loc]) for loc in KEPT_LOCS if loc in loaded.key_marks))
 
 
+def _extra(loaded: Loaded, warnings: list[Problem], digest: str, summary: tuple | None
+           ) -> bytes:
+    marks, key_marks = slim_marks(loaded)
+    return json.dumps([marks, key_marks, [(w.line, w.col, w.field, w.message, w.severity)
+                                          for w in warnings], digest, summary],
+                      ensure_ascii=False).encode("utf-8")
+
+
+def _pairs(rows: list) -> dict:
+    """JSON's lists of (location, mark) back to the dict the loader keeps."""
+    return {tuple(loc): tuple(mark) for loc, mark in rows}
+
+
+def _summary(row: list) -> tuple:
+    """``stored.summary_of`` from JSON (its indicator categories a tuple again)."""
+    *head, categories, key = row
+    return (*head, tuple(categories), key)
+
+
 class Entry:
     """A cached record: its JSON (a function reading it) and what reading it found."""
     __slots__ = ("json", "loaded", "warnings", "digest", "summary")
 
-    def __init__(self, shown: str, json: bytes, extra: tuple):
-        (marks, key_marks), warnings, self.digest, self.summary = extra
-        self.json = json
-        self.loaded = Loaded(shown, None, dict(marks), dict(key_marks))
+    def __init__(self, shown: str, record_json, extra: bytes):
+        marks, key_marks, warnings, self.digest, summary = json.loads(extra)
+        self.json = record_json
+        self.loaded = Loaded(shown, None, _pairs(marks), _pairs(key_marks))
         self.warnings = [Problem(shown, *w) for w in warnings]
+        self.summary = _summary(summary) if summary is not None else None
 
 
 class RecordCache:
@@ -104,14 +126,12 @@ class RecordCache:
     def _hit(self, shown: str, row: tuple) -> Entry:
         self.hits += 1
         self.kept.add(shown)
-        return Entry(shown, self._reader.json_of(shown), pickle.loads(row[3]))
+        return Entry(shown, self._reader.json_of(shown), row[3])
 
-    def put(self, shown: str, key: tuple, json: str, loaded: Loaded, warnings: list[Problem],
-            digest: str, summary: tuple | None) -> None:
-        extra = (slim_marks(loaded), [(w.line, w.col, w.field, w.message, w.severity)
-                                      for w in warnings], digest, summary)
-        self.new[shown] = key + (json.encode("utf-8"),
-                                 pickle.dumps(extra, protocol=pickle.HIGHEST_PROTOCOL))
+    def put(self, shown: str, key: tuple, record_json: str, loaded: Loaded,
+            warnings: list[Problem], digest: str, summary: tuple | None) -> None:
+        self.new[shown] = key + (record_json.encode("utf-8"),
+                                 _extra(loaded, warnings, digest, summary))
         self.kept.discard(shown)
 
     def save(self) -> None:

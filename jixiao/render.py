@@ -195,7 +195,7 @@ class Renderer:
                          or DEFAULT_BASE_URL).rstrip("/")
         self.env = environment(self.templates)
         if state is not None:
-            self.env.bytecode_cache = Bytecode(state)
+            self.env.bytecode_cache = Bytecode()
         self.lent = _Lent(catalog)
         self.env.globals["catalog"] = self.lent
         self.outputs = Outputs()

@@ -7,19 +7,28 @@ target; only when all are staged is each moved into place with ``os.replace``
 (Lektor), and files the new build no longer produces are removed.  A server
 reading the directory meanwhile sees either the old or the new file, never a
 half-written one.  A manifest of content hashes lets unchanged files be skipped.
+
+A build can still be killed between two replacements (Ctrl-C on ``serve``, an OOM kill,
+a cancelled CI job).  So before the first file is staged, a journal
+(``.write-journal.json``) lists every path the write may touch; it is removed only once
+the manifest and the build state (``then``) say what is on disk.  While a journal is
+there, the manifest's digests and the build state's keys of the paths it lists are not
+trusted: the next build writes them again and removes the leftover temporary files.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import os
-import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from .outputs import Outputs, Parts
 
 MANIFEST = ".manifest.json"
+JOURNAL = ".write-journal.json"
+TMP = ".jixiao.tmp"         # suffix of a staged file: .<name>.jixiao.tmp beside its target
 
 
 @dataclass
@@ -27,6 +36,27 @@ class WriteStats:
     written: int = 0
     unchanged: int = 0
     removed: int = 0
+    manifest: dict[str, str] = field(default_factory=dict)   # path → digest, as written
+
+
+class _Everything:
+    """What an unreadable journal lists: every path."""
+
+    def __contains__(self, path) -> bool:
+        return True
+
+    def __iter__(self):
+        return iter(())
+
+
+def unfinished(out: Path) -> set[str] | _Everything:
+    """The paths a build that did not finish may have replaced or left half-staged."""
+    try:
+        return set(json.loads((Path(out) / JOURNAL).read_text("utf-8")))
+    except FileNotFoundError:
+        return set()
+    except (OSError, ValueError, TypeError):
+        return _Everything()
 
 
 def _digest(data: bytes | Parts) -> str:
@@ -38,61 +68,101 @@ def _digest(data: bytes | Parts) -> str:
 
 def _read_manifest(out: Path) -> dict[str, str]:
     try:
-        return json.loads((out / MANIFEST).read_text("utf-8"))
+        manifest = json.loads((out / MANIFEST).read_text("utf-8"))
+        return manifest if isinstance(manifest, dict) else {}
     except (OSError, ValueError):
         return {}
 
 
+def _tmp(target: Path) -> Path:
+    return target.with_name(f".{target.name}{TMP}")
+
+
 def _stage(target: Path, data: bytes | Parts, made: set | None = None) -> Path:
-    """``data`` in a hidden temporary file beside ``target``; ``made``: folders known to
-    exist (one mkdir per folder, not per file)."""
+    """``data`` in a hidden temporary file beside ``target`` (one name per target: one
+    build at a time writes a folder, ``pipeline._build_lock``); ``made``: folders known
+    to exist (one mkdir per folder, not per file)."""
     if made is None or target.parent not in made:
         target.parent.mkdir(parents=True, exist_ok=True)
         if made is not None:
             made.add(target.parent)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    tmp = _tmp(target)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
     with os.fdopen(fd, "wb") as fh:
         if isinstance(data, Parts):
             fh.writelines(data)
         else:
             fh.write(data)
-    os.chmod(tmp, 0o644)
-    return Path(tmp)
+    os.chmod(tmp, 0o644)                # whatever the umask: a server may run as another user
+    return tmp
 
 
-def write_site(outputs: Outputs, out: Path) -> WriteStats:
+def replace_file(target: Path, data: bytes) -> None:
+    """Write ``target`` all at once or not at all."""
+    os.replace(_stage(target, data), target)
+
+
+def _clean_leftovers(out: Path, pending) -> None:
+    """Temporary files a killed build left: those of the paths its journal lists, or every
+    one when the journal cannot be read."""
+    if isinstance(pending, _Everything):
+        for folder, _, files in os.walk(out):
+            for name in files:
+                if name.startswith(".") and name.endswith(TMP):
+                    os.unlink(os.path.join(folder, name))
+        return
+    for path in pending:
+        _tmp(out / path).unlink(missing_ok=True)
+
+
+def write_site(outputs: Outputs, out: Path,
+               then: Callable[[WriteStats], None] | None = None) -> WriteStats:
+    """Write what changed; ``then(stats)``: what must be saved before the journal goes
+    (the build state, whose keys say which outputs are current)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     old = _read_manifest(out)
+    pending = unfinished(out)
+    _clean_leftovers(out, pending)
     new = {o.path: o.digest if o.data is None else _digest(o.data) for o in outputs}
-    stats = WriteStats()
+    stats = WriteStats(manifest=new)
+    changed = []
+    for o in outputs:
+        if o.data is None:                   # kept by an incremental render
+            stats.unchanged += 1
+        elif (old.get(o.path) == new[o.path] and o.path not in pending
+              and not isinstance(o.data, Parts) and os.path.isfile(out / o.path)):
+            stats.unchanged += 1             # the same bytes as on disk (a data file made
+                                             # again is written: it is not trusted by name)
+        else:
+            changed.append(o)
+    gone = sorted(set(old) - set(new))
+    replace_file(out / JOURNAL, json.dumps(sorted(
+        set(pending) | {o.path for o in changed} | set(gone) | {MANIFEST}),
+        ensure_ascii=False).encode("utf-8"))
     staged: list[tuple[Path, Path]] = []
     made: set[Path] = set()
     try:
-        for o in outputs:
-            if o.data is None:               # kept by an incremental render
-                stats.unchanged += 1
-                continue
+        for o in changed:
             target = out / o.path
-            if old.get(o.path) == new[o.path] and target.is_file():
-                stats.unchanged += 1         # the same bytes as on disk
-                continue
             staged.append((_stage(target, o.data, made), target))
-    except BaseException:
+    except BaseException:                    # disk full, …: nothing replaced yet
         for tmp, _ in staged:
             tmp.unlink(missing_ok=True)
         raise
     for tmp, target in staged:
         os.replace(tmp, target)
     stats.written = len(staged)
-    for path in sorted(set(old) - set(new)):
+    for path in gone:
         stale = out / path
         if stale.is_file():
             stale.unlink()
             stats.removed += 1
             _prune(stale.parent, out)
-    tmp = _stage(out / MANIFEST, json.dumps(new, sort_keys=True, indent=0).encode())
-    os.replace(tmp, out / MANIFEST)
+    replace_file(out / MANIFEST, json.dumps(new, sort_keys=True, indent=0).encode())
+    if then is not None:
+        then(stats)
+    (out / JOURNAL).unlink()
     return stats
 
 

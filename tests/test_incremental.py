@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from jixiao.search.whoosh_index import index_dir
+
 from jixiao.pipeline import TEMPLATES, Timings, build
 from jixiao.search import open_backend, parse_params
 
@@ -98,20 +100,51 @@ def test_a_correction_makes_no_other_record_in_full(work):
     _rebuild_and_compare(content, templates, site, tmp)
 
 
-def test_compiled_templates_are_kept_and_a_changed_one_is_compiled_again(work):
-    import pickle
-    import jinja2
+def test_compiled_templates_are_kept_in_process_and_a_changed_one_is_compiled_again(work):
+    from jixiao.build_state import Bytecode
     content, templates, site, tmp = work
     path = _project_file(content)
     _edit(path, "target: '>=95%'", "target: '>=96%'")
     build(content, site, templates, log=None)            # renders the home page again
-    with open(site / ".build-cache" / "render.pickle", "rb") as fh:
-        assert pickle.load(fh)["bytecode"][jinja2.__version__]
+    assert any("home.html" in key or key for key in Bytecode._compiled)
     home = templates / "home.html"
     _edit(home, "<h1>", "<h1 class=\"changed\">")
     _edit(path, "target: '>=96%'", "target: '>=97%'")
     _rebuild_and_compare(content, templates, site, tmp)
     assert '<h1 class="changed">' in (site / "index.html").read_text("utf-8")
+
+
+def test_nothing_the_build_reads_back_is_pickle_or_compiled_code(work):
+    """Whoever can write the output folder (a restored CI cache) must not be able to run
+    code through the build's caches: they are JSON and SQLite rows of JSON."""
+    import json
+    import sqlite3
+    content, templates, site, tmp = work
+    _edit(_project_file(content), "target: '>=95%'", "target: '>=96%'")
+    build(content, site, templates, log=None)
+    cache = site / ".build-cache"
+    assert sorted(p.name for p in cache.iterdir()) == ["records.sqlite", "render.json"]
+    json.loads((cache / "render.json").read_text("utf-8"))
+    json.loads((site / ".build-state.json").read_text("utf-8"))
+    with sqlite3.connect(cache / "records.sqlite") as db:
+        extras = [row[0] for row in db.execute("SELECT extra FROM records")]
+    assert len(extras) > 60
+    for extra in extras:
+        json.loads(extra)
+
+
+def test_a_poisoned_pickle_in_the_cache_is_never_loaded(work):
+    """A render.pickle of an older version (or planted) is removed, not read."""
+    import pickle
+    content, templates, site, tmp = work
+
+    class Boom:
+        def __reduce__(self):
+            return (exec, ("raise SystemExit('pickle was loaded')",))
+    (site / ".build-cache" / "render.pickle").write_bytes(pickle.dumps(Boom()))
+    _edit(_project_file(content), "target: '>=95%'", "target: '>=96%'")
+    _rebuild_and_compare(content, templates, site, tmp)
+    assert not (site / ".build-cache" / "render.pickle").exists()
 
 
 def test_change_one_indicator_name(work):
@@ -126,11 +159,29 @@ def test_change_one_indicator_name(work):
 
 def test_a_data_file_changed_on_disk_is_not_copied_from(work):
     """Pieces of unchanged projects are copied from the data files on disk only when these
-    are the files the previous build wrote (same size and mtime)."""
+    hold the bytes the previous build wrote."""
     content, templates, site, tmp = work
     for name in ("data/indicators.csv", "data/projects.json"):
         data = (site / name).read_bytes()
         (site / name).write_bytes(data.replace("预算".encode(), "XX".encode()))
+    path = _project_file(content)
+    _edit(path, "target: '>=95%'", "target: '>=96%'")
+    _rebuild_and_compare(content, templates, site, tmp)
+
+
+def test_a_data_file_with_other_bytes_but_the_same_size_and_mtime_is_not_copied_from(work):
+    """Checked by content: another build or a hand edit that keeps the size and restores
+    the mtime (as ``cp -p`` or a cache restore does) is still seen."""
+    import os
+    content, templates, site, tmp = work
+    for name in ("data/indicators.csv", "data/projects.json", "data/projects.csv"):
+        target = site / name
+        st = target.stat()
+        data = target.read_bytes()
+        changed = data.replace("预算".encode(), "XXXXXX".encode())
+        assert changed != data and len(changed) == len(data)
+        target.write_bytes(changed)
+        os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
     path = _project_file(content)
     _edit(path, "target: '>=95%'", "target: '>=96%'")
     _rebuild_and_compare(content, templates, site, tmp)
@@ -228,7 +279,7 @@ def test_index_beside_render_gives_the_same_index(work, monkeypatch):
     monkeypatch.setattr(pipeline, "INDEX_BESIDE_FROM", 1)
     beside = tmp / "beside"
     build(content, beside, templates, log=None)
-    live = lambda out: (out / ".search" / "CURRENT").read_text()
+    live = lambda out: (index_dir(out) / "CURRENT").read_text()
     assert live(beside) == live(site)
     assert _searches(beside) == _searches(site)
     path = _project_file(content)
@@ -244,13 +295,13 @@ def test_a_failed_build_stops_the_index_and_leaves_the_live_one(work, monkeypatc
     from jixiao.problems import ContentError
     content, templates, site, tmp = work
     monkeypatch.setattr(pipeline, "INDEX_BESIDE_FROM", 1)
-    before = sorted(p.name for p in (site / ".search").iterdir())
+    before = sorted(p.name for p in (index_dir(site)).iterdir())
     path = _project_file(content)
     _edit(path, "name: ", "name: 更正")
     (templates / "project.html").write_text("{{ project.no_such_field }}", "utf-8")
     with pytest.raises(ContentError):
         build(content, site, templates, log=None)
-    assert sorted(p.name for p in (site / ".search").iterdir()) == before
+    assert sorted(p.name for p in (index_dir(site)).iterdir()) == before
     assert multiprocessing.active_children() == []
 
 
@@ -280,7 +331,7 @@ def _segments(site: Path) -> list[tuple[int, int]]:
     """(documents, deleted) of each segment of the live index generation."""
     from whoosh.filedb.filestore import FileStorage
     from whoosh.index import TOC
-    root = site / ".search"
+    root = index_dir(site)
     gen = root / (root / "CURRENT").read_text().strip()
     return [(s.doc_count_all(), s.deleted_count()) for s in TOC.read(FileStorage(str(gen)), "MAIN").segments]
 
@@ -347,10 +398,10 @@ def test_remove_stale_keeps_what_may_still_be_written(tmp_path):
     import os
     import subprocess
     import sys
-    from jixiao.search.whoosh_index import SEARCH_DIR, remove_stale
+    from jixiao.search.whoosh_index import index_dir, remove_stale
     ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                            capture_output=True, text=True, check=True).stdout.strip()
-    root = tmp_path / SEARCH_DIR
+    root = index_dir(tmp_path)
     names = [f"tmp-{ended}-g-0123abcd-x1", f"tmp-{os.getpid()}-g-4567ef01-x2", "tmp-old-layout",
              "g-0123abcd", "g-4567ef01"]
     for name in names:
@@ -370,6 +421,7 @@ def test_a_site_removed_and_rebuilt_is_searched_anew(work):
     first = _searches(site)
     before = backend._current()
     shutil.rmtree(site)
+    shutil.rmtree(index_dir(site))
     build(content, site, templates, log=None)
     after = backend._current()
     assert after.name == before.name and after is not before
@@ -380,7 +432,7 @@ def test_current_naming_a_missing_generation_is_no_index(tmp_path):
     """CURRENT naming a folder that is gone (removed by hand) is 'no index yet' (a 503 page
     in the server), not an error."""
     from jixiao.search import NoIndex, WhooshBackend, parse_params
-    root = tmp_path / ".search"
+    root = index_dir(tmp_path)
     root.mkdir()
     (root / "CURRENT").write_text("g-0123456789abcdef0123\n", "utf-8")
     with pytest.raises(NoIndex):
@@ -443,3 +495,46 @@ def test_another_version_of_a_library_that_shapes_pages_renders_everything(monke
         assert pipeline.code_version() != before, name
     monkeypatch.setattr(metadata, "version", real)
     assert pipeline.code_version() == before
+
+
+_KILLED_BUILD = """
+import os, sys
+from pathlib import Path
+sys.path.insert(0, {root!r})
+replaced = 0
+real = os.replace
+def replace(a, b):
+    global replaced
+    replaced += 1
+    if replaced == {kill_at}:
+        os._exit(137)                  # as SIGKILL: no finally, no cleanup
+    real(a, b)
+os.replace = replace
+from jixiao.pipeline import build
+build(Path({content!r}), Path({site!r}), Path({templates!r}), log=None)
+"""
+
+
+@pytest.mark.parametrize("kill_at", [2, 5])
+def test_a_build_killed_while_writing_leaves_nothing_the_next_build_calls_current(work, kill_at):
+    """Kill a rebuild after the journal and a few files are replaced (or with every file
+    staged and none replaced), revert the edit, rebuild: the site is a clean build's, and
+    no temporary file or journal is left."""
+    import subprocess
+    import sys
+    content, templates, site, tmp = work
+    path = _project_file(content)
+    before = path.read_text("utf-8")
+    name = next(line for line in before.splitlines() if line.startswith("name: "))
+    _edit(path, name, name + "（被中断的更正）")
+    script = _KILLED_BUILD.format(root=str(ROOT), kill_at=kill_at, content=str(content),
+                                  site=str(site), templates=str(templates))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 137, done.stderr
+    assert (site / ".write-journal.json").exists()
+    leftovers = [p for p in site.rglob("*.jixiao.tmp")]
+    assert leftovers if kill_at == 2 else True
+    path.write_text(before, "utf-8")
+    _rebuild_and_compare(content, templates, site, tmp)
+    assert not list(site.rglob("*.tmp")) and not (site / ".write-journal.json").exists()
+    assert "被中断的更正" not in (site / "data" / "projects.json").read_text("utf-8")
