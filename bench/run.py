@@ -205,7 +205,9 @@ def run(n: int, seed: int, work: Path, seconds: float, clients: int = 8, out=sys
     shutil.rmtree(templates, ignore_errors=True)
     shutil.copytree(ROOT / "templates", templates)
     site = work / "site"
+    from jixiao.search.whoosh_index import index_dir
     shutil.rmtree(site, ignore_errors=True)
+    shutil.rmtree(index_dir(site), ignore_errors=True)      # an empty start: no index either
 
     full = _child("build", content, site, templates, 1)
     # one record: right after the build (a publisher fixing what the preview showed), and
@@ -223,9 +225,9 @@ def run(n: int, seed: int, work: Path, seconds: float, clients: int = 8, out=sys
     tpl.write_text(tpl.read_text("utf-8") + "{# bench: one template changed #}\n", "utf-8")
     tmpl = _child("build", content, site, templates, 1)
 
-    index_mb = disk_mb(site / ".search")            # shared segments counted once
-    live = (site / ".search" / "CURRENT").read_text().strip()
-    live_mb = disk_mb(site / ".search" / live)
+    index_mb = disk_mb(index_dir(site))            # shared segments counted once
+    live = (index_dir(site) / "CURRENT").read_text().strip()
+    live_mb = disk_mb(index_dir(site) / live)
 
     from jixiao.search import open_backend, parse_params
     backend = open_backend(site)

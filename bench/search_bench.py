@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from jixiao.pipeline import TEMPLATES, build  # noqa: E402
 from jixiao.search import open_backend, parse_params  # noqa: E402
-from jixiao.search.whoosh_backend import build_index  # noqa: E402
+from jixiao.search.whoosh_backend import build_index, index_dir  # noqa: E402
 from jixiao.serve import make_app  # noqa: E402
 from load_test import Request, free_port, run_load, wait_until_listening  # noqa: E402
 
@@ -111,7 +111,7 @@ def main() -> int:
     if args.out is None:
         out = Path(tempfile.mkdtemp(prefix="jixiao-bench-"))
         catalog = build(args.content, out, log=None)
-        shutil.rmtree(out / ".search")          # the build indexed already: time a clean index
+        shutil.rmtree(index_dir(out))          # the build indexed already: time a clean index
         t = time.perf_counter()
         build_index(catalog, out)
         index_s = time.perf_counter() - t
@@ -122,14 +122,14 @@ def main() -> int:
         index_s = None
         if args.reindex:
             catalog = _catalog(args)
-            shutil.rmtree(out / ".search", ignore_errors=True)
+            shutil.rmtree(index_dir(out), ignore_errors=True)
             t = time.perf_counter()
             build_index(catalog, out)
             index_s = time.perf_counter() - t
-    live = (out / ".search" / "CURRENT").read_text().strip()
+    live = (index_dir(out) / "CURRENT").read_text().strip()
     print(f"index: {'' if index_s is None else f'{index_s * 1000:.0f} ms, '}"
-          f"{disk_mb(out / '.search' / live):.1f} MB live generation, "
-          f"{disk_mb(out / '.search'):.1f} MB in .search/")
+          f"{disk_mb(index_dir(out) / live):.1f} MB live generation, "
+          f"{disk_mb(index_dir(out)):.1f} MB in the index folder")
 
     backend = open_backend(out)
     backend.search(parse_params({"q": ["预热"]}))                 # open the searcher once

@@ -440,28 +440,28 @@ def test_query_string_round_trip():
 # ── the index on disk ──
 
 def test_index_generations_swap_atomically(tmp_path):
-    from jixiao.search.whoosh_backend import SEARCH_DIR
+    from jixiao.search.whoosh_backend import index_dir
     catalog = load_content(FIXTURES / "valid")
     index(catalog, tmp_path)
     backend = open_backend(tmp_path)
     before = search(backend, q="")["total"]
-    first = (tmp_path / SEARCH_DIR / "CURRENT").read_text().strip()
+    first = (index_dir(tmp_path) / "CURRENT").read_text().strip()
     index(catalog, tmp_path)
-    assert (tmp_path / SEARCH_DIR / "CURRENT").read_text().strip() == first   # unchanged: kept
+    assert (index_dir(tmp_path) / "CURRENT").read_text().strip() == first   # unchanged: kept
     names = [first]
     for n in range(3):                                # three changed catalogs
         base = load_content(FIXTURES / "valid")
         renamed = [base.projects[0].model_copy(update={"name": f"改名{n}"}), *base.projects[1:]]
         changed = Catalog(base.units_list, renamed, base.pages)      # digests made anew
         index(changed, tmp_path)
-        names.append((tmp_path / SEARCH_DIR / "CURRENT").read_text().strip())
+        names.append((index_dir(tmp_path) / "CURRENT").read_text().strip())
         assert search(backend, q=f"改名{n}")["total"] == 1                  # reopened on swap
-    gens = sorted(p.name for p in (tmp_path / SEARCH_DIR).iterdir() if p.is_dir())
+    gens = sorted(p.name for p in (index_dir(tmp_path)).iterdir() if p.is_dir())
     assert len(set(names)) == 4 and gens == sorted(names[-2:])           # current + previous
     assert search(backend, q="")["total"] == before
     assert backend._gen.name == names[-1]
     index(catalog, tmp_path)                          # back to the first content
-    assert (tmp_path / SEARCH_DIR / "CURRENT").read_text().strip() == first
+    assert (index_dir(tmp_path) / "CURRENT").read_text().strip() == first
 
 
 def test_new_generation_is_warmed_with_recent_queries(tmp_path):

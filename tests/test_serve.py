@@ -10,6 +10,8 @@ from urllib.parse import quote, unquote_to_bytes
 from wsgiref.util import setup_testing_defaults
 
 import pytest
+
+from jixiao.search.whoosh_index import index_dir
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -117,13 +119,16 @@ def test_path_traversal_never_leaves_the_site(app, target):
 
 
 def test_index_is_not_reachable_under_any_url(app, site):
+    """The index lives beside the site folder (whoosh's files are pickles): not under it,
+    and not reachable by climbing out of it."""
     out = site[0]
-    files = [p for p in (out / ".search").rglob("*") if p.is_file()]
-    assert files
+    files = [p for p in index_dir(out).rglob("*") if p.is_file()]
+    assert files and not index_dir(out).is_relative_to(out)
     for f in files:
-        rel = f.relative_to(out).as_posix()
-        for target in ("/" + rel, "/" + quote(rel), "/" + rel.replace(".", "%2e")):
-            assert request(app, target).status == 404, target
+        rel = f.relative_to(out.parent).as_posix()
+        for target in ("/" + rel, "/../" + rel, "/" + quote(rel), "/%2e%2e/" + quote(rel),
+                       "/" + rel.replace(".", "%2e")):
+            assert request(app, target).status in (400, 404), target
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT"])
@@ -344,7 +349,7 @@ def test_an_index_removed_under_the_server_gives_503_not_500(app, site):
     from jixiao.search import open_backend
     out = site[0]
     backend = open_backend(out)
-    root = out / ".search"
+    root = index_dir(out)
     current = (root / "CURRENT").read_text().strip()
     saved = root.parent / "saved-generation"
     shutil.copytree(root / current, saved)

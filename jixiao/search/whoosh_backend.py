@@ -7,21 +7,21 @@ import threading
 from pathlib import Path
 
 from .params import SearchParams
-from .whoosh_index import (CURRENT, SEARCH_DIR, NoIndex, build_index, prepare, publish,
+from .whoosh_index import (CURRENT, NoIndex, index_dir, build_index, prepare, publish,
                            read_current, remove_stale)
 
 # ``whoosh_search`` (with numpy) is imported by the methods that answer queries: a build,
 # which only writes the index, does not pay for it (0.13 s of a one-record rebuild).
 
-__all__ = ["WhooshBackend", "NoIndex", "SEARCH_DIR", "build_index"]
+__all__ = ["WhooshBackend", "NoIndex", "index_dir", "build_index"]
 
 
 class WhooshBackend:
-    """``SearchBackend`` over a whoosh index in ``<out>/.search``."""
+    """``SearchBackend`` over a whoosh index in ``index_dir(out)`` (beside the site)."""
 
     def __init__(self, out: Path):
         self.out = Path(out)
-        self.root = self.out / SEARCH_DIR
+        self.root = index_dir(self.out)
         self._lock = threading.Lock()
         self._stamp = None
         self._gen = None                    # the open whoosh_search.Generation

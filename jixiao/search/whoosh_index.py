@@ -1,10 +1,11 @@
 """Writing the whoosh index: one generation per catalog, updated document by document.
 
-Layout under the output directory (never served: the server refuses any path
-segment that starts with a dot)::
+Layout beside the output directory, not in it (``index_dir``: for ``site/``,
+``.site.search/``): whoosh reads its files with pickle, so they must never travel with the
+published folder, and whoever can write them can run code in the server::
 
-    <out>/.search/CURRENT          names the live generation, replaced atomically
-    <out>/.search/g-<digest>/      a whoosh index + ids.json + meta.json + units.json,
+    .<out>.search/CURRENT          names the live generation, replaced atomically
+    .<out>.search/g-<digest>/      a whoosh index + ids.json + meta.json + units.json,
                                    written once, never changed; named by a hash of what
                                    it holds
 
@@ -55,7 +56,12 @@ from . import whoosh_postings
 from .analysis import fold, term_positions, tokens
 from .documents import FIELDS, field_texts, project_doc, unit_docs
 
-SEARCH_DIR = ".search"
+
+
+def index_dir(out: Path) -> Path:
+    """Where the index of the site in ``out`` lives: ``.<name>.search`` beside it."""
+    out = Path(out).absolute()
+    return out.parent / f".{out.name}.search"
 INDEX_VERSION = 8          # bump when the analyzer or the schema changes: forces a new index
 CURRENT = "CURRENT"
 
@@ -322,7 +328,7 @@ class _Previous:
 
 
 def build_index(catalog, out: Path) -> Path:
-    """Make the live generation of ``out/.search`` hold ``catalog``; returns its path."""
+    """Make the live generation of ``index_dir(out)`` hold ``catalog``; returns its path."""
     return publish(out, prepare(catalog, out))
 
 
@@ -332,7 +338,7 @@ def prepare(catalog, out: Path) -> str:
     name, or the generation's when it exists already).  Safe to run in another process
     while the site is rendered and written; if that process is stopped, ``remove_stale``
     removes what it left."""
-    root = Path(out) / SEARCH_DIR
+    root = index_dir(out)
     root.mkdir(parents=True, exist_ok=True)
     keys = doc_keys(catalog)
     units = unit_docs(catalog)
@@ -376,7 +382,7 @@ def prepare(catalog, out: Path) -> str:
 def publish(out: Path, prepared: str) -> Path:
     """Make the generation ``prepare`` returned the live one (atomically), and remove the
     generations older than the one it replaces."""
-    root = Path(out) / SEARCH_DIR
+    root = index_dir(out)
     name = prepared
     if prepared.startswith("tmp-"):
         name = _parts(prepared)[1]
@@ -458,7 +464,7 @@ def read_current(root: Path) -> str | None:
 def remove_stale(out: Path, keep: set = frozenset()) -> None:
     """Remove the temporary directories of builds that no longer run, and, when ``keep``
     is given, every generation not in it."""
-    root = Path(out) / SEARCH_DIR
+    root = index_dir(out)
     if not root.is_dir():
         return
     stale_before = time.time() - 3600
