@@ -23,7 +23,7 @@ from markdown_it.token import Token
 
 from . import export
 from .catalog import INDICATOR_SAMPLE, Catalog, Department, total, year_groups
-from .derive import CATEGORY_LABELS
+from .derive import CATEGORY_LABELS, level_label
 from .model import Project, Unit
 from .build_state import DATA_FILES, BuildState, Bytecode
 from .outputs import Outputs, Parts
@@ -147,6 +147,17 @@ def _note(published: str | None) -> dict | None:
     return None
 
 
+def target_units(targets) -> list[str]:
+    """The measure units the published targets name (``≥90%`` → %, ``≥192家次`` → 家次),
+    each once, in order: what the indicator pages say a name is counted in."""
+    out: list[str] = []
+    for published in targets:
+        unit = parse_target(published).unit
+        if unit and unit not in out:
+            out.append(unit)
+    return out
+
+
 def environment(templates: Path) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates)),
@@ -162,6 +173,7 @@ def environment(templates: Path) -> jinja2.Environment:
     env.globals["site_name"] = SITE_NAME
     env.globals["indicator_rows"] = indicator_rows
     env.globals["target_note"] = target_note
+    env.globals["target_units"] = target_units
     env.globals["fund_labels"] = FUND_LABELS
     env.globals["category_labels"] = CATEGORY_LABELS
     return env
@@ -466,7 +478,7 @@ def _all_outputs(r: Renderer) -> Outputs:
     # the indicator pages show aggregates bounded by the vocabulary, not by N: their key
     # is what they show (a change elsewhere in a record leaves them alone)
     r.page("indicators/index.html", "indicators.html", "site route /indicators/",
-           deps("indicators", lambda: _indicator_key(summary)), summary=summary)
+           deps("indicators", lambda: _indicator_key(_counts(summary))), summary=summary)
     for group in summary:
         r.page(f"indicators/{group['category']}/index.html", "indicator_category.html",
                f"site route /indicators/{group['category']}/",
@@ -503,8 +515,16 @@ def _all_outputs(r: Renderer) -> Outputs:
     return r.outputs
 
 
+def _counts(summary: list[dict]) -> list[dict]:
+    """What /indicators/ shows of the summary: categories and level2 labels with their
+    counts (not the names, their samples and targets, which only the category pages show)."""
+    return [{**group, "level2s": [{**l2, "names": None} for l2 in group["level2s"]]}
+            for group in summary]
+
+
 def _indicator_key(summary) -> str:
-    """A hash of what an indicator page shows (projects by id, name, year and url)."""
+    """A hash of what an indicator page shows (projects by id, name, year and url, the
+    targets shown for them)."""
     def plain(x):
         if isinstance(x, dict):
             return [[k, plain(v)] for k, v in x.items()]
@@ -546,24 +566,55 @@ def _projects_json(r: Renderer, c: Catalog) -> bytes | Parts:
 def _indicator_summary(r: Renderer, c: Catalog) -> list[dict]:
     """``catalog.indicator_summary``; in an incremental build, the previous build's when
     what it is made of is the same (each project's id, name, year and indicator key):
-    computing it reads the 328k indicators of a 10k-project site, and a correction to a
-    target or an amount leaves it as it was."""
+    computing it reads the 328k indicators of a 10k-project site, and a correction to an
+    amount leaves it as it was.  A corrected target changes only the targets shown for
+    the projects sampled: those whose ``target_key`` is not the one kept with the
+    aggregate are read again (they alone), and their targets replaced."""
     if r.state is None:
         return c.indicator_summary
     key = _h([[p.id, p.name, p.year, p.indicator_key] for p in c.projects])
     old = r.state.old_indicators
-    if old is not None and old[0] == key:
+    if old is not None and len(old) == 3 and old[0] == key:
         summary = _samples(old[1], c.project_by_id.__getitem__)
+        changed = {pid for pid, tk in old[2].items() if c.project_by_id[pid].target_key != tk}
+        if changed:
+            _retarget(summary, changed)
     else:
         summary = c.indicator_summary
-    r.state.indicators = (key, _samples(summary, lambda p: p.id))
+    sampled = {p.id for group in summary for l2 in group["level2s"] for row in l2["names"]
+               for p in row["projects"]}
+    r.state.indicators = (key, _samples(summary, lambda p: p.id),
+                          {pid: c.project_by_id[pid].target_key for pid in sorted(sampled)})
     return summary
 
 
+def _retarget(summary: list[dict], changed: set[str]) -> None:
+    """The targets of the ``changed`` sampled projects, as their records give them now
+    (each project's first indicator of the row's category, level2 label and name, as
+    ``Catalog.indicator_summary`` takes it)."""
+    firsts: dict[str, dict] = {}
+    for group in summary:
+        for l2 in group["level2s"]:
+            for row in l2["names"]:
+                for i, p in enumerate(row["projects"]):
+                    if p.id not in changed:
+                        continue
+                    if p.id not in firsts:
+                        mine: dict = {}
+                        for ind in p.indicators:
+                            mine.setdefault((ind.category, level_label(ind.level2), ind.name),
+                                            ind.target)
+                        firsts[p.id] = mine
+                    row["targets"][i] = firsts[p.id][(group["category"], l2["level2"],
+                                                      row["name"])]
+
+
 def _samples(summary: list[dict], each) -> list[dict]:
-    """The summary with ``each`` applied to every sample project (ids ↔ projects)."""
+    """The summary with ``each`` applied to every sample project (ids ↔ projects); new
+    lists throughout, so that changing one summary's targets leaves the other's alone."""
     return [{**group, "level2s": [
-        {**l2, "names": [{**row, "projects": [each(p) for p in row["projects"]]}
+        {**l2, "names": [{**row, "projects": [each(p) for p in row["projects"]],
+                          "targets": list(row["targets"])}
                          for row in l2["names"]]}
         for l2 in group["level2s"]]} for group in summary]
 

@@ -157,6 +157,49 @@ def test_change_one_indicator_name(work):
                for f in (site / "indicators").glob("*/index.html"))
 
 
+def _mtimes(site: Path) -> dict[str, int]:
+    return {f.parent.name: f.stat().st_mtime_ns for f in (site / "indicators").glob("*/index.html")}
+
+
+def test_a_corrected_target_shown_on_an_indicator_page(work):
+    """The category pages show the target each sampled project gives an indicator: a
+    corrected one is there after the rebuild, which equals a clean build (the aggregate is
+    the previous build's, the changed project's targets read again); the pages that do
+    not show it are kept, and no other record is read in full."""
+    from jixiao.stored import StoredProject
+    content, templates, site, tmp = work
+    output = site / "indicators/output/index.html"
+    assert "&gt;=2次</span> · " in output.read_text("utf-8")
+    before = _mtimes(site)
+    _edit(_project_file(content), "target: '>=2次'", "target: '>=3次'")
+    made = StoredProject.made
+    t = _rebuild_and_compare(content, templates, site, tmp)
+    html = output.read_text("utf-8")
+    assert "&gt;=3次</span> · " in html and "&gt;=2次</span>" not in html
+    after = _mtimes(site)
+    assert [name for name in before if before[name] != after[name]] == ["output"]
+    assert 0 < t.rendered < 20
+    # the clean build of _rebuild_and_compare reads every record; the rebuild none
+    catalog = build(content, site, templates, log=None)
+    assert all(isinstance(p, StoredProject) for p in catalog.projects)
+    assert StoredProject.made == made
+
+
+def test_a_corrected_target_no_indicator_page_shows_keeps_them_all(work):
+    """Only the first projects of each indicator name show their target: correcting
+    another one re-renders no indicator page."""
+    content, templates, site, tmp = work
+    path = _project_file(content)
+    assert "预算执行率" in path.read_text("utf-8")
+    shown = (site / "indicators/input/index.html").read_text("utf-8")
+    assert f'/projects/{path.stem}/">' in shown
+    before = _mtimes(site)
+    _edit(path, "target: '>=95%'", "target: '>=96%'")     # its 预算执行率: not sampled
+    _rebuild_and_compare(content, templates, site, tmp)
+    assert _mtimes(site) == before
+    assert (site / "indicators/index.html").is_file()
+
+
 def test_a_data_file_changed_on_disk_is_not_copied_from(work):
     """Pieces of unchanged projects are copied from the data files on disk only when these
     hold the bytes the previous build wrote."""

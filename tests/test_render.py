@@ -74,3 +74,9 @@ def test_indicator_rows_merge_consecutive_cells():
 ])
 def test_refused_links_keep_their_text_not_their_url(source, shown):
     assert markdown(source).strip() == shown
+
+
+def test_target_units_names_each_unit_once_in_order():
+    from jixiao.render import target_units
+    assert target_units(["≥90%", "=100(%)", "≥192家次", "及时", None, "≤1月"]) == ["%", "家次", "月"]
+    assert target_units(["合格", None]) == []

@@ -12,6 +12,7 @@ import json
 import re
 import shutil
 from decimal import Decimal
+from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -334,6 +335,22 @@ def test_indicator_pages(site, catalog):
                 assert ind.name in pg.text and p.url in pg.hrefs()
     total = sum(len(p.indicators) for p in catalog.projects)
     assert f"全部 {total} 条指标" in index.text
+
+
+def test_indicator_pages_show_each_project_target(site, catalog):
+    """Every sampled project is listed with the target it gives the indicator (escaped),
+    and the row names the measure unit its targets are counted in."""
+    html = (site / "indicators/satisfaction/index.html").read_text("utf-8")
+    pg = Page(html)
+    assert "指标值与项目" in pg.text
+    for p in catalog.projects:
+        for ind in p.indicators:
+            if ind.category == "satisfaction":
+                line = (f'<li><span class="target-published">{escape(ind.target)}</span> · '
+                        f'<a href="{p.url}">{escape(p.name)}</a> '
+                        f'<span class="count">（{p.year}）</span></li>')
+                assert line in html, line
+    assert "计量单位：%" in pg.text
 
 
 def test_free_page_markdown_is_safe(site):
