@@ -75,6 +75,12 @@ def department_slug(name: str) -> str:
     return "d-" + hashlib.sha1(name.encode("utf-8")).hexdigest()[:8]
 
 
+def same_name(name: str) -> str:
+    """A project's name as compared across years: without any whitespace (a space the
+    publisher typed one year and not the next, a full-width space, a line break)."""
+    return "".join(name.split())
+
+
 def total(projects) -> Decimal:
     return sum((p.funds.annual_yuan for p in projects), Decimal("0.00"))
 
@@ -161,6 +167,21 @@ class Catalog:
     @cached_property
     def years(self) -> list[int]:
         return list(self.by_year)
+
+    @cached_property
+    def by_same_name(self) -> dict[tuple[str, str], list[Project]]:
+        """(unit id, ``same_name``) → its projects, oldest year first: made once per build,
+        so that a project page finds its other years without scanning every project."""
+        out: dict[tuple[str, str], list[Project]] = defaultdict(list)
+        for p in sorted(self.projects, key=lambda p: (p.year, p.id)):
+            out[(p.unit, same_name(p.name))].append(p)
+        return dict(out)
+
+    def other_years(self, project: Project) -> list[Project]:
+        """The same unit's projects of the same name (``same_name``), but this one,
+        oldest year first: the project page links them."""
+        return [p for p in self.by_same_name.get((project.unit, same_name(project.name)), ())
+                if p.id != project.id]
 
     def indicators(self):
         """Every (project, indicator), in site order."""

@@ -11,7 +11,7 @@ import re
 import hashlib
 import os
 from collections import Counter
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from pathlib import Path
 from xml.sax.saxutils import escape as xml_escape
@@ -81,6 +81,23 @@ def amount_html(value) -> Markup:
     a macro (tens of thousands of list rows; a Jinja macro call costs ~10× a filter).
     Both texts are digits, commas and fixed words: nothing to escape."""
     return Markup(f'<span class="num" title="{money(value)} 元">{readable(value)}</span>')
+
+
+def prior_change(funds) -> dict | None:
+    """The year's money against the same-named project's prior-year budget (同名项目上年预算额),
+    when the table publishes it: ``{"word": 增加/减少/持平, "amount": |difference| in yuan,
+    "percent": "+8.5%" or None when the prior budget was 0}``.  Exact: Decimal throughout,
+    the percentage rounded half up to one place."""
+    prior = funds.yuan("prior_year_budget")
+    if prior is None:
+        return None
+    diff = funds.annual_yuan - prior
+    word = "增加" if diff > 0 else "减少" if diff < 0 else "持平"
+    percent = None
+    if prior:
+        shown = (abs(diff) * 100 / prior).quantize(Decimal("0.1"), ROUND_HALF_UP)
+        percent = f"{'+' if diff > 0 else '-' if diff < 0 else '±'}{shown}%"
+    return {"word": word, "amount": abs(diff), "percent": percent, "prior": prior}
 
 
 def _markdown_it() -> MarkdownIt:
@@ -275,12 +292,13 @@ class Renderer:
         self.outputs.add(path, html, source)
         self.rendered += 1
 
-    def project(self, p: Project, origin: str, key) -> None:
+    def project(self, p: Project, origin: str, key, links=None) -> None:
         """A project's page and JSON, unless kept: made later, by ``flush``.  One key of
         its inputs serves its JSON and its pieces of the data files, and, with the
-        templates', its page (three hashes per project were 0.4 s at 10,000 projects)."""
+        templates' and ``links`` (what the page shows of other projects), its page (three
+        hashes per project were 0.4 s at 10,000 projects)."""
         own = None if self.state is None else _h(self.site_key, key)
-        page = None if own is None else _h(own, self._closure("project.html"))
+        page = None if own is None else _h(own, self._closure("project.html"), links)
         for path, kind, k in ((f"projects/{p.id}/index.html", "page", page),
                               (f"projects/{p.id}.json", "json", own)):
             if not self._kept(path, origin, k):
@@ -472,7 +490,9 @@ def _all_outputs(r: Renderer) -> Outputs:
         source_url = (f"/sources/{p.source.document}"
                       if sources and p.source.document in sources else None)
         key = deps(fp and fp.record[p.id], fp and fp.unit[p.unit], source_url)
-        r.project(p, origin, key)
+        # its page links the same-named projects of its unit's other years
+        links = deps(lambda: [(q.id, q.year, q.url) for q in c.other_years(p)])
+        r.project(p, origin, key, links)
     r.flush(sources)                 # before projects.json and the sitemap, which read them
 
     # the indicator pages show aggregates bounded by the vocabulary, not by N: their key
@@ -687,6 +707,7 @@ def project_view(c: Catalog, p: Project, sources: dict[str, Path]) -> dict:
     if len(parts) < 2 and p.funds.fiscal and p.funds.other:
         parts = [("财政资金", p.funds.yuan("fiscal")), ("其他资金", p.funds.yuan("other"))]
     return {"project": p, "unit": unit, "department": c.department_of(p),
+            "prior_change": prior_change(p.funds), "other_years": c.other_years(p),
             "sources_of_money": parts if len(parts) >= 2 else [],
             "department_url": c.department_url(unit.department),
             "funds": [(label, getattr(p.funds, name), p.funds.yuan(name)) for name, label in FUND_LABELS

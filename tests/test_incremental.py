@@ -275,6 +275,28 @@ def test_add_and_delete_a_record(work):
     assert not (site / "projects" / new.stem).exists()
 
 
+def test_a_same_named_project_in_another_year_is_linked_and_unlinked(work):
+    """A project page links its unit's same-named projects of other years: adding one
+    re-renders the page with the link, renaming it away removes the link, and each
+    rebuild equals a clean build (the page's key holds the linked projects)."""
+    content, templates, site, tmp = work
+    source = _project_file(content)                       # sh-gjjglzx, 2020
+    name = source.read_text("utf-8").split("\nname: ", 1)[1].split("\n", 1)[0]
+    first = site / "projects" / source.stem / "index.html"
+    assert "其他年度" not in first.read_text("utf-8")
+    other = content / "sh-gjjglzx" / "2021" / "sh-gjjglzx-2021-01.yaml"
+    other.parent.mkdir()
+    other.write_text(source.read_text("utf-8")
+                     .replace(f"id: {source.stem}", f"id: {other.stem}", 1)
+                     .replace("year: 2020", "year: 2021", 1)
+                     .replace(f"name: {name}", f"name: {name[:2]} {name[2:]}", 1), "utf-8")
+    _rebuild_and_compare(content, templates, site, tmp)
+    assert f'<a href="/projects/{other.stem}/">2021年度</a>' in first.read_text("utf-8")
+    _edit(other, f"name: {name[:2]} {name[2:]}", f"name: {name}（新）")
+    _rebuild_and_compare(content, templates, site, tmp)
+    assert "其他年度" not in first.read_text("utf-8")
+
+
 def test_change_a_unit_name(work):
     content, templates, site, tmp = work
     unit = content / "sh-gjjglzx" / "unit.yaml"
