@@ -461,29 +461,32 @@ def _all_outputs(r: Renderer) -> Outputs:
     r.page("units/index.html", "units.html", "site route /units/",
            deps("units", fp and fp.all_summary), view=lambda: {"units": unit_rows(c)})
     for u in c.units.values():
-        r.page(f"units/{u.id}/index.html", "unit.html", c.origins.get(("unit", u.id), u.id),
-               deps("unit", fp and fp.unit[u.id], lambda: fp.summaries(c.by_unit[u.id])),
-               view=lambda: unit_view(c, u))
+        list_pages(r, deps, u.url, c.by_unit[u.id], "unit.html", c.origins.get(("unit", u.id), u.id),
+                   deps("unit", fp and fp.unit[u.id], lambda: fp.summaries(c.by_unit[u.id])),
+                   lambda: unit_view(c, u), heading=u.name, show_unit=False,
+                   sort_filter=("unit", u.id))
 
     r.page("departments/index.html", "departments.html", "site route /departments/",
            deps("departments", fp and fp.all_summary), departments=c.departments)
     for d in c.departments:
-        r.page(f"departments/{d.slug}/index.html", "department.html",
-               f"site route {d.url}",
-               deps("department", d.name, lambda: [fp.unit[u.id] for u in d.units],
-                    lambda: fp.summaries(d.projects)),
-               view=lambda: department_view(c, d))
+        list_pages(r, deps, d.url, d.projects, "department.html", f"site route {d.url}",
+                   deps("department", d.name, lambda: [fp.unit[u.id] for u in d.units],
+                        lambda: fp.summaries(d.projects)),
+                   lambda: department_view(c, d), heading=d.name,
+                   sort_filter=("department", d.slug))
 
     r.page("years/index.html", "years.html", "site route /years/",
            deps("years", fp and fp.all_summary), view=lambda: {"years": year_groups(c.projects)})
     for year, projects in c.by_year.items():
-        r.page(f"years/{year}/index.html", "year.html", f"site route /years/{year}/",
-               deps("year", year, fp and fp.units_all, lambda: fp.summaries(projects)),
-               view=lambda: year_view(c, year, projects))
+        list_pages(r, deps, f"/years/{year}/", projects, "year.html", f"site route /years/{year}/",
+                   deps("year", year, fp and fp.units_all, lambda: fp.summaries(projects)),
+                   lambda: year_view(c, year, projects), heading=f"{year}年度",
+                   sort_filter=("year", str(year)))
 
-    r.page("projects/index.html", "projects.html", "site route /projects/",
-           deps("projects", fp and fp.all_summary),
-           view=lambda: {"years": year_groups(c.projects)})
+    list_pages(r, deps, "/projects/", c.projects, "projects.html", "site route /projects/",
+               deps("projects", fp and fp.units_all, len(c.projects),
+                    lambda: [sorted(c.by_year), [len(ps) for ps in c.by_year.values()]]),
+               lambda: {}, heading="全部项目", sort_filter=None)
     sources = available_sources(c)
     for p in c.projects:
         origin = c.origins.get(("project", p.id), p.id)
@@ -540,6 +543,68 @@ def _counts(summary: list[dict]) -> list[dict]:
     counts (not the names, their samples and targets, which only the category pages show)."""
     return [{**group, "level2s": [{**l2, "names": None} for l2 in group["level2s"]]}
             for group in summary]
+
+
+PAGE_SIZE = 200             # projects per list page (≈70 KB of HTML)
+
+
+def list_pages(r: "Renderer", deps, url: str, projects: list, template: str, source: str,
+               key, view, heading: str, show_unit: bool = True, sort_filter=None) -> None:
+    """A list of ``projects`` (site order: newest year first) in pages of ``PAGE_SIZE``:
+    the first is ``template`` at ``url`` (its ``view`` plus the first page of projects), the
+    others ``list_page.html`` at ``url``page-2/ …, each keyed by its own projects only, so
+    that renaming a project renders the pages that show it, not the whole list.
+    ``sort_filter``: the search filter (field, value) that lists the same projects, for the
+    other orders (sorting needs the search server; the lists are in site order)."""
+    fp = r.fp if r.state is not None else None
+    units = fp and (fp.units_all if show_unit else None)
+    pages = paged(url, projects, heading, show_unit, sort_filter)
+    for k, (path, chunk, context) in enumerate(pages, 1):
+        if k == 1:
+            r.page(path, template, source, deps(key, len(pages), lambda: fp.summaries(chunk)),
+                   view=lambda: {**view(), **context()})
+        else:
+            r.page(path, "list_page.html", source,
+                   deps("list_page", heading, url, k, len(pages), len(projects), units,
+                        sort_filter, lambda chunk=chunk: fp.summaries(chunk)),
+                   view=context)
+
+
+def paged(url: str, projects: list, heading: str, show_unit: bool = True, sort_filter=None
+          ) -> list[tuple]:
+    """(path, its projects, a function returning its context) of each page of a list."""
+    chunks = [projects[i:i + PAGE_SIZE] for i in range(0, len(projects), PAGE_SIZE)] or [[]]
+    return [(url.lstrip("/") + ("" if k == 1 else f"page-{k}/") + "index.html", chunk,
+             lambda k=k, chunk=chunk: {
+                 "pager": pager(url, k, len(chunks), len(projects), PAGE_SIZE),
+                 "page_groups": year_groups(chunk), "show_unit": show_unit,
+                 "heading": heading, "sorts": list_sorts(sort_filter)})
+            for k, chunk in enumerate(chunks, 1)]
+
+
+def pager(url: str, number: int, count: int, total: int, size: int) -> dict:
+    """Page ``number`` of ``count``: its links (the first, the last and two either side)."""
+    href = lambda k: url if k == 1 else f"{url}page-{k}/"
+    shown = sorted({1, count, *range(max(1, number - 2), min(count, number + 2) + 1)})
+    return {"number": number, "count": count, "total": total,
+            "first": (number - 1) * size + 1, "last": min(total, number * size),
+            "prev": href(number - 1) if number > 1 else None,
+            "next": href(number + 1) if number < count else None,
+            "links": [{"number": k, "href": href(k), "current": k == number,
+                       "gap_before": i > 0 and k - shown[i - 1] > 1}
+                      for i, k in enumerate(shown)]}
+
+
+LIST_SORTS = (("amount", "年度资金从多到少"), ("amount_asc", "年度资金从少到多"),
+              ("name", "项目名称"), ("year_asc", "年度从早到晚"))
+
+
+def list_sorts(sort_filter) -> list[dict]:
+    """Links to the same projects in other orders (the search server's ``sort``)."""
+    from urllib.parse import urlencode
+    base = [sort_filter] if sort_filter else []
+    return [{"label": label, "href": "/search/?" + urlencode(base + [("sort", s)])}
+            for s, label in LIST_SORTS]
 
 
 def _indicator_key(summary) -> str:

@@ -31,7 +31,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote_to_bytes
 
 from .search import NoIndex, ParamError, SearchParams, open_backend, parse_params
-from .search.params import FACETS
+from .search.params import FACETS, SORTS
 
 MAX_URL = 8192
 MAX_FIELDS = 100
@@ -113,24 +113,30 @@ def search_view(params: SearchParams | None, doc: dict | None, error: str | None
     if params is None or doc is None:
         return view
     view["hidden"] = [(f, v) for f in FACETS for v in getattr(params, f)]
-    if params.sort != "relevance":
-        view["hidden"].append(("sort", params.sort))
+    # the order-and-amount form keeps the query and the facets, and sets the rest itself
+    view["order_hidden"] = [("q", params.q)] * bool(params.q) + list(view["hidden"])
+    view["amount_min"], view["amount_max"] = params.amount_min, params.amount_max
+    for name in ("amount_min", "amount_max", "sort"):
+        if getattr(params, name) and getattr(params, name) != "relevance":
+            view["hidden"].append((name, getattr(params, name)))
     if params.page_size != 20:
         view["hidden"].append(("page_size", str(params.page_size)))
     view["facets"] = [{"name": f, "label": FACET_LABELS[f],
                        "entries": [dict(e, href=href(params.toggled(f, e["value"])))
                                    for e in doc["facets"][f]]} for f in FACETS]
-    view["sorts"] = [{"label": label, "selected": params.sort == s,
-                      "href": href(params.with_(sort=s, page=1))}
-                     for s, label in (("relevance", "相关度"), ("amount", "年度资金从多到少"),
-                                      ("amount_asc", "年度资金从少到多"))]
-    if params.filters:
+    view["sorts"] = [{"value": s, "label": label, "selected": params.sort == s}
+                     for s, label in SORTS.items()]
+    if params.filters or params.amount_min or params.amount_max:
         view["clear_href"] = href(SearchParams(q=params.q, sort=params.sort, page_size=params.page_size))
     # no dead ends: each active filter can be dropped on its own
     view["drop_filters"] = [{"label": next((e["label"] for e in doc["facets"][f]
                                              if e["value"] == v), v),
                              "facet": FACET_LABELS[f], "href": href(params.toggled(f, v))}
                             for f in FACETS for v in getattr(params, f)]
+    if params.amount_min or params.amount_max:
+        view["drop_filters"].append({
+            "label": amount_range_label(params.amount_min, params.amount_max),
+            "facet": "年度资金", "href": href(params.with_(amount_min="", amount_max="", page=1))})
     view["not_chinese"] = bool(params.q.strip()) and not re.search(r"[\u3400-\u9fff]", params.q)
     qs = params.query_string()
     view["json_href"] = "/api/search" + ("?" + qs if qs else "")
@@ -149,6 +155,12 @@ def search_view(params: SearchParams | None, doc: dict | None, error: str | None
         last = n
     view["page_links"] = links
     return view
+
+
+def amount_range_label(low: str, high: str) -> str:
+    if low and high:
+        return f"{low}–{high} 万元"
+    return f"不少于 {low} 万元" if low else f"不超过 {high} 万元"
 
 
 def to_json(doc: dict) -> str:

@@ -190,6 +190,53 @@ def test_browsing_and_search_without_javascript(nojs_page, server, projects):
     assert page.locator("main mark").count() > 0
 
 
+def _amounts(page, table) -> list:
+    from decimal import Decimal
+    return [Decimal(c.get_attribute("data-sort"))
+            for c in table.locator("tbody td[data-label='年度资金']").all()]
+
+
+def test_a_list_sorts_by_amount_with_a_click_and_back(page, server):
+    page.goto(server + "/years/2020/")
+    table = page.locator("table.sortable").filter(has=page.locator("td[data-label='年度资金']")).first
+    before = _amounts(page, table)
+    table.locator("thead th button", has_text="年度资金").click()
+    up = _amounts(page, table)
+    assert up == sorted(before) and up != before
+    assert table.locator("thead th[aria-sort='ascending']").count() == 1
+    table.locator("thead th button", has_text="年度资金").click()
+    assert _amounts(page, table) == sorted(before, reverse=True)
+    table.locator("thead th button", has_text="项目名称").click()
+    names = table.locator("tbody th[scope='row']").all_inner_texts()
+    assert names == sorted(names, key=__import__("functools").cmp_to_key(
+        lambda a, b: page.evaluate("([a, b]) => new Intl.Collator('zh-Hans-CN-u-co-pinyin', "
+                                   "{numeric: true}).compare(a, b)", [a, b])))
+
+
+def test_lists_offer_every_order_without_javascript(nojs_page, server):
+    """Without JavaScript a list keeps the site's order and links the other orders, which
+    the search server answers with the same projects."""
+    from decimal import Decimal
+    page = nojs_page
+    page.goto(server + "/years/2020/")
+    listed = page.locator("main table.sortable tbody th[scope='row'] a[href^='/projects/']").count()
+    page.locator("p.list-sorts a", has_text="年度资金从多到少").click()
+    page.wait_for_url(re.compile(r".*/search/\?year=2020&sort=amount"))
+    assert f"共 {listed} 个项目" in page.locator("#results-heading").inner_text()
+    shown = [Decimal(x) for x in page.evaluate(
+        "() => [...document.querySelectorAll('.hit')].map(h => h.dataset.amount || '')") if x]
+    assert shown == sorted(shown, reverse=True)
+    page.select_option("select[name='sort']", "name")
+    page.fill("input[name='amount_min']", "500")
+    page.locator("form.search-order button").click()
+    page.wait_for_url(re.compile(r".*year=2020.*sort=name.*amount_min=500"))
+    kept = [Decimal(x) for x in page.evaluate(
+        "() => [...document.querySelectorAll('.hit')].map(h => h.dataset.amount || '')") if x]
+    assert kept and min(kept) >= Decimal("5000000")
+    assert page.locator("select[name='sort'] option[selected]").get_attribute("value") == "name"
+    assert page.locator("form.search-order input[name='amount_min']").input_value() == "500"
+
+
 # ---------------------------------------------------------------- layout
 
 PAGE_KINDS = {

@@ -603,3 +603,61 @@ def test_a_build_killed_while_writing_leaves_nothing_the_next_build_calls_curren
     _rebuild_and_compare(content, templates, site, tmp)
     assert not list(site.rglob("*.tmp")) and not (site / ".write-journal.json").exists()
     assert "被中断的更正" not in (site / "data" / "projects.json").read_text("utf-8")
+
+
+@pytest.fixture()
+def paged(tmp_path, monkeypatch):
+    """The seed site with lists of 7 projects per page (60 projects: 9 pages of /projects/)."""
+    import jixiao.render
+    monkeypatch.setattr(jixiao.render, "PAGE_SIZE", 7)
+    content = tmp_path / "content"
+    shutil.copytree(ROOT / "content", content)
+    templates = tmp_path / "templates"
+    shutil.copytree(TEMPLATES, templates)
+    site = tmp_path / "site"
+    catalog = build(content, site, templates, log=None)
+    return content, templates, site, tmp_path, catalog
+
+
+def test_long_lists_are_pages_that_hold_every_project_once(paged):
+    import re
+    content, templates, site, tmp, catalog = paged
+    lists = {"projects/": catalog.projects,
+             **{f"years/{y}/": ps for y, ps in catalog.by_year.items()},
+             **{u.url.lstrip("/"): catalog.by_unit[u.id] for u in catalog.units.values()}}
+    for base, projects in lists.items():
+        count = max(1, -(-len(projects) // 7))
+        pages = [site / base / "index.html"] + [site / base / f"page-{k}" / "index.html"
+                                                for k in range(2, count + 1)]
+        assert not (site / base / f"page-{count + 1}").exists()
+        linked = []
+        for n, page in enumerate(pages, 1):
+            html = page.read_text("utf-8")
+            rows = re.findall(r'<th scope="row"><a href="/projects/([^/"]+)/">', html)
+            assert len(rows) == (7 if n < count else len(projects) - 7 * (count - 1)), (base, n)
+            linked += rows
+            if count > 1:
+                assert f"第 {n} 页，共 {count} 页" in html and "本页合计" in html
+        assert linked == [p.id for p in projects], base          # site order, each once
+
+
+def test_renaming_a_project_renders_only_the_list_pages_that_show_it(paged):
+    content, templates, site, tmp, catalog = paged
+    path = sorted(content.glob("sh-zfhcxjsglwyh/2020/*.yaml"))[3]      # on a later page
+    pid = path.stem
+    text = path.read_text("utf-8")
+    name = next(line for line in text.splitlines() if line.startswith("name: "))
+    path.write_text(text.replace(name, name + "（更名）", 1), "utf-8")
+    import time
+    before = {p: p.stat().st_mtime_ns for p in site.rglob("index.html")}
+    time.sleep(0.01)
+    t = _rebuild_and_compare(content, templates, site, tmp)
+    changed = sorted(str(p.relative_to(site).parent) for p, m in before.items()
+                     if p.exists() and p.stat().st_mtime_ns != m)
+    list_pages = [c for c in changed if c.startswith(("projects", "years/", "units/"))
+                  and not c.startswith(f"projects/{pid}")]
+    index = [p.id for p in catalog.projects].index(pid)
+    page = index // 7 + 1
+    assert f"projects/page-{page}" in changed or (page == 1 and "projects" in changed)
+    assert len([c for c in list_pages if c.startswith("projects")]) == 1, list_pages
+    assert t.rendered < 30

@@ -406,6 +406,67 @@ def test_sort_by_amount(backend, catalog):
     assert [Decimal(r["annual_yuan"]) for r in found] == sorted(Decimal(r["annual_yuan"]) for r in found)
 
 
+@pytest.mark.parametrize("sort", ["name", "name_desc", "unit", "unit_desc", "year", "year_asc"])
+@pytest.mark.parametrize("q", ["", "管理"])
+def test_every_order_both_ways_matches_its_truth_page_after_page(backend, catalog, sort, q):
+    """Each sort returns the same projects as relevance, in the order its key says (names
+    and units by pinyin, ties in site order), and paging through it loses nothing."""
+    from jixiao.search.homophones import pinyin_key
+    field, _, direction = sort.partition("_")
+    site = {p.id: n for n, p in enumerate(catalog.projects)}
+    by_id = {p.id: p for p in catalog.projects}
+    key = {"name": lambda p: pinyin_key(fold(p.name)),
+           "unit": lambda p: pinyin_key(fold(catalog.unit_of(p).name)),
+           "year": lambda p: -p.year if not direction else p.year}[field]
+    expected_set = set(project_ids(search(backend, q=q, page_size=100)))
+    pages = [project_ids(search(backend, q=q, sort=sort, page=k, page_size=7)) for k in range(1, 11)]
+    got = [pid for page in pages for pid in page]
+    assert set(got) == expected_set and len(got) == len(expected_set)
+    if field == "year":
+        want = sorted(expected_set, key=lambda i: (key(by_id[i]), site[i]))
+    else:
+        want = sorted(expected_set, key=lambda i: (key(by_id[i]), site[i]),
+                      reverse=direction == "desc")
+    if direction == "desc":                 # ties keep site order read backwards
+        assert [key(by_id[i]) for i in got] == [key(by_id[i]) for i in want]
+    else:
+        assert got == want
+
+
+def test_names_sort_in_pinyin_order_not_code_points():
+    from jixiao.search.homophones import pinyin_key
+    names = ["中心运行维护", "安全生产检查", "行政执法经费", "银行监管", "长江保护", "重庆市项目", "成都"]
+    assert sorted(names, key=pinyin_key) == [
+        "安全生产检查", "长江保护", "成都", "重庆市项目", "行政执法经费", "银行监管", "中心运行维护"]
+
+
+@pytest.mark.parametrize("low,high", [("500", ""), ("", "10"), ("10", "500"), ("59.3", "59.3"),
+                                      ("0", "0.01"), ("100000", "")])
+def test_amount_range_keeps_exactly_the_projects_in_it(backend, catalog, low, high):
+    """年度资金 in [low, high] 万元, exact (Decimal: 59.3 万元 is 593,000.00 元), with the
+    facet counts of what is kept."""
+    from decimal import Decimal
+    lo = Decimal(low) * 10000 if low else None
+    hi = Decimal(high) * 10000 if high else None
+    want = {p.id for p in catalog.projects
+            if (lo is None or p.funds.annual_yuan >= lo) and (hi is None or p.funds.annual_yuan <= hi)}
+    args = {k: v for k, v in (("amount_min", low), ("amount_max", high)) if v}
+    doc = search(backend, q="", page_size=100, **args)
+    assert set(project_ids(doc)) == want and doc["total"] == len(want)
+    assert sum(e["count"] for e in doc["facets"]["year"]) == len(want)
+    q = "满意度"
+    with_q = search(backend, q=q, page_size=100, sort="amount", **args)
+    assert set(project_ids(with_q)) == want & set(project_ids(search(backend, q=q, page_size=100)))
+
+
+@pytest.mark.parametrize("args", [{"amount_min": "1e5"}, {"amount_min": "-5"}, {"amount_max": "abc"},
+                                  {"amount_min": "9", "amount_max": "1"}, {"sort": "cheapest"},
+                                  {"amount_min": "1" * 13}])
+def test_bad_amounts_and_sorts_are_messages(args):
+    with pytest.raises(ParamError):
+        parse_params({k: [v] for k, v in args.items()})
+
+
 def test_pagination(backend, catalog):
     n = len(catalog.projects)
     seen = []

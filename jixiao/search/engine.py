@@ -38,12 +38,14 @@ import re
 import threading
 import weakref
 from array import array
+from bisect import bisect_left, bisect_right
 from collections import OrderedDict
+from decimal import Decimal
 from functools import lru_cache
 
 from .analysis import ParsedQuery, parse_query
-from .homophones import readings, same_sound
-from .params import FACETS, SearchParams
+from .homophones import pinyin_key, readings, same_sound
+from .params import FACETS, SearchParams, yuan
 
 GAP = 4                    # characters allowed between two query characters (relaxed)
 MIN_RELAXED = 3            # a relaxed part has at least this many characters
@@ -163,6 +165,33 @@ class _Derived:
         self.vocabulary = frozenset(text[i:i + 2] for i in range(len(text) - 1))
         # unit names without their region (上海市…): where short names are looked for
         self.short = [(u, _REGION.sub("", u["folded"], count=1)) for u in gen.units]
+        self._orders: dict[str, list[int]] = {}
+
+    def negated_amounts(self, gen) -> list[Decimal]:
+        """-amount of each project in the amount order (ascending: for ``bisect``)."""
+        with _LOCK:
+            done = self._orders.get("-amount")
+        if done is None:
+            done = [-a for a in gen.amounts_desc]
+            with _LOCK:
+                self._orders.setdefault("-amount", done)
+        return done
+
+    def order(self, gen, field: str) -> list[int]:
+        """Site positions sorted by ``field`` (amount: largest first; name, unit: pinyin;
+        year: oldest first), ties in site order; made on first use."""
+        if field == "amount":
+            return gen.by_amount
+        with _LOCK:
+            done = self._orders.get(field)
+        if done is None:
+            key = {"name": lambda p: pinyin_key(gen.names[p]),
+                   "unit": lambda p: pinyin_key(gen.labels["unit"][gen.unit_of[p]]),
+                   "year": lambda p: gen.year_of[p]}[field]
+            done = sorted(range(gen.n), key=lambda p: (key(p), p))
+            with _LOCK:
+                self._orders.setdefault(field, done)
+        return done
 
 
 def _derived(gen) -> _Derived:
@@ -342,19 +371,34 @@ def suggest(gen, query: ParsedQuery) -> tuple[ParsedQuery, str] | None:
 
 # ── facets, filters, paging ──────────────────────────────────────────────────
 
-def _filter_masks(gen, filters: dict) -> dict[str, int]:
+def _filter_masks(gen, params: SearchParams) -> dict[str, int]:
+    """Each active filter's mask: the facets', and ``amount`` for an amount range."""
     wanted = {}
-    for f, values in filters.items():
+    for f, values in params.filters.items():
         m = 0
         for v in values:
             m |= gen.masks[f].get(v, 0)
         wanted[f] = m
+    if params.amount_min or params.amount_max:
+        wanted["amount"] = _amount_mask(gen, yuan(params.amount_min), yuan(params.amount_max))
     return wanted
+
+
+def _amount_mask(gen, low: Decimal | None, high: Decimal | None) -> int:
+    """The projects whose year's amount lies in [low, high] (yuan, exact): a slice of the
+    amount order (largest first), found by bisection."""
+    negated = _derived(gen).negated_amounts(gen)
+    start = 0 if high is None else bisect_left(negated, -high)
+    end = len(negated) if low is None else bisect_right(negated, -low)
+    bits = bytearray(gen.nbytes)
+    for p in gen.by_amount[start:end]:
+        bits[p >> 3] |= 1 << (p & 7)
+    return int.from_bytes(bits, "little")
 
 
 def _shape(gen, params: SearchParams, query: ParsedQuery, tiers: _Tiers, extra: dict) -> dict:
     from ..derive import CATEGORY_LABELS, CATEGORY_ORDER
-    wanted = _filter_masks(gen, params.filters)
+    wanted = _filter_masks(gen, params)
     matched = tiers.matched
     kept = matched
     for m in wanted.values():
@@ -416,27 +460,29 @@ def _shape(gen, params: SearchParams, query: ParsedQuery, tiers: _Tiers, extra: 
 def _page(gen, params, kept: int, ranked, first: int, take: int) -> list[int]:
     if take <= 0:
         return []
-    if params.sort in ("amount", "amount_asc") or ranked is not None:
-        if params.sort == "amount_asc":
-            order = reversed(gen.by_amount)                 # smallest first, no copy
-            if kept == gen.all:
-                n = len(gen.by_amount)
-                return gen.by_amount[max(0, n - first - take):n - first][::-1]
-        else:
-            order = gen.by_amount if params.sort == "amount" else ranked
-        if kept == gen.all:
-            return list(order[first:first + take])
-        bits = kept.to_bytes(gen.nbytes, "little")
-        page, seen = [], 0
-        for p in order:
-            if bits[p >> 3] >> (p & 7) & 1:
-                if seen >= first:
-                    page.append(p)
-                    if len(page) == take:
-                        break
-                seen += 1
-        return page
-    return _bits_from(kept, first, take)           # empty query: site order
+    if params.sort == "relevance" and ranked is not None:
+        order, backwards = ranked, False
+    elif params.sort in ("relevance", "year"):
+        return _bits_from(kept, first, take)       # site order: newest year first
+    else:
+        field, _, direction = params.sort.partition("_")
+        order = _derived(gen).order(gen, field)
+        backwards = (direction == "asc") if field == "amount" else (direction == "desc")
+    n = len(order)
+    if kept == gen.all:
+        if backwards:
+            return order[max(0, n - first - take):n - first][::-1]
+        return list(order[first:first + take])
+    bits = kept.to_bytes(gen.nbytes, "little")
+    page, seen = [], 0
+    for p in (reversed(order) if backwards else order):
+        if bits[p >> 3] >> (p & 7) & 1:
+            if seen >= first:
+                page.append(p)
+                if len(page) == take:
+                    break
+            seen += 1
+    return page
 
 
 _BITS = [tuple(b for b in range(8) if v >> b & 1) for v in range(256)]

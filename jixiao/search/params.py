@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from urllib.parse import urlencode
 
 from ..derive import CATEGORY_LABELS
@@ -17,7 +18,13 @@ MAX_PAGE_SIZE = 100
 MAX_PAGE = 10_000
 MAX_QUERY = 200                      # characters; longer queries are refused with a message
 FACETS = ("year", "unit", "department", "category")
-SORTS = ("relevance", "amount", "amount_asc")      # amount: largest first
+# sort → what it says to a citizen; the first of each pair is the usual direction
+SORTS = {"relevance": "相关度",
+         "amount": "年度资金从多到少", "amount_asc": "年度资金从少到多",
+         "name": "项目名称（拼音 A→Z）", "name_desc": "项目名称（拼音 Z→A）",
+         "year": "年度从新到旧", "year_asc": "年度从旧到新",
+         "unit": "实施单位（拼音 A→Z）", "unit_desc": "实施单位（拼音 Z→A）"}
+AMOUNT = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,6})?\Z")      # 万元, as a citizen types it
 _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\Z")
 
 
@@ -35,6 +42,8 @@ class SearchParams:
     page: int = 1
     page_size: int = DEFAULT_PAGE_SIZE
     sort: str = "relevance"
+    amount_min: str = ""            # 万元 (exact decimal text), inclusive; "" = no bound
+    amount_max: str = ""
     filters: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -56,6 +65,10 @@ class SearchParams:
             pairs.append(("q", self.q))
         for f in FACETS:
             pairs += [(f, v) for v in getattr(self, f)]
+        if self.amount_min:
+            pairs.append(("amount_min", self.amount_min))
+        if self.amount_max:
+            pairs.append(("amount_max", self.amount_max))
         if self.sort != "relevance":
             pairs.append(("sort", self.sort))
         if self.page_size != DEFAULT_PAGE_SIZE:
@@ -108,7 +121,10 @@ def parse_params(args: dict[str, list[str]]) -> SearchParams:
         raise ParamError(f"查询过长（{len(q)} 个字符）；请缩短到 {MAX_QUERY} 个字符以内")
     sort = _one(args, "sort") or "relevance"
     if sort not in SORTS:
-        raise ParamError("参数 sort 应为 relevance（相关度）、amount（金额从多到少）或 amount_asc（金额从少到多）")
+        raise ParamError("参数 sort 应为 " + "、".join(f"{k}（{v}）" for k, v in SORTS.items()))
+    bounds = [_amount(args, name) for name in ("amount_min", "amount_max")]
+    if all(bounds) and Decimal(bounds[0]) > Decimal(bounds[1]):
+        raise ParamError(f"年度资金下限 {bounds[0]} 万元大于上限 {bounds[1]} 万元")
     return SearchParams(
         q=q,
         year=_values(args, "year", lambda v: re.fullmatch(r"[0-9]{4}", v) is not None),
@@ -118,4 +134,21 @@ def parse_params(args: dict[str, list[str]]) -> SearchParams:
         page=_int(args, "page", 1, 1, MAX_PAGE),
         page_size=_int(args, "page_size", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE),
         sort=sort,
+        amount_min=bounds[0],
+        amount_max=bounds[1],
     )
+
+
+def _amount(args, name: str) -> str:
+    """An amount bound in 万元: digits with at most six decimals (exact), or ""."""
+    raw = (_one(args, name) or "").strip().replace(",", "").replace("，", "")
+    if not raw:
+        return ""
+    if not AMOUNT.match(raw):
+        raise ParamError(f"参数 {name} 应为以万元计的金额，如 50 或 12.5，收到的是 {raw[:20]!r}")
+    return format(Decimal(raw).normalize(), "f")          # 0050.50 → 50.5, 2000 → 2000
+
+
+def yuan(wan: str) -> Decimal | None:
+    """A bound in 万元 as exact yuan (None: no bound)."""
+    return Decimal(wan) * 10000 if wan else None

@@ -158,8 +158,11 @@ class Generation:
         values: dict[str, dict[str, list[int]]] = {f: {} for f in FACETS}
         self.labels: dict[str, dict[str, str]] = {"unit": {}, "department": {}}
         names = [""] * n
+        self.unit_of = [""] * n                             # site position → unit id
+        self.year_of = [""] * n                             # … → year
         for order, year, unit, unit_name, dept, dept_name, cats, _, name in live:
             names[order] = fold(name)
+            self.unit_of[order], self.year_of[order] = unit, year
             values["year"].setdefault(year, []).append(order)
             values["unit"].setdefault(unit, []).append(order)
             values["department"].setdefault(dept, []).append(order)
@@ -171,7 +174,10 @@ class Generation:
         # project names in site order, one line each, for the relaxed tier (engine.py)
         self.names_text = "\n".join(names)
         self.names_starts = list(accumulate((len(x) + 1 for x in names[:-1]), initial=0))
-        self.by_amount = [r[0] for r in sorted(live, key=lambda r: (-Decimal(r[7]), r[0]))]
+        self.names = names
+        by_amount = sorted(((Decimal(r[7]), r[0]) for r in live), key=lambda a: (-a[0], a[1]))
+        self.by_amount = [p for _, p in by_amount]          # largest first, then site order
+        self.amounts_desc = [a for a, _ in by_amount]
         self._local = threading.local()
         self._cache: OrderedDict = OrderedDict()   # slots → ((mask, ranked, units), query)
         self.warmed = threading.Event()
