@@ -75,6 +75,12 @@ def department_slug(name: str) -> str:
     return "d-" + hashlib.sha1(name.encode("utf-8")).hexdigest()[:8]
 
 
+def same_name(name: str) -> str:
+    """A project's name as compared across years: without any whitespace (a space the
+    publisher typed one year and not the next, a full-width space, a line break)."""
+    return "".join(name.split())
+
+
 def total(projects) -> Decimal:
     return sum((p.funds.annual_yuan for p in projects), Decimal("0.00"))
 
@@ -162,6 +168,21 @@ class Catalog:
     def years(self) -> list[int]:
         return list(self.by_year)
 
+    @cached_property
+    def by_same_name(self) -> dict[tuple[str, str], list[Project]]:
+        """(unit id, ``same_name``) → its projects, oldest year first: made once per build,
+        so that a project page finds its other years without scanning every project."""
+        out: dict[tuple[str, str], list[Project]] = defaultdict(list)
+        for p in sorted(self.projects, key=lambda p: (p.year, p.id)):
+            out[(p.unit, same_name(p.name))].append(p)
+        return dict(out)
+
+    def other_years(self, project: Project) -> list[Project]:
+        """The same unit's projects of the same name (``same_name``), but this one,
+        oldest year first: the project page links them."""
+        return [p for p in self.by_same_name.get((project.unit, same_name(project.name)), ())
+                if p.id != project.id]
+
     def indicators(self):
         """Every (project, indicator), in site order."""
         for p in self.projects:
@@ -181,7 +202,11 @@ class Catalog:
     def indicator_summary(self) -> list[dict]:
         """What the indicator pages show, bounded whatever the number of projects:
         category → level2 (rows, projects) → each distinct indicator name with its count
-        and the first ``INDICATOR_SAMPLE`` projects (site order) that publish it."""
+        and the first ``INDICATOR_SAMPLE`` projects (site order) that publish it, with the
+        target (指标值, as published) each of them gives it (``targets``, in step with
+        ``projects``), so that a reader compares the targets of one indicator.  Only the
+        sampled projects' targets are shown: the incremental build updates them without
+        reading every record (render.py ``_indicator_summary``)."""
         tree: dict[str, dict[str, dict[str, list]]] = defaultdict(lambda: defaultdict(dict))
         for p in self.projects:
             for ind in p.indicators:
@@ -190,16 +215,20 @@ class Catalog:
                 if entry is None:
                     names[ind.name] = entry = [0, {}]
                 entry[0] += 1
-                entry[1].setdefault(p.id, p)
+                if p.id not in entry[1]:        # its first indicator of that name
+                    entry[1][p.id] = (p, ind.target)
         out = []
         for cat in CATEGORY_ORDER:
             if cat not in tree:
                 continue
             level2s = []
             for level2, names in tree[cat].items():
-                rows = [{"name": name, "count": n, "project_count": len(ps),
-                         "projects": list(ps.values())[:INDICATOR_SAMPLE]}
-                        for name, (n, ps) in names.items()]
+                rows = []
+                for name, (n, ps) in names.items():
+                    sample = list(ps.values())[:INDICATOR_SAMPLE]
+                    rows.append({"name": name, "count": n, "project_count": len(ps),
+                                 "projects": [p for p, _ in sample],
+                                 "targets": [t for _, t in sample]})
                 rows.sort(key=lambda r: (-r["count"], natural_key(r["name"])))
                 level2s.append({"level2": level2, "count": sum(r["count"] for r in rows),
                                 "project_count": len({pid for _, ps in names.values()

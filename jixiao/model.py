@@ -192,6 +192,14 @@ class Project(Record):
         names = [(i.category, i.level2, i.name) for i in self.indicators]
         return hashlib.sha1(repr(names).encode()).hexdigest()
 
+    @property
+    def target_key(self) -> str:
+        """A hash of the targets of its indicators, in order: what else the indicator
+        pages show of it (the target of each sampled project), kept apart from
+        ``indicator_key`` so that a corrected target changes the samples' targets without
+        making the whole aggregate again."""
+        return hashlib.sha1(repr([i.target for i in self.indicators]).encode()).hexdigest()
+
 
 def project_url(project_id: str) -> str:
     return f"/projects/{project_id}/"

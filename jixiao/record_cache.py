@@ -59,8 +59,8 @@ def _pairs(rows: list) -> dict:
 
 def _summary(row: list) -> tuple:
     """``stored.summary_of`` from JSON (its indicator categories a tuple again)."""
-    *head, categories, key = row
-    return (*head, tuple(categories), key)
+    *head, categories, key, targets = row
+    return (*head, tuple(categories), key, targets)
 
 
 class Entry:

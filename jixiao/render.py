@@ -11,7 +11,7 @@ import re
 import hashlib
 import os
 from collections import Counter
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from pathlib import Path
 from xml.sax.saxutils import escape as xml_escape
@@ -23,7 +23,7 @@ from markdown_it.token import Token
 
 from . import export
 from .catalog import INDICATOR_SAMPLE, Catalog, Department, total, year_groups
-from .derive import CATEGORY_LABELS
+from .derive import CATEGORY_LABELS, level_label
 from .model import Project, Unit
 from .build_state import DATA_FILES, BuildState, Bytecode
 from .outputs import Outputs, Parts
@@ -81,6 +81,23 @@ def amount_html(value) -> Markup:
     a macro (tens of thousands of list rows; a Jinja macro call costs ~10× a filter).
     Both texts are digits, commas and fixed words: nothing to escape."""
     return Markup(f'<span class="num" title="{money(value)} 元">{readable(value)}</span>')
+
+
+def prior_change(funds) -> dict | None:
+    """The year's money against the same-named project's prior-year budget (同名项目上年预算额),
+    when the table publishes it: ``{"word": 增加/减少/持平, "amount": |difference| in yuan,
+    "percent": "+8.5%" or None when the prior budget was 0}``.  Exact: Decimal throughout,
+    the percentage rounded half up to one place."""
+    prior = funds.yuan("prior_year_budget")
+    if prior is None:
+        return None
+    diff = funds.annual_yuan - prior
+    word = "增加" if diff > 0 else "减少" if diff < 0 else "持平"
+    percent = None
+    if prior:
+        shown = (abs(diff) * 100 / prior).quantize(Decimal("0.1"), ROUND_HALF_UP)
+        percent = f"{'+' if diff > 0 else '-' if diff < 0 else '±'}{shown}%"
+    return {"word": word, "amount": abs(diff), "percent": percent, "prior": prior}
 
 
 def _markdown_it() -> MarkdownIt:
@@ -147,6 +164,17 @@ def _note(published: str | None) -> dict | None:
     return None
 
 
+def target_units(targets) -> list[str]:
+    """The measure units the published targets name (``≥90%`` → %, ``≥192家次`` → 家次),
+    each once, in order: what the indicator pages say a name is counted in."""
+    out: list[str] = []
+    for published in targets:
+        unit = parse_target(published).unit
+        if unit and unit not in out:
+            out.append(unit)
+    return out
+
+
 def environment(templates: Path) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates)),
@@ -162,6 +190,7 @@ def environment(templates: Path) -> jinja2.Environment:
     env.globals["site_name"] = SITE_NAME
     env.globals["indicator_rows"] = indicator_rows
     env.globals["target_note"] = target_note
+    env.globals["target_units"] = target_units
     env.globals["fund_labels"] = FUND_LABELS
     env.globals["category_labels"] = CATEGORY_LABELS
     return env
@@ -263,12 +292,13 @@ class Renderer:
         self.outputs.add(path, html, source)
         self.rendered += 1
 
-    def project(self, p: Project, origin: str, key) -> None:
+    def project(self, p: Project, origin: str, key, links=None) -> None:
         """A project's page and JSON, unless kept: made later, by ``flush``.  One key of
         its inputs serves its JSON and its pieces of the data files, and, with the
-        templates', its page (three hashes per project were 0.4 s at 10,000 projects)."""
+        templates' and ``links`` (what the page shows of other projects), its page (three
+        hashes per project were 0.4 s at 10,000 projects)."""
         own = None if self.state is None else _h(self.site_key, key)
-        page = None if own is None else _h(own, self._closure("project.html"))
+        page = None if own is None else _h(own, self._closure("project.html"), links)
         for path, kind, k in ((f"projects/{p.id}/index.html", "page", page),
                               (f"projects/{p.id}.json", "json", own)):
             if not self._kept(path, origin, k):
@@ -463,13 +493,15 @@ def _all_outputs(r: Renderer) -> Outputs:
         source_url = (f"/sources/{p.source.document}"
                       if sources and p.source.document in sources else None)
         key = deps(fp and fp.record[p.id], fp and fp.unit[p.unit], source_url)
-        r.project(p, origin, key)
+        # its page links the same-named projects of its unit's other years
+        links = deps(lambda: [(q.id, q.year, q.url) for q in c.other_years(p)])
+        r.project(p, origin, key, links)
     r.flush(sources)                 # before projects.json and the sitemap, which read them
 
     # the indicator pages show aggregates bounded by the vocabulary, not by N: their key
     # is what they show (a change elsewhere in a record leaves them alone)
     r.page("indicators/index.html", "indicators.html", "site route /indicators/",
-           deps("indicators", lambda: _indicator_key(summary)), summary=summary)
+           deps("indicators", lambda: _indicator_key(_counts(summary))), summary=summary)
     for group in summary:
         r.page(f"indicators/{group['category']}/index.html", "indicator_category.html",
                f"site route /indicators/{group['category']}/",
@@ -504,6 +536,13 @@ def _all_outputs(r: Renderer) -> Outputs:
     r.data("sitemap.xml", sitemap(r.outputs, r.base_url), "site route /sitemap.xml")
     r.outputs.rendered = r.rendered
     return r.outputs
+
+
+def _counts(summary: list[dict]) -> list[dict]:
+    """What /indicators/ shows of the summary: categories and level2 labels with their
+    counts (not the names, their samples and targets, which only the category pages show)."""
+    return [{**group, "level2s": [{**l2, "names": None} for l2 in group["level2s"]]}
+            for group in summary]
 
 
 PAGE_SIZE = 200             # projects per list page (≈70 KB of HTML)
@@ -569,7 +608,8 @@ def list_sorts(sort_filter) -> list[dict]:
 
 
 def _indicator_key(summary) -> str:
-    """A hash of what an indicator page shows (projects by id, name, year and url)."""
+    """A hash of what an indicator page shows (projects by id, name, year and url, the
+    targets shown for them)."""
     def plain(x):
         if isinstance(x, dict):
             return [[k, plain(v)] for k, v in x.items()]
@@ -611,24 +651,55 @@ def _projects_json(r: Renderer, c: Catalog) -> bytes | Parts:
 def _indicator_summary(r: Renderer, c: Catalog) -> list[dict]:
     """``catalog.indicator_summary``; in an incremental build, the previous build's when
     what it is made of is the same (each project's id, name, year and indicator key):
-    computing it reads the 328k indicators of a 10k-project site, and a correction to a
-    target or an amount leaves it as it was."""
+    computing it reads the 328k indicators of a 10k-project site, and a correction to an
+    amount leaves it as it was.  A corrected target changes only the targets shown for
+    the projects sampled: those whose ``target_key`` is not the one kept with the
+    aggregate are read again (they alone), and their targets replaced."""
     if r.state is None:
         return c.indicator_summary
     key = _h([[p.id, p.name, p.year, p.indicator_key] for p in c.projects])
     old = r.state.old_indicators
-    if old is not None and old[0] == key:
+    if old is not None and len(old) == 3 and old[0] == key:
         summary = _samples(old[1], c.project_by_id.__getitem__)
+        changed = {pid for pid, tk in old[2].items() if c.project_by_id[pid].target_key != tk}
+        if changed:
+            _retarget(summary, changed)
     else:
         summary = c.indicator_summary
-    r.state.indicators = (key, _samples(summary, lambda p: p.id))
+    sampled = {p.id for group in summary for l2 in group["level2s"] for row in l2["names"]
+               for p in row["projects"]}
+    r.state.indicators = (key, _samples(summary, lambda p: p.id),
+                          {pid: c.project_by_id[pid].target_key for pid in sorted(sampled)})
     return summary
 
 
+def _retarget(summary: list[dict], changed: set[str]) -> None:
+    """The targets of the ``changed`` sampled projects, as their records give them now
+    (each project's first indicator of the row's category, level2 label and name, as
+    ``Catalog.indicator_summary`` takes it)."""
+    firsts: dict[str, dict] = {}
+    for group in summary:
+        for l2 in group["level2s"]:
+            for row in l2["names"]:
+                for i, p in enumerate(row["projects"]):
+                    if p.id not in changed:
+                        continue
+                    if p.id not in firsts:
+                        mine: dict = {}
+                        for ind in p.indicators:
+                            mine.setdefault((ind.category, level_label(ind.level2), ind.name),
+                                            ind.target)
+                        firsts[p.id] = mine
+                    row["targets"][i] = firsts[p.id][(group["category"], l2["level2"],
+                                                      row["name"])]
+
+
 def _samples(summary: list[dict], each) -> list[dict]:
-    """The summary with ``each`` applied to every sample project (ids ↔ projects)."""
+    """The summary with ``each`` applied to every sample project (ids ↔ projects); new
+    lists throughout, so that changing one summary's targets leaves the other's alone."""
     return [{**group, "level2s": [
-        {**l2, "names": [{**row, "projects": [each(p) for p in row["projects"]]}
+        {**l2, "names": [{**row, "projects": [each(p) for p in row["projects"]],
+                          "targets": list(row["targets"])}
                          for row in l2["names"]]}
         for l2 in group["level2s"]]} for group in summary]
 
@@ -701,6 +772,7 @@ def project_view(c: Catalog, p: Project, sources: dict[str, Path]) -> dict:
     if len(parts) < 2 and p.funds.fiscal and p.funds.other:
         parts = [("财政资金", p.funds.yuan("fiscal")), ("其他资金", p.funds.yuan("other"))]
     return {"project": p, "unit": unit, "department": c.department_of(p),
+            "prior_change": prior_change(p.funds), "other_years": c.other_years(p),
             "sources_of_money": parts if len(parts) >= 2 else [],
             "department_url": c.department_url(unit.department),
             "funds": [(label, getattr(p.funds, name), p.funds.yuan(name)) for name, label in FUND_LABELS

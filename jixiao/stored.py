@@ -19,19 +19,22 @@ from .model import Funds, Project, Source, project_url
 def summary_of(p: Project) -> tuple:
     """What a ``StoredProject`` is made of besides the record's JSON (plain values)."""
     return (p.id, p.year, p.name, p.unit, p.nature, p.category, p.funds.model_dump_json(),
-            p.source.model_dump_json(), p.indicator_count, p.categories, p.indicator_key)
+            p.source.model_dump_json(), p.indicator_count, p.categories, p.indicator_key,
+            p.target_key)
 
 
 class StoredProject:
     __slots__ = ("id", "year", "name", "unit", "nature", "category", "funds", "_source",
-                 "indicator_count", "categories", "indicator_key", "_json", "_full")
+                 "indicator_count", "categories", "indicator_key", "target_key", "_json",
+                 "_full")
     made = 0            # full records made from the cache, in this process
 
     def __init__(self, summary: tuple, json: Callable[[], bytes]):
         """``json``: a function returning the record's ``model_dump_json``, called once,
         when the full record is first needed."""
         (self.id, self.year, self.name, self.unit, self.nature, self.category, funds,
-         self._source, self.indicator_count, self.categories, self.indicator_key) = summary
+         self._source, self.indicator_count, self.categories, self.indicator_key,
+         self.target_key) = summary
         self.funds = Funds.model_validate_json(funds)
         self._json, self._full = json, None
 

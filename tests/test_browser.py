@@ -297,6 +297,32 @@ def test_every_amount_and_target_is_on_screen_at_390px(browser, server, projects
     assert checked > 300
 
 
+def test_compared_targets_and_prior_year_change_are_on_screen_at_390px(browser, server,
+                                                                        projects):
+    """The targets the indicator pages compare, and a 2020 project's change against the
+    prior year's budget, lie inside a phone's viewport."""
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto(server + "/indicators/")
+    urls = page.eval_on_selector_all("main h2 a", "els => els.map(e => e.getAttribute('href'))")
+    prior = [p["url"] for p in projects if p["funds"].get("prior_year_budget") is not None]
+    assert urls and prior
+    shown = 0
+    for url in urls + prior[:4]:
+        page.goto(server + url)
+        off = page.evaluate("""() => [...document.querySelectorAll(
+                'ul.samples .target-published, .unit-note, .yoy')].filter(el => {
+            const r = el.getBoundingClientRect();
+            return r.width > 0 && (r.left < -1 || r.right > window.innerWidth + 1);
+        }).map(el => el.textContent.trim().slice(0, 40))""")
+        assert off == [], f"{url}: off screen at 390px: {off[:5]}"
+        shown += page.evaluate("document.querySelectorAll('ul.samples .target-published, .yoy').length")
+    assert page.locator(".yoy").count() == 1
+    shot(page, "project-prior-year-390")
+    context.close()
+    assert shown > 100
+
+
 def test_charts_have_text_alternatives(page, server, projects):
     """Home (money by year and region), a unit (its projects), a year (its units) and a
     project with several sources of money have an SVG chart with a title and a desc

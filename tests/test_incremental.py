@@ -157,6 +157,49 @@ def test_change_one_indicator_name(work):
                for f in (site / "indicators").glob("*/index.html"))
 
 
+def _mtimes(site: Path) -> dict[str, int]:
+    return {f.parent.name: f.stat().st_mtime_ns for f in (site / "indicators").glob("*/index.html")}
+
+
+def test_a_corrected_target_shown_on_an_indicator_page(work):
+    """The category pages show the target each sampled project gives an indicator: a
+    corrected one is there after the rebuild, which equals a clean build (the aggregate is
+    the previous build's, the changed project's targets read again); the pages that do
+    not show it are kept, and no other record is read in full."""
+    from jixiao.stored import StoredProject
+    content, templates, site, tmp = work
+    output = site / "indicators/output/index.html"
+    assert "&gt;=2次</span> · " in output.read_text("utf-8")
+    before = _mtimes(site)
+    _edit(_project_file(content), "target: '>=2次'", "target: '>=3次'")
+    made = StoredProject.made
+    t = _rebuild_and_compare(content, templates, site, tmp)
+    html = output.read_text("utf-8")
+    assert "&gt;=3次</span> · " in html and "&gt;=2次</span>" not in html
+    after = _mtimes(site)
+    assert [name for name in before if before[name] != after[name]] == ["output"]
+    assert 0 < t.rendered < 20
+    # the clean build of _rebuild_and_compare reads every record; the rebuild none
+    catalog = build(content, site, templates, log=None)
+    assert all(isinstance(p, StoredProject) for p in catalog.projects)
+    assert StoredProject.made == made
+
+
+def test_a_corrected_target_no_indicator_page_shows_keeps_them_all(work):
+    """Only the first projects of each indicator name show their target: correcting
+    another one re-renders no indicator page."""
+    content, templates, site, tmp = work
+    path = _project_file(content)
+    assert "预算执行率" in path.read_text("utf-8")
+    shown = (site / "indicators/input/index.html").read_text("utf-8")
+    assert f'/projects/{path.stem}/">' in shown
+    before = _mtimes(site)
+    _edit(path, "target: '>=95%'", "target: '>=96%'")     # its 预算执行率: not sampled
+    _rebuild_and_compare(content, templates, site, tmp)
+    assert _mtimes(site) == before
+    assert (site / "indicators/index.html").is_file()
+
+
 def test_a_data_file_changed_on_disk_is_not_copied_from(work):
     """Pieces of unchanged projects are copied from the data files on disk only when these
     hold the bytes the previous build wrote."""
@@ -230,6 +273,28 @@ def test_add_and_delete_a_record(work):
     sorted(content.glob("sh-fwglj/*/*.yaml"))[0].unlink()
     _rebuild_and_compare(content, templates, site, tmp)
     assert not (site / "projects" / new.stem).exists()
+
+
+def test_a_same_named_project_in_another_year_is_linked_and_unlinked(work):
+    """A project page links its unit's same-named projects of other years: adding one
+    re-renders the page with the link, renaming it away removes the link, and each
+    rebuild equals a clean build (the page's key holds the linked projects)."""
+    content, templates, site, tmp = work
+    source = _project_file(content)                       # sh-gjjglzx, 2020
+    name = source.read_text("utf-8").split("\nname: ", 1)[1].split("\n", 1)[0]
+    first = site / "projects" / source.stem / "index.html"
+    assert "其他年度" not in first.read_text("utf-8")
+    other = content / "sh-gjjglzx" / "2021" / "sh-gjjglzx-2021-01.yaml"
+    other.parent.mkdir()
+    other.write_text(source.read_text("utf-8")
+                     .replace(f"id: {source.stem}", f"id: {other.stem}", 1)
+                     .replace("year: 2020", "year: 2021", 1)
+                     .replace(f"name: {name}", f"name: {name[:2]} {name[2:]}", 1), "utf-8")
+    _rebuild_and_compare(content, templates, site, tmp)
+    assert f'<a href="/projects/{other.stem}/">2021年度</a>' in first.read_text("utf-8")
+    _edit(other, f"name: {name[:2]} {name[2:]}", f"name: {name}（新）")
+    _rebuild_and_compare(content, templates, site, tmp)
+    assert "其他年度" not in first.read_text("utf-8")
 
 
 def test_change_a_unit_name(work):

@@ -74,3 +74,34 @@ def test_indicator_rows_merge_consecutive_cells():
 ])
 def test_refused_links_keep_their_text_not_their_url(source, shown):
     assert markdown(source).strip() == shown
+
+
+def test_target_units_names_each_unit_once_in_order():
+    from jixiao.render import target_units
+    assert target_units(["≥90%", "=100(%)", "≥192家次", "及时", None, "≤1月"]) == ["%", "家次", "月"]
+    assert target_units(["合格", None]) == []
+
+
+def _funds(**amounts):
+    from jixiao.model import Funds
+    return Funds(**amounts)
+
+
+@pytest.mark.parametrize("unit,annual,prior,word,amount,percent", [
+    ("元", "500640.00", "461800.00", "增加", "38840.00", "+8.4%"),
+    ("元", "5780460", "6446022", "减少", "665562", "-10.3%"),
+    ("万元", "104.00", "104", "持平", "0", "±0.0%"),
+    ("万元", "0.15", "0.10", "增加", "500.00", "+50.0%"),      # 万元 → yuan, exactly
+    ("元", "100", "0", "增加", "100", None),                   # no percent of nothing
+    ("元", "1", "3", "减少", "2", "-66.7%"),                   # half up, one place
+])
+def test_prior_change_is_exact(unit, annual, prior, word, amount, percent):
+    from jixiao.render import prior_change
+    change = prior_change(_funds(unit=unit, annual=annual, prior_year_budget=prior))
+    assert (change["word"], change["amount"], change["percent"]) == (word, Decimal(amount), percent)
+    assert isinstance(change["amount"], Decimal)
+
+
+def test_prior_change_needs_the_prior_budget():
+    from jixiao.render import prior_change
+    assert prior_change(_funds(unit="元", annual="100", prior_year_spent="90")) is None

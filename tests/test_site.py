@@ -12,6 +12,7 @@ import json
 import re
 import shutil
 from decimal import Decimal
+from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -326,6 +327,42 @@ def test_project_page_details(site):
     assert "对一家企业检查一次为一家次" in tj.text              # descriptions column
 
 
+def test_project_page_compares_with_the_prior_year_budget(site):
+    """The 2020 form's 同名项目上年预算额: the change in amount and percent, exact."""
+    pg = page(site, "/projects/sh-demo-2024-01/")
+    assert "比同名项目上年预算（46.18 万元）增加 约 3.88 万元（+8.4%）" in pg.text
+    assert "38,840.00 元" in pg.titles() and "461,800.00 元" in pg.titles()
+    # no prior-year budget published: no comparison
+    assert "上年预算" not in page(site, "/projects/sh-demo-2025-01/").text
+
+
+def test_same_named_project_of_other_years_is_linked(tmp_path):
+    """The same unit's project of the same name (whitespace aside) in another year is
+    linked from each page; another unit's project of that name is not."""
+    content = tmp_path / "content"
+    shutil.copytree(CONTENT, content)
+    source = content / "sh-demo/2024/sh-demo-2024-01.yaml"
+    (content / "sh-demo/2023").mkdir()
+    (content / "sh-demo/2023/sh-demo-2023-01.yaml").write_text(
+        source.read_text("utf-8").replace("id: sh-demo-2024-01", "id: sh-demo-2023-01")
+        .replace("year: 2024", "year: 2023")
+        .replace("name: 市政消火栓维修保养经费", "name: 市政消火栓 维修保养经费"), "utf-8")
+    (content / "tj-demo/2024").mkdir()
+    (content / "tj-demo/2024/tj-demo-2024-01.yaml").write_text(
+        source.read_text("utf-8").replace("id: sh-demo-2024-01", "id: tj-demo-2024-01")
+        .replace("unit: sh-demo", "unit: tj-demo"), "utf-8")
+    out = tmp_path / "site"
+    build(content, out, TEMPLATES, log=None)
+    p2024, p2023 = page(out, "/projects/sh-demo-2024-01/"), page(out, "/projects/sh-demo-2023-01/")
+    assert ("/projects/sh-demo-2023-01/", "2023年度") in p2024.links
+    assert ("/projects/sh-demo-2024-01/", "2024年度") in p2023.links
+    assert "本单位同名项目的其他年度：2023年度" in p2024.text
+    for pg in (p2024, p2023):
+        assert "/projects/tj-demo-2024-01/" not in pg.hrefs()
+    assert "其他年度" not in page(out, "/projects/tj-demo-2024-01/").text
+    assert "其他年度" not in page(out, "/projects/sh-demo-2025-01/").text
+
+
 def test_indicator_pages(site, catalog):
     index = page(site, "/indicators/")
     for category, level2s in catalog.indicator_groups:
@@ -337,6 +374,22 @@ def test_indicator_pages(site, catalog):
                 assert ind.name in pg.text and p.url in pg.hrefs()
     total = sum(len(p.indicators) for p in catalog.projects)
     assert f"全部 {total} 条指标" in index.text
+
+
+def test_indicator_pages_show_each_project_target(site, catalog):
+    """Every sampled project is listed with the target it gives the indicator (escaped),
+    and the row names the measure unit its targets are counted in."""
+    html = (site / "indicators/satisfaction/index.html").read_text("utf-8")
+    pg = Page(html)
+    assert "指标值与项目" in pg.text
+    for p in catalog.projects:
+        for ind in p.indicators:
+            if ind.category == "satisfaction":
+                line = (f'<li><span class="target-published">{escape(ind.target)}</span> · '
+                        f'<a href="{p.url}">{escape(p.name)}</a> '
+                        f'<span class="count">（{p.year}）</span></li>')
+                assert line in html, line
+    assert "计量单位：%" in pg.text
 
 
 def test_free_page_markdown_is_safe(site):
