@@ -49,6 +49,9 @@ class BuildState:
         self.manifest: dict[str, str] = {}
         # data file → {project id: (key, start, end)}: pieces of the files written now …
         self.pieces: dict[str, dict] = {}
+        # … and the pieces themselves (bytes, or views of the file on disk), for the files
+        # made of some projects' pieces (a unit's or a year's CSV)
+        self.made: dict[str, dict] = {}
         # … and of the files on disk, with their sha256 when written
         self.old_pieces: dict[str, tuple] = {}
         self.indicators: tuple | None = None        # (key, aggregate with project ids)
@@ -116,6 +119,7 @@ class BuildState:
         table = self._old_table(name)
         view = _mapped(self.out / name) if table else None
         parts, pieces, pos = [head], {}, len(head)
+        made = self.made[name] = {}
         for n, (pid, key, make) in enumerate(items):
             if n:
                 parts.append(sep)
@@ -123,6 +127,7 @@ class BuildState:
             was = table.get(pid)
             piece = view[was[1]:was[2]] if was is not None and was[0] == key else make()
             pieces[pid] = (key, pos, pos + len(piece))
+            made[pid] = piece
             pos += len(piece)
             parts.append(piece)
         parts.append(tail)

@@ -67,9 +67,12 @@ def projects_json(catalog: Catalog) -> str:
 # so a column cannot exist without its description (tests/test_site.py checks both ways).
 FILES = [
     ("/data/projects.json", "JSON", "全部项目的完整记录：表头、资金、目标、其他内容、全部绩效指标及其解析结果、来源。"),
-    ("/data/projects.csv", "CSV（UTF-8，带 BOM，Excel 可直接打开）", "每个项目一行：表头字段与资金（公布数和折合元）。"),
-    ("/data/indicators.csv", "CSV（UTF-8，带 BOM，Excel 可直接打开）", "每个绩效指标一行，附所属项目、单位与指标值的解析结果。"),
+    ("/data/projects.csv", "CSV（UTF-8，带 BOM）", "每个项目一行：表头字段与资金（公布数和折合元）。"),
+    ("/data/indicators.csv", "CSV（UTF-8，带 BOM）", "每个绩效指标一行，附所属项目、单位与指标值的解析结果。"),
+    ("/units/<单位编号>/<单位编号>-projects.csv、…-indicators.csv", "CSV", "一个单位的项目与指标，列与上面两个文件相同；在单位页面下载。"),
+    ("/years/<年度>/<年度>-projects.csv、…-indicators.csv", "CSV", "一个年度的项目与指标，列同上；在年度页面下载。"),
     ("/projects/<id>.json", "JSON", "单个项目的完整记录，与 projects.json 中的一项相同；每个项目页面都有链接。"),
+    ("/api/search?…&format=csv 或 format=xlsx", "CSV / Excel", "任意搜索结果（含筛选与排序）的全部项目，最多 5000 个；需要检索服务。Excel 文件中文表头，每格均为文字。"),
 ]
 
 PROJECT_COLUMNS = [
@@ -132,20 +135,11 @@ JSON_FIELDS = [
 ]
 
 
-def _cell(value):
-    """Spreadsheets run a cell that starts with = + - @ as a formula (``=100(%)`` shows #NAME?,
-    a hostile ``=HYPERLINK(…)`` runs): such text cells get a leading apostrophe, which Excel and
-    LibreOffice show as plain text.  The JSON keeps the verbatim value."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def _csv(header: list[str], rows) -> bytes:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(header)
-    writer.writerows([_cell(v) for v in row] for row in rows)
+    writer.writerows(rows)          # verbatim: code reads these (the .xlsx is for spreadsheets)
     return "\ufeff".encode("utf-8") + buf.getvalue().encode("utf-8")   # BOM: Excel reads UTF-8
 
 

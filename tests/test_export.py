@@ -1,9 +1,14 @@
-"""CSV cells that a spreadsheet would run as formulas are shown as text."""
+"""Downloads: CSV cells verbatim for code readers; the same rows per unit and per year; a
+search result as CSV and as a workbook whose cells are all text (spreadsheets evaluate
+nothing a table published)."""
 import csv
 import io
 from pathlib import Path
 
+import pytest
+
 from jixiao import export
+from jixiao.pipeline import build
 from jixiao.validate import load_content
 
 CONTENT = Path(__file__).resolve().parent.parent / "content"
@@ -14,12 +19,98 @@ def rows(data: bytes):
     return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
 
 
-def test_formula_like_targets_get_an_apostrophe_and_json_keeps_them():
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    out = tmp_path_factory.mktemp("export") / "site"
+    catalog = build(CONTENT, out, log=None)
+    return out, catalog
+
+
+def test_csv_cells_are_verbatim_and_json_agrees():
     catalog = load_content(CONTENT)
     indicators = rows(export.indicators_csv(catalog))
     assert len(indicators) == sum(len(p.indicators) for p in catalog.projects)
-    formula = [r for r in indicators if r["target"].startswith("'=")]
-    assert formula and all(r["target"][1:2] == "=" for r in formula)
-    assert not any(r[k][:1] in "=+-@" for r in indicators for k in r if r[k])
-    published = {i.target for _, i in catalog.indicators()}
-    assert {r["target"][1:] for r in formula} <= published
+    published = [i.target or "" for _, i in catalog.indicators()]
+    assert [r["target"] for r in indicators] == published
+    assert any(t.startswith("=") for t in published)          # =100(%) as published
+
+
+def test_each_unit_and_year_has_the_sites_rows_of_its_projects(site):
+    out, catalog = site
+    whole = {kind: (out / "data" / f"{kind}.csv").read_bytes() for kind in ("projects", "indicators")}
+    header = {kind: data.split(b"\r\n", 1)[0] for kind, data in whole.items()}
+    key = {"projects": "unit_id", "indicators": "unit_id"}
+    for u in catalog.units.values():
+        for kind in ("projects", "indicators"):
+            data = (out / "units" / u.id / f"{u.id}-{kind}.csv").read_bytes()
+            assert data.split(b"\r\n", 1)[0] == header[kind]
+            assert rows(data) == [r for r in rows(whole[kind]) if r[key[kind]] == u.id]
+    for year in catalog.by_year:
+        for kind in ("projects", "indicators"):
+            data = (out / "years" / str(year) / f"{year}-{kind}.csv").read_bytes()
+            assert rows(data) == [r for r in rows(whole[kind]) if r["year"] == str(year)]
+    page = (out / "units" / "sh-gjjglzx" / "index.html").read_text("utf-8")
+    assert 'href="/units/sh-gjjglzx/sh-gjjglzx-projects.csv" download' in page
+    assert "/api/search?unit=sh-gjjglzx&amp;format=xlsx" in page
+
+
+def _get(app, url):
+    from wsgiref.util import setup_testing_defaults
+    path, _, qs = url.partition("?")
+    env = {}
+    setup_testing_defaults(env)
+    env["PATH_INFO"], env["QUERY_STRING"] = path, qs
+    got = {}
+
+    def start(status, headers):
+        got["status"], got["headers"] = int(status.split()[0]), dict(headers)
+    body = b"".join(app(env, start))
+    return got["status"], got["headers"], body
+
+
+@pytest.fixture(scope="module")
+def app(site):
+    from jixiao.serve import make_app
+    return make_app(site[0])
+
+
+def test_a_search_result_downloads_whole_in_its_order_as_csv(app):
+    from urllib.parse import quote
+    from jixiao.search import open_backend, parse_params
+    status, headers, body = _get(app, "/api/search?q=" + quote("满意度") + "&sort=amount&format=csv")
+    assert status == 200 and headers["Content-Type"].startswith("text/csv")
+    assert "attachment" in headers["Content-Disposition"]
+    got = rows(body)
+    api = open_backend(app.out).search(parse_params({"q": ["满意度"], "sort": ["amount"],
+                                                      "page_size": ["100"]}))
+    ids = [r["id"] for r in api["results"] if r.get("type", "project") == "project"]
+    assert int(headers["X-Total-Count"]) == api["total"] == len(got) > 20
+    assert [r["id"] for r in got][:len(ids)] == ids
+    assert [r["annual_yuan"] for r in got][:len(ids)] == [
+        r["annual_yuan"] for r in api["results"] if r.get("type", "project") == "project"]
+
+
+def test_the_workbook_is_text_cells_with_chinese_headers(app, site):
+    import openpyxl
+    out, catalog = site
+    status, headers, body = _get(app, "/api/search?year=2020&format=xlsx")
+    assert status == 200 and "spreadsheetml" in headers["Content-Type"]
+    book = openpyxl.load_workbook(io.BytesIO(body))
+    assert book.sheetnames == ["项目", "绩效指标"]
+    projects, indicators = book["项目"], book["绩效指标"]
+    assert "共 " in projects["A1"].value
+    assert [c.value for c in projects[2]][:3] == ["项目编号", "年度", "项目名称"]
+    cells = [c for sheet in (projects, indicators) for row in sheet.iter_rows(min_row=3)
+             for c in row if c.value is not None]
+    assert cells and all(c.data_type == "s" for c in cells)        # nothing evaluates
+    targets = [row[4].value for row in indicators.iter_rows(min_row=3)]
+    want = [i.target for p in catalog.projects if p.year == 2020 for i in p.indicators]
+    assert targets == want and any(str(t).startswith("=") for t in targets)
+    amounts = [row[9].value for row in projects.iter_rows(min_row=3)]
+    assert amounts == [str(p.funds.annual_yuan) for p in catalog.projects if p.year == 2020]
+
+
+@pytest.mark.parametrize("url", ["/api/search?format=pdf", "/api/search?format=csv&sort=x",
+                                 "/api/search?format=xlsx&amount_min=abc"])
+def test_bad_download_parameters_are_400(app, url):
+    assert _get(app, url)[0] == 400

@@ -37,6 +37,9 @@ class SearchBackend(Protocol):
     def search(self, params: SearchParams) -> dict:
         """The /api/search document for ``params``.  Raises NoIndex before any index exists."""
 
+    def matching(self, params: SearchParams, limit: int) -> tuple[int, list[dict]]:
+        """(total, the stored documents of the first ``limit`` projects found, in order)."""
+
 
 _backends: dict[Path, WhooshBackend] = {}
 

@@ -73,6 +73,22 @@ def answer(gen, params: SearchParams) -> dict:
     return _shape(gen, params, query, tiers, extra)
 
 
+def matching(gen, params: SearchParams, limit: int) -> tuple[int, list[dict]]:
+    """(how many projects the search finds, the stored documents of the first ``limit``
+    of them in the answer's order, all pages): what a download of the result holds."""
+    query = parse_query(params.q)
+    if query.empty:
+        tiers = _Tiers.nothing() if params.q.strip() else _Tiers.everything(gen)
+    else:
+        tiers = _cached(gen, query)
+    kept = tiers.matched
+    for m in _filter_masks(gen, params).values():
+        kept &= m
+    total = kept.bit_count()
+    page = _page(gen, params, kept, tiers.order if tiers.ranked else None, 0, min(total, limit))
+    return total, [gen.stored(p) for p in page]
+
+
 class _Tiers:
     """What a query matched, tier by tier: the same for every filter, sort and page, so it
     is computed once per query and generation (``_cached``)."""

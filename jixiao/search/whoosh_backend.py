@@ -42,8 +42,15 @@ class WhooshBackend:
 
     def search(self, params: SearchParams) -> dict:
         from .engine import answer
+        return self._guarded(lambda: answer(self._current(), params))
+
+    def matching(self, params: SearchParams, limit: int) -> tuple[int, list[dict]]:
+        from .engine import matching
+        return self._guarded(lambda: matching(self._current(), params, limit))
+
+    def _guarded(self, read):
         try:
-            return answer(self._current(), params)
+            return read()
         except NoIndex:
             raise
         except (OSError, EOFError, ValueError, KeyError, IndexError) as exc:
