@@ -78,8 +78,11 @@ def child_floor(content: Path, out: Path, templates: Path) -> dict:
     c = catalog
     env = R.environment(templates)
     env.globals["catalog"] = c
+    env.globals["settings"] = c.settings
+    from jixiao.settings import build_date
     sources = R.available_sources(c)
-    pages = [("index.html", "home.html", lambda: R.home_view(c, c.indicator_summary)),
+    pages = [("index.html", "home.html", lambda: {**R.home_view(c, c.indicator_summary),
+                                                  "updated": build_date()}),
              ("units/index.html", "units.html", lambda: {"units": R.unit_rows(c)}),
              ("departments/index.html", "departments.html", lambda: {"departments": c.departments}),
              ("years/index.html", "years.html", lambda: {"years": R.year_groups(c.projects)}),

@@ -12,6 +12,7 @@ from pathlib import Path
 from .derive import CATEGORY_ORDER, level_label, natural_key
 from .model import Indicator, Project, Unit
 from .problems import Problem
+from .settings import Settings
 
 UNPUBLISHED = "未公布主管部门"
 INDICATOR_SAMPLE = 5        # projects linked per indicator name on /indicators/<category>/
@@ -124,6 +125,7 @@ class Catalog:
     warnings: list[Problem] = field(default_factory=list)
     digests: dict = field(default_factory=dict)   # (kind, id) → sha1 of model_dump_json
     synonyms: tuple = ()                          # search synonym groups (content/synonyms.yaml)
+    settings: Settings = field(default_factory=Settings)   # content/site.yaml
 
     def __post_init__(self):
         self.units = {u.id: u for u in sorted(self.units_list, key=lambda u: u.id)}

@@ -60,12 +60,12 @@ def cmd_build(args) -> int:
     import os
     from .pipeline import build
     from .render import DEFAULT_BASE_URL
-    build(args.content, args.out, strict=args.strict)
-    if not os.environ.get("JIXIAO_BASE_URL"):
+    catalog = build(args.content, args.out, strict=args.strict)
+    if not (os.environ.get("JIXIAO_BASE_URL") or catalog.settings.base_url):
         # ``build`` is the deploy step (``serve`` builds for the preview on this machine)
-        print(f"warning: JIXIAO_BASE_URL is not set, so sitemap.xml and robots.txt point at "
-              f"{DEFAULT_BASE_URL}; set it to the site's public address when building for "
-              f"deployment (docs/DEPLOY.md)", file=sys.stderr)
+        print(f"warning: no public address: base_url in content/site.yaml (or JIXIAO_BASE_URL)"
+              f" is not set, so sitemap.xml and robots.txt point at {DEFAULT_BASE_URL}; set it "
+              f"when building for deployment (docs/DEPLOY.md)", file=sys.stderr)
     return EXIT_OK
 
 

@@ -21,13 +21,14 @@ from markupsafe import Markup
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from . import export
+from . import downloads, export
 from .catalog import INDICATOR_SAMPLE, Catalog, Department, total, year_groups
 from .derive import CATEGORY_LABELS, level_label
 from .model import Project, Unit
 from .build_state import DATA_FILES, BuildState, Bytecode
 from .outputs import Outputs, Parts
 from .problems import ContentError
+from .settings import build_date
 from .stored import StoredProject
 from .targets import parse_target
 
@@ -221,8 +222,9 @@ class Renderer:
         self.catalog = catalog
         self.templates = Path(templates)
         self.base_url = (base_url or os.environ.get("JIXIAO_BASE_URL")
-                         or DEFAULT_BASE_URL).rstrip("/")
+                         or catalog.settings.base_url or DEFAULT_BASE_URL).rstrip("/")
         self.env = environment(self.templates)
+        self.env.globals["settings"] = catalog.settings
         if state is not None:
             self.env.bytecode_cache = Bytecode()
         self.lent = _Lent(catalog)
@@ -233,7 +235,7 @@ class Renderer:
         self.deferred: list[tuple] = []   # (path, source, kind, project id): see ``flush``
         if state is not None:
             self.fp = Fingerprints(catalog)
-            self.site_key = _h(state.code, self.base_url,
+            self.site_key = _h(state.code, self.base_url, catalog.settings.key(),
                                [(p.slug, p.title) for p in catalog.pages])
             self.piece_keys: dict[str, str] = {}     # project id → key of its data pieces
             self.rows: dict[str, tuple] = {}         # project id → CSV rows made now
@@ -455,8 +457,10 @@ def _all_outputs(r: Renderer) -> Outputs:
         return None if fp is None else [p() if callable(p) else p for p in parts]
 
     summary = _indicator_summary(r, c)
-    r.page("index.html", "home.html", "site route /", deps("home", fp and fp.all_full),
-           view=lambda: home_view(c, summary))
+    updated = build_date()              # 数据更新于: the home page and /data/ say it
+    r.page("index.html", "home.html", "site route /",
+           deps("home", fp and fp.all_full, updated.isoformat()),
+           view=lambda: home_view(c, summary), updated=updated)
 
     r.page("units/index.html", "units.html", "site route /units/",
            deps("units", fp and fp.all_summary), view=lambda: {"units": unit_rows(c)})
@@ -509,13 +513,22 @@ def _all_outputs(r: Renderer) -> Outputs:
                category=group["category"], level2s=group["level2s"], sample=INDICATOR_SAMPLE)
 
     r.page("data/index.html", "data.html", "site route /data/",
-           deps("data", fp and fp.all_full), view=lambda: data_view(c))
+           deps("data", fp and fp.all_full, updated.isoformat()), view=lambda: data_view(c),
+           updated=updated)
     r.data("data/projects.json", lambda: _projects_json(r, c), "site route /data/",
            deps("projects.json", fp and fp.all_full))
     r.data("data/projects.csv", lambda: _csv_file(r, c, 0), "site route /data/",
            deps("projects.csv", fp and fp.all_full))
     r.data("data/indicators.csv", lambda: _csv_file(r, c, 1), "site route /data/",
            deps("indicators.csv", fp and fp.all_full))
+    # the same rows for each unit and each year (after the site's files: their pieces)
+    for base, name, projects in ([(u.url, u.id, c.by_unit[u.id]) for u in c.units.values()]
+                                 + [(f"/years/{y}/", str(y), ps) for y, ps in c.by_year.items()]):
+        for which, kind in enumerate(("projects", "indicators")):
+            r.data(f"{base.lstrip('/')}{name}-{kind}.csv",
+                   lambda which=which, projects=projects: _csv_subset(r, c, which, projects),
+                   f"site route {base}", deps("csv", which, lambda projects=projects: [
+                       r.piece_keys[p.id] for p in projects]))
 
     for page in c.pages:                          # after the routes: a clash names the page
         r.page(f"{page.slug}/index.html", "page.html", page.path,
@@ -630,6 +643,17 @@ def _csv_file(r: Renderer, c: Catalog, which: int) -> bytes | Parts:
     return r.state.assemble(DATA_FILES[1 + which], make(_Some(c, [])), b"", b"",
                             ((p.id, r.piece_keys[p.id], lambda p=p: r.rows[p.id][which])
                              for p in c.projects))
+
+
+def _csv_subset(r: Renderer, c: Catalog, which: int, projects) -> bytes | Parts:
+    """``export.projects_csv`` (0) or ``indicators_csv`` (1) of some projects: the site's
+    file's header and these projects' pieces of it (as assembled this time), or made."""
+    make = (export.projects_csv, export.indicators_csv)[which]
+    if r.state is None:
+        return make(_Some(c, projects))
+    made = r.state.made.get(DATA_FILES[1 + which], {})
+    return Parts([make(_Some(c, []))] + [
+        made[p.id] if p.id in made else _rows(make(_Some(c, [p]))) for p in projects])
 
 
 def _projects_json(r: Renderer, c: Catalog) -> bytes | Parts:
@@ -785,6 +809,8 @@ def project_view(c: Catalog, p: Project, sources: dict[str, Path]) -> dict:
 def data_view(c: Catalog) -> dict:
     return {"files": export.FILES, "project_columns": export.PROJECT_COLUMNS,
             "indicator_columns": export.INDICATOR_COLUMNS, "json_fields": export.JSON_FIELDS,
+            "result_columns": downloads.RESULT_COLUMNS,
+            "result_indicator_columns": downloads.RESULT_INDICATOR_COLUMNS,
             "indicator_count": sum(p.indicator_count for p in c.projects)}
 
 

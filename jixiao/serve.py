@@ -31,7 +31,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote_to_bytes
 
 from .search import NoIndex, ParamError, SearchParams, open_backend, parse_params
-from .search.params import FACETS, SORTS
+from .search.params import DEFAULT_PAGE_SIZE, FACETS, SORTS
 
 MAX_URL = 8192
 MAX_FIELDS = 100
@@ -108,6 +108,7 @@ def search_view(params: SearchParams | None, doc: dict | None, error: str | None
     view = {"q": params.q if params else q, "error": error, "doc": doc, "field_label": field_label,
             "hidden": [], "facets": [], "sorts": [], "pages": 0, "page_links": [],
             "prev_href": None, "next_href": None, "clear_href": None, "json_href": None,
+            "csv_href": None, "xlsx_href": None,
             "drop_filters": [], "not_chinese": False,
             "match_labels": MATCH_LABELS}
     if params is None or doc is None:
@@ -140,6 +141,9 @@ def search_view(params: SearchParams | None, doc: dict | None, error: str | None
     view["not_chinese"] = bool(params.q.strip()) and not re.search(r"[\u3400-\u9fff]", params.q)
     qs = params.query_string()
     view["json_href"] = "/api/search" + ("?" + qs if qs else "")
+    whole = params.with_(page=1, page_size=DEFAULT_PAGE_SIZE).query_string()
+    view["csv_href"], view["xlsx_href"] = (f"/api/search?{whole}{'&' if whole else ''}format={f}"
+                                           for f in ("csv", "xlsx"))
     pages = max(1, math.ceil(doc["total"] / params.page_size))
     view["pages"] = pages
     if params.page > 1:
@@ -169,10 +173,13 @@ def to_json(doc: dict) -> str:
 
 
 class _Chrome:
-    """What ``search.html`` (through ``base.html``) reads of the catalog: the free pages."""
+    """What ``search.html`` (through ``base.html``) reads of the catalog: the free pages
+    and the site settings (its footer)."""
 
-    def __init__(self, pages):
+    def __init__(self, pages, settings=None):
+        from .settings import Settings
         self.pages = list(pages)
+        self.settings = settings or getattr(pages, "settings", None) or Settings()
 
 
 class App:
@@ -184,16 +191,18 @@ class App:
         self.backend = open_backend(self.out)
         self._env = None
         self._env_lock = threading.Lock()
-        self.set_pages(catalog.pages if catalog is not None else pages)
+        self.set_pages(catalog.pages if catalog is not None else pages,
+                       catalog.settings if catalog is not None else None)
 
-    def set_pages(self, pages) -> None:
+    def set_pages(self, pages, settings=None) -> None:
         """After a (re)build: pages extend base.html, which lists the free pages.
 
         Only those are kept, not the catalog: at 10,000 projects that is hundreds of MB
         the server need not hold (``validate.load_pages`` reads them without the records).
         """
         from .render import Renderer
-        env = Renderer(_Chrome(pages), self.templates).env if pages is not None else None
+        env = (Renderer(_Chrome(pages, settings), self.templates).env if pages is not None
+               else None)
         with self._env_lock:
             self._env = env
 
@@ -245,13 +254,41 @@ class App:
         headers = [("Content-Type", "application/json"), ("Access-Control-Allow-Origin", "*"),
                    ("Cache-Control", "no-cache")]
         try:
-            doc = self.backend.search(parse_params(parse_query_string(qs)))
+            args = parse_query_string(qs)
+            fmt = (args.pop("format", None) or ["json"])[-1]
+            if fmt not in ("json", "csv", "xlsx"):
+                raise ParamError("参数 format 应为 json、csv 或 xlsx")
+            params = parse_params(args)
+            if fmt != "json":
+                return self.download(params, fmt)
+            doc = self.backend.search(params)
         except ParamError as exc:
             return 400, headers, to_json({"error": str(exc), "status": 400}).encode()
         except NoIndex as exc:
             return 503, headers, to_json({"error": "搜索索引尚未建立", "detail": str(exc),
                                           "status": 503}).encode()
         return 200, headers, to_json(doc).encode("utf-8")
+
+    def download(self, params: SearchParams, fmt: str):
+        """Every project the search finds (up to ``downloads.MAX_ROWS``), in its order, as
+        CSV or as a workbook of text cells."""
+        from . import downloads
+        total, docs = self.backend.matching(params, downloads.MAX_ROWS)
+        if fmt == "csv":
+            body, kind = downloads.results_csv(docs), "text/csv; charset=utf-8"
+        else:
+            what = f"搜索“{params.q}”" if params.q else "全部项目"
+            filters = "；".join(f"{f}={'、'.join(v)}" for f, v in params.filters.items())
+            title = (f"{what}{'（' + filters + '）' if filters else ''}：共 {total} 个项目"
+                     + (f"，前 {len(docs)} 个" if len(docs) < total else "")
+                     + "。本表每格均为文字；金额为精确到分的元。")
+            body = downloads.results_xlsx(docs, title)
+            kind = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        name = quote("搜索结果" + (f"-{params.q}" if params.q else "") + "." + fmt)
+        return 200, [("Content-Type", kind), ("Access-Control-Allow-Origin", "*"),
+                     ("Cache-Control", "no-cache"), ("X-Total-Count", str(total)),
+                     ("Content-Disposition",
+                      f"attachment; filename=\"search.{fmt}\"; filename*=UTF-8''{name}")], body
 
     def search_page(self, qs: str):
         status, params, doc, error, q = 200, None, None, None, ""
@@ -366,7 +403,7 @@ class Watcher(threading.Thread):
             traceback.print_exc(file=self.log)  # say everything, keep the previous site
             print("rebuild failed; still serving the previous site", file=self.log)
             return False
-        self.app.set_pages(catalog.pages)
+        self.app.set_pages(catalog.pages, catalog.settings)
         return True
 
 

@@ -19,6 +19,7 @@ from .catalog import Catalog, Page
 from .consistency import warnings as consistency_warnings
 from .load import Loaded, field_name, load_yaml
 from .model import Project, Unit
+from .settings import read_settings
 from .synonyms import read_synonyms
 from .problems import ContentError, Problem
 from .record_cache import RecordCache, slim_marks
@@ -286,13 +287,21 @@ def _read_pages(root: Path) -> tuple[list[Page], list[Problem]]:
     return pages, problems
 
 
-def load_pages(root: Path) -> list[Page]:
-    """The free pages (``content/pages/*.md``) alone: what a search server needs of the
-    content (the footer of ``/search/``), without reading the records."""
+class Pages(list):
+    """The free pages, with the site settings they are shown with (``settings``)."""
+    settings = None
+
+
+def load_pages(root: Path) -> Pages:
+    """The free pages (``content/pages/*.md``) and the site settings alone: what a search
+    server needs of the content (the footer of ``/search/``), without reading the records."""
     pages, problems = _read_pages(root)
-    if problems:
-        raise ContentError(problems)
-    return pages
+    settings, more = read_settings(root)
+    if problems or more:
+        raise ContentError(problems + more)
+    out = Pages(pages)
+    out.settings = settings
+    return out
 
 
 def special_files(root: Path) -> list[Problem]:
@@ -383,6 +392,8 @@ def load_content(root: Path, strict: bool = False, cache: RecordCache | None = N
     records.problems += problems
     synonyms, problems = read_synonyms(root)
     records.problems += problems
+    settings, problems = read_settings(root)
+    records.problems += problems
 
     if strict:
         records.problems += [replace(w, severity="error") for w in records.warnings]
@@ -394,4 +405,5 @@ def load_content(root: Path, strict: bool = False, cache: RecordCache | None = N
     catalog.warnings = sorted(records.warnings)
     catalog.digests = digests
     catalog.synonyms = synonyms
+    catalog.settings = settings
     return catalog

@@ -26,14 +26,20 @@ CONTENT = SITE / "content"
 EXPECTED = SITE / "expected"
 
 
+# the fixture site's build day (数据更新于), so that the snapshot does not change daily
+SNAPSHOT_DAY = "1764547200"      # 2025-12-01 00:00 UTC
+
+
 def build_fixture_site(out: Path, log=None) -> None:
-    """Build the fixture site into ``out`` with the default base URL, whatever the environment."""
-    saved = os.environ.pop("JIXIAO_BASE_URL", None)
+    """Build the fixture site into ``out`` with the default base URL and a fixed build day,
+    whatever the environment."""
+    saved = {k: os.environ.pop(k, None) for k in ("JIXIAO_BASE_URL", "SOURCE_DATE_EPOCH")}
+    os.environ["SOURCE_DATE_EPOCH"] = SNAPSHOT_DAY
     try:
         build(CONTENT, out, log=log)
     finally:
-        if saved is not None:
-            os.environ["JIXIAO_BASE_URL"] = saved
+        os.environ.pop("SOURCE_DATE_EPOCH", None)
+        os.environ.update({k: v for k, v in saved.items() if v is not None})
     assert DEFAULT_BASE_URL
 
 
