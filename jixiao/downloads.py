@@ -7,8 +7,9 @@ spreadsheet evaluates nothing a table published, and amounts stay the exact deci
 """
 from __future__ import annotations
 
-import csv
 import io
+
+from .export import csv_head, csv_rows
 
 MAX_ROWS = 5000                 # projects in one download; the full data is on /data/
 MAX_INDICATOR_ROWS = 50_000     # rows of the workbook's indicator sheet
@@ -40,11 +41,7 @@ def indicator_rows(docs: list[dict]) -> list[list[str]]:
 
 def results_csv(docs: list[dict]) -> bytes:
     """One row per project; UTF-8 with a BOM (Excel reads it), values verbatim."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow([name for name, _ in RESULT_COLUMNS])
-    writer.writerows(project_rows(docs))
-    return "\ufeff".encode("utf-8") + buf.getvalue().encode("utf-8")
+    return csv_head(RESULT_COLUMNS) + csv_rows(project_rows(docs))
 
 
 def results_xlsx(docs: list[dict], title: str) -> bytes:

@@ -135,36 +135,53 @@ JSON_FIELDS = [
 ]
 
 
-def _csv(header: list[str], rows) -> bytes:
+BOM = "\ufeff".encode("utf-8")      # Excel reads UTF-8 with it
+
+
+def csv_rows(rows) -> bytes:
+    """Rows as CSV lines (``\r\n``), values verbatim: code reads these (the .xlsx of a
+    search result is for spreadsheets)."""
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows(rows)          # verbatim: code reads these (the .xlsx is for spreadsheets)
-    return "\ufeff".encode("utf-8") + buf.getvalue().encode("utf-8")   # BOM: Excel reads UTF-8
+    csv.writer(buf, lineterminator="\r\n").writerows(rows)
+    return buf.getvalue().encode("utf-8")
 
 
-def projects_csv(catalog: Catalog) -> bytes:
-    header = [name for name, _ in PROJECT_COLUMNS]
+def csv_head(columns) -> bytes:
+    """The BOM and the header line of a CSV with these ``(name, description)`` columns."""
+    return BOM + csv_rows([[name for name, _ in columns]])
+
+
+def project_row(unit, p: Project) -> list:
+    """``p``'s row of projects.csv (``PROJECT_COLUMNS``)."""
+    f = p.funds
+    return [p.id, p.year, p.name, unit.id, unit.name, unit.department or "", p.nature or "",
+            p.category or "", _date(p.start), _date(p.end), f.unit,
+            _amount(f.annual) or "", f.annual_yuan,
+            *[_amount(getattr(f, n)) or "" for n in f.AMOUNTS[1:]],
+            p.indicator_count, p.url]
+
+
+def indicator_rows(unit, p: Project) -> list[list]:
+    """``p``'s rows of indicators.csv (``INDICATOR_COLUMNS``), in published order."""
     rows = []
-    for p in catalog.projects:
-        u = catalog.unit_of(p)
-        f = p.funds
-        rows.append([p.id, p.year, p.name, u.id, u.name, u.department or "", p.nature or "",
-                     p.category or "", _date(p.start), _date(p.end), f.unit,
-                     *[_amount(getattr(f, n)) or "" for n in ("annual",)], f.annual_yuan,
-                     *[_amount(getattr(f, n)) or "" for n in f.AMOUNTS[1:]],
-                     p.indicator_count, p.url])
-    return _csv(header, rows)
-
-
-def indicators_csv(catalog: Catalog) -> bytes:
-    header = [name for name, _ in INDICATOR_COLUMNS]
-    rows = []
-    for p, i in catalog.indicators():
+    for i in p.indicators:
         t = i.parsed.as_dict()
-        u = catalog.unit_of(p)
-        rows.append([p.id, p.year, p.name, u.id, u.name, u.department or "",
+        rows.append([p.id, p.year, p.name, unit.id, unit.name, unit.department or "",
                      i.level1, i.level2, i.name,
                      i.description or "", i.target or "", t["op"] or "", t["value"] or "",
                      t["value_unit"] or "", t["text"] or "", i.category])
-    return _csv(header, rows)
+    return rows
+
+
+def projects_csv(catalog: Catalog, projects=None) -> bytes:
+    """projects.csv of ``projects`` (all of the catalog's by default)."""
+    return csv_head(PROJECT_COLUMNS) + csv_rows(
+        project_row(catalog.unit_of(p), p)
+        for p in (catalog.projects if projects is None else projects))
+
+
+def indicators_csv(catalog: Catalog, projects=None) -> bytes:
+    """indicators.csv of ``projects`` (all of the catalog's by default)."""
+    return csv_head(INDICATOR_COLUMNS) + csv_rows(
+        row for p in (catalog.projects if projects is None else projects)
+        for row in indicator_rows(catalog.unit_of(p), p))

@@ -142,13 +142,12 @@ class _Indexing:
 @contextmanager
 def _without_cycle_collection():
     """The build makes millions of long-lived objects (records, models, outputs) and
-    almost no reference cycles; Python's cycle collector kept traversing them (at 10,000
-    projects, one-record rebuild: load 3.5 → 1.4 s, index 0.96 → 0.34 s without it).
+    almost no reference cycles; Python's cycle collector would keep traversing them.
     Reference counting still frees everything; the collector is back on afterwards.
 
     Before it is, what the build made moves to the oldest generation (``freeze`` then
     ``unfreeze``: a splice of lists): left in the youngest, the first collection after
-    the build walked all of it (0.4 s at 10,000 projects)."""
+    the build would walk all of it."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:

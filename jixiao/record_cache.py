@@ -7,10 +7,9 @@ and, for a project, its ``stored.summary_of``.  A file with any problem is never
 stored, so the cache cannot hide one; what a record's own checks say as warnings is
 stored with it and reported again.  The cross-file checks always run.
 
-SQLite (the standard library's) rather than one pickle: a rebuild after one correction
-writes one row in a transaction, where a pickle of 10,000 records meant writing 75 MB
-again (0.5 s), and reading the rows of unchanged files takes 0.06 s.  Every value in it is
-JSON, never pickle: whoever can write the output folder (a restored CI cache) must not be
+SQLite (the standard library's) rather than one file: a rebuild after one correction
+writes one row in a transaction instead of every record again, and reads the rows of
+unchanged files without their JSON.  Every value in it is JSON, never pickle: whoever can write the output folder (a restored CI cache) must not be
 able to run code through it.
 """
 from __future__ import annotations
@@ -156,7 +155,7 @@ class RecordCache:
 
 class _JSON:
     """The JSON of a cached record, read when a ``StoredProject`` needs its full record
-    (most never do: reading them all was 75 MB and 0.14 s of a one-record rebuild).  One
+    (most never do in a rebuild, so their JSON stays in the database until then).  One
     connection per process: a connection must not cross a fork (render workers and the
     index are forked); any thread of the process may use it (the preview server builds
     in a thread of its own).  Rows of unchanged records are not rewritten by ``save``."""

@@ -201,8 +201,8 @@ class _Lent:
     """The catalog as the templates see it (``catalog.…``), for one build.  Jinja's
     environment and templates refer to each other and copy their globals into cached
     contexts, so only the cycle collector frees them; a catalog among their globals went
-    with them (a one-record rebuild spent 0.25 s at exit collecting 10,000 projects, and
-    the preview server kept each old catalog until a full collection).  ``release``
+    with them (collected at exit, or kept by the preview server until a full
+    collection).  ``release``
     takes it back once the site is rendered."""
     __slots__ = ("_catalog",)
 
@@ -262,7 +262,7 @@ class Renderer:
     def _closure(self, name: str) -> str:
         """Hash of a template and every template it references, transitively: the
         previous build's when the source of each of them is the same (finding what a
-        template references means parsing it: 0.3 s for the site's templates)."""
+        template references means parsing it)."""
         if name not in self.state.closures:
             source = lambda n: self.env.loader.get_source(self.env, n)[0]
             cached = self.state.old_closures.get(name)
@@ -298,7 +298,7 @@ class Renderer:
         """A project's page and JSON, unless kept: made later, by ``flush``.  One key of
         its inputs serves its JSON and its pieces of the data files, and, with the
         templates' and ``links`` (what the page shows of other projects), its page (three
-        hashes per project were 0.4 s at 10,000 projects)."""
+        hashes per project cost more than the pages they keep)."""
         own = None if self.state is None else _h(self.site_key, key)
         page = None if own is None else _h(own, self._closure("project.html"), links)
         for path, kind, k in ((f"projects/{p.id}/index.html", "page", page),
@@ -390,27 +390,15 @@ def _make(jobs) -> list:
         elif kind == "json":
             out.append(export.to_json(export.project_dict(c, p)).encode("utf-8"))
         else:
-            out.append((_rows(export.projects_csv(_Some(c, [p]))),
-                        _rows(export.indicators_csv(_Some(c, [p])))))
+            out.append(_csv_pieces(c, p))
     return out
 
 
-class _Some:
-    """The part of a catalog the CSV exporters read, for some projects only."""
-    def __init__(self, c: Catalog, projects):
-        self.c, self.projects = c, projects
-
-    def unit_of(self, p):
-        return self.c.unit_of(p)
-
-    def indicators(self):
-        return ((p, i) for p in self.projects for i in p.indicators)
-
-
-def _rows(data: bytes) -> bytes:
-    """A CSV without its BOM and header line: the rows, as the whole file has them."""
-    body = data[len("\ufeff".encode("utf-8")):]
-    return body[body.index(b"\r\n") + 2:]
+def _csv_pieces(c: Catalog, p) -> tuple[bytes, bytes]:
+    """``p``'s rows of projects.csv and of indicators.csv."""
+    unit = c.unit_of(p)
+    return (export.csv_rows([export.project_row(unit, p)]),
+            export.csv_rows(export.indicator_rows(unit, p)))
 
 
 def _h(*parts) -> str:
@@ -637,10 +625,10 @@ def _indicator_key(summary) -> str:
 def _csv_file(r: Renderer, c: Catalog, which: int) -> bytes | Parts:
     """``export.projects_csv`` (0) or ``indicators_csv`` (1); in an incremental build,
     assembled from each project's rows (copied from the file on disk when unchanged)."""
-    make = (export.projects_csv, export.indicators_csv)[which]
     if r.state is None:
-        return make(c)
-    return r.state.assemble(DATA_FILES[1 + which], make(_Some(c, [])), b"", b"",
+        return (export.projects_csv, export.indicators_csv)[which](c)
+    head = export.csv_head((export.PROJECT_COLUMNS, export.INDICATOR_COLUMNS)[which])
+    return r.state.assemble(DATA_FILES[1 + which], head, b"", b"",
                             ((p.id, r.piece_keys[p.id], lambda p=p: r.rows[p.id][which])
                              for p in c.projects))
 
@@ -648,12 +636,12 @@ def _csv_file(r: Renderer, c: Catalog, which: int) -> bytes | Parts:
 def _csv_subset(r: Renderer, c: Catalog, which: int, projects) -> bytes | Parts:
     """``export.projects_csv`` (0) or ``indicators_csv`` (1) of some projects: the site's
     file's header and these projects' pieces of it (as assembled this time), or made."""
-    make = (export.projects_csv, export.indicators_csv)[which]
     if r.state is None:
-        return make(_Some(c, projects))
+        return (export.projects_csv, export.indicators_csv)[which](c, projects)
     made = r.state.made.get(DATA_FILES[1 + which], {})
-    return Parts([make(_Some(c, []))] + [
-        made[p.id] if p.id in made else _rows(make(_Some(c, [p]))) for p in projects])
+    head = export.csv_head((export.PROJECT_COLUMNS, export.INDICATOR_COLUMNS)[which])
+    return Parts([head] + [made[p.id] if p.id in made else _csv_pieces(c, p)[which]
+                           for p in projects])
 
 
 def _projects_json(r: Renderer, c: Catalog) -> bytes | Parts:

@@ -27,7 +27,6 @@ class StoredProject:
     __slots__ = ("id", "year", "name", "unit", "nature", "category", "funds", "_source",
                  "indicator_count", "categories", "indicator_key", "target_key", "_json",
                  "_full")
-    made = 0            # full records made from the cache, in this process
 
     def __init__(self, summary: tuple, json: Callable[[], bytes]):
         """``json``: a function returning the record's ``model_dump_json``, called once,
@@ -50,7 +49,6 @@ class StoredProject:
 
     def full(self) -> Project:
         if self._full is None:
-            StoredProject.made += 1
             self._full = Project.model_validate_json(self._json())
         return self._full
 

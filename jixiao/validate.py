@@ -152,8 +152,7 @@ def _read_chunk(jobs):
 
 def _prefetch(paths) -> None:
     """Ask the OS to start reading these files now: many reads in flight instead of one at
-    a time (3,000 records not in the page cache: 0.58 s → 0.11 s; the benchmark machine
-    drops cached pages within minutes, and a load then took 27 s instead of 14)."""
+    a time, for records no longer in the page cache."""
     advise = getattr(os, "posix_fadvise", None)
     if advise is None:
         return

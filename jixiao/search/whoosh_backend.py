@@ -11,7 +11,7 @@ from .whoosh_index import (CURRENT, NoIndex, index_dir, build_index, prepare, pu
                            read_current, remove_stale)
 
 # ``whoosh_search`` (with numpy) is imported by the methods that answer queries: a build,
-# which only writes the index, does not pay for it (0.13 s of a one-record rebuild).
+# which only writes the index, does not pay for numpy's import.
 
 __all__ = ["WhooshBackend", "NoIndex", "index_dir", "build_index"]
 

@@ -67,9 +67,8 @@ def _bytes(positions) -> bytearray:
 class _MemoryStorage(FileStorage):
     """A generation whose segment files are read into memory once per process.
 
-    The OS may drop a file's cached pages whenever it likes (on the benchmark machine it
-    does within minutes), and every block of a query then waits on the disk: first-seen
-    queries took 300–1000 ms instead of 20–100.  Segment files never change once written
+    The OS may drop a file's cached pages whenever it likes, and every block of a query
+    would then wait on the disk.  Segment files never change once written
     and a rebuild hard-links the unchanged ones, so their bytes are kept per inode and
     shared by every generation that links them; only a new segment is read.
     """
