@@ -108,7 +108,8 @@ def child_floor(content: Path, out: Path, templates: Path) -> dict:
                (lambda p=p: R.project_view(c, p, sources))) for p in c.projects]
     pages += [(f"indicators/{g['category']}/index.html", "indicator_category.html",
                (lambda g=g: {"category": g["category"], "level2s": g["level2s"],
-                             "sample": R.INDICATOR_SAMPLE}))
+                             "sample": R.INDICATOR_SAMPLE,
+                             "shown": R.INDICATOR_NAMES_SHOWN}))
               for g in c.indicator_summary]
     t0 = time.perf_counter()
     rendered = []

@@ -19,7 +19,9 @@ Written after the site is written; a build that fails leaves both as they were.
 """
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import json
 import mmap
 import os
@@ -59,6 +61,9 @@ class BuildState:
         # template → (hash of it and what it references, [(each of them, source hash)])
         self.closures: dict[str, tuple] = {}
         self.old_closures: dict[str, tuple] = {}
+        # compiled templates: jinja's bucket key → [base64 code, its HMAC] (``Bytecode``)
+        self.bytecode: dict[str, list] = {}
+        self.old_bytecode: dict[str, list] = {}
         self._tables: dict[str, dict] = {}
         self._digests: dict[str, str | None] = {}
         try:
@@ -81,6 +86,7 @@ class BuildState:
                 self.old_indicators = tuple(indicators) if indicators else None
                 self.old_closures = {name: (closure, [tuple(m) for m in members])
                                      for name, (closure, members) in cached["closures"].items()}
+                self.old_bytecode = cached.get("bytecode", {}).get(jinja2.__version__, {})
             except Exception:       # missing or unreadable: every piece made anew
                 self.old_pieces, self.old_indicators, self.old_closures = {}, None, {}
 
@@ -161,7 +167,8 @@ class BuildState:
         target.parent.mkdir(parents=True, exist_ok=True)
         replace_file(target, json.dumps(
             {"pieces": pieces, "indicators": self.indicators or self.old_indicators,
-             "closures": self.closures}, ensure_ascii=False).encode("utf-8"))
+             "closures": self.closures, "bytecode": {jinja2.__version__: self.bytecode}},
+            ensure_ascii=False).encode("utf-8"))
         for name in LEGACY:
             (self.out / name).unlink(missing_ok=True)
 
@@ -175,15 +182,59 @@ def _mapped(path: Path) -> memoryview:
 
 
 class Bytecode(jinja2.BytecodeCache):
-    """Compiled templates, kept in this process only (the preview server's rebuilds reuse
-    them): compiled code is code, so it is never read back from the output folder."""
+    """Compiled templates, kept with the build state so that a rebuild does not compile
+    the templates it renders again.  Compiled code is code: each is kept with an HMAC under
+    a key that never lives in the output folder (``signing_key``), and one whose HMAC does
+    not match is compiled anew, so a restored or planted cache cannot make the build run
+    code.  Without a key (no writable cache folder) nothing is kept."""
 
-    _compiled: dict[str, bytes] = {}        # jinja's bucket key (template name, file) → code
+    def __init__(self, state: BuildState):
+        self.state = state
+        self.key = signing_key()
+
+    def _mac(self, name: str, code: bytes) -> str:
+        return hmac.new(self.key, name.encode("utf-8") + b"\0" + code, "sha256").hexdigest()
 
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        data = self._compiled.get(bucket.key)
-        if data is not None:
-            bucket.bytecode_from_string(data)     # checked by jinja against the source
+        kept = self.state.old_bytecode.get(bucket.key)
+        if self.key is None or not isinstance(kept, list) or len(kept) != 2:
+            return
+        try:
+            code = base64.b64decode(kept[0], validate=True)
+        except (ValueError, TypeError):
+            return
+        if hmac.compare_digest(self._mac(bucket.key, code), str(kept[1])):
+            bucket.bytecode_from_string(code)        # and jinja checks the source's checksum
+            if bucket.code is not None:
+                self.state.bytecode[bucket.key] = kept
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        self._compiled[bucket.key] = bucket.bytecode_to_string()
+        if self.key is not None:
+            code = bucket.bytecode_to_string()
+            self.state.bytecode[bucket.key] = [base64.b64encode(code).decode("ascii"),
+                                               self._mac(bucket.key, code)]
+
+
+def signing_key() -> bytes | None:
+    """This user's key for compiled templates: ``$XDG_CACHE_HOME/jixiao/build.key`` (or
+    ``~/.cache/…``), 32 random bytes made on first use, readable by the user alone."""
+    folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "jixiao"
+    path = folder / "build.key"
+    try:
+        data = path.read_bytes()
+        if len(data) == 32:
+            return data
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return None
+    try:                                   # made whole, then moved into place
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = folder / f".build.key.{os.getpid()}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(os.urandom(32))
+        os.replace(tmp, path)
+        return path.read_bytes()
+    except OSError:
+        return None

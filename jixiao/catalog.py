@@ -15,7 +15,7 @@ from .problems import Problem
 from .settings import Settings
 
 UNPUBLISHED = "未公布主管部门"
-INDICATOR_SAMPLE = 5        # projects linked per indicator name on /indicators/<category>/
+INDICATOR_SAMPLE = 3        # projects linked per indicator name on /indicators/<category>/
 
 # Top-level folders the site's own routes write (render.py) or the server answers
 # (serve.py: /api/search, /search/).  A free page content/pages/<slug>.md becomes

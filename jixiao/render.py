@@ -226,7 +226,7 @@ class Renderer:
         self.env = environment(self.templates)
         self.env.globals["settings"] = catalog.settings
         if state is not None:
-            self.env.bytecode_cache = Bytecode()
+            self.env.bytecode_cache = Bytecode(state)
         self.lent = _Lent(catalog)
         self.env.globals["catalog"] = self.lent
         self.outputs = Outputs()
@@ -419,6 +419,10 @@ class Fingerprints:
         self.unit = {u.id: c.digest("unit", u) for u in c.units.values()}
         self.units_all = _h(sorted(self.unit.items()))
         self.all_summary = _h(self.units_all, [self.summary[p.id] for p in c.projects])
+        # what totals and counts read (home, /units/, /departments/, /years/): each
+        # project's unit, year and amount, not its name or targets
+        self.money = _h(self.units_all, [(p.id, p.unit, p.year, str(p.funds.annual_yuan))
+                                         for p in c.projects])
         self.all_full = _h(self.units_all, [self.record[p.id] for p in c.projects])
 
     def summaries(self, projects) -> str:
@@ -447,11 +451,12 @@ def _all_outputs(r: Renderer) -> Outputs:
     summary = _indicator_summary(r, c)
     updated = build_date()              # 数据更新于: the home page and /data/ say it
     r.page("index.html", "home.html", "site route /",
-           deps("home", fp and fp.all_full, updated.isoformat()),
+           deps("home", fp and fp.money, lambda: _indicator_key(_counts(summary)),
+                updated.isoformat()),
            view=lambda: home_view(c, summary), updated=updated)
 
     r.page("units/index.html", "units.html", "site route /units/",
-           deps("units", fp and fp.all_summary), view=lambda: {"units": unit_rows(c)})
+           deps("units", fp and fp.money), view=lambda: {"units": unit_rows(c)})
     for u in c.units.values():
         list_pages(r, deps, u.url, c.by_unit[u.id], "unit.html", c.origins.get(("unit", u.id), u.id),
                    deps("unit", fp and fp.unit[u.id], lambda: fp.summaries(c.by_unit[u.id])),
@@ -459,7 +464,7 @@ def _all_outputs(r: Renderer) -> Outputs:
                    sort_filter=("unit", u.id))
 
     r.page("departments/index.html", "departments.html", "site route /departments/",
-           deps("departments", fp and fp.all_summary), departments=c.departments)
+           deps("departments", fp and fp.money), departments=c.departments)
     for d in c.departments:
         list_pages(r, deps, d.url, d.projects, "department.html", f"site route {d.url}",
                    deps("department", d.name, lambda: [fp.unit[u.id] for u in d.units],
@@ -468,7 +473,7 @@ def _all_outputs(r: Renderer) -> Outputs:
                    sort_filter=("department", d.slug))
 
     r.page("years/index.html", "years.html", "site route /years/",
-           deps("years", fp and fp.all_summary), view=lambda: {"years": year_groups(c.projects)})
+           deps("years", fp and fp.money), view=lambda: {"years": year_groups(c.projects)})
     for year, projects in c.by_year.items():
         list_pages(r, deps, f"/years/{year}/", projects, "year.html", f"site route /years/{year}/",
                    deps("year", year, fp and fp.units_all, lambda: fp.summaries(projects)),
@@ -498,7 +503,8 @@ def _all_outputs(r: Renderer) -> Outputs:
         r.page(f"indicators/{group['category']}/index.html", "indicator_category.html",
                f"site route /indicators/{group['category']}/",
                deps("indicator_category", lambda: _indicator_key(group)),
-               category=group["category"], level2s=group["level2s"], sample=INDICATOR_SAMPLE)
+               category=group["category"], level2s=group["level2s"], sample=INDICATOR_SAMPLE,
+               shown=INDICATOR_NAMES_SHOWN)
 
     r.page("data/index.html", "data.html", "site route /data/",
            deps("data", fp and fp.all_full, updated.isoformat()), view=lambda: data_view(c),
@@ -547,6 +553,8 @@ def _counts(summary: list[dict]) -> list[dict]:
 
 
 PAGE_SIZE = 200             # projects per list page (≈70 KB of HTML)
+INDICATOR_NAMES_SHOWN = 40  # names per 二级指标 with their samples on a category page (the
+                            # others as a list of links): a page stays under ~300 KB
 
 
 def list_pages(r: "Renderer", deps, url: str, projects: list, template: str, source: str,
@@ -662,14 +670,15 @@ def _projects_json(r: Renderer, c: Catalog) -> bytes | Parts:
 
 def _indicator_summary(r: Renderer, c: Catalog) -> list[dict]:
     """``catalog.indicator_summary``; in an incremental build, the previous build's when
-    what it is made of is the same (each project's id, name, year and indicator key):
+    what it is made of is the same (each project's id, year and indicator key):
     computing it reads the 328k indicators of a 10k-project site, and a correction to an
     amount leaves it as it was.  A corrected target changes only the targets shown for
     the projects sampled: those whose ``target_key`` is not the one kept with the
     aggregate are read again (they alone), and their targets replaced."""
     if r.state is None:
         return c.indicator_summary
-    key = _h([[p.id, p.name, p.year, p.indicator_key] for p in c.projects])
+    key = _h([[p.id, p.year, p.indicator_key] for p in c.projects])    # not the names: the
+    # samples are projects by id, whose current name the pages show (and are keyed by)
     old = r.state.old_indicators
     if old is not None and len(old) == 3 and old[0] == key:
         summary = _samples(old[1], c.project_by_id.__getitem__)
@@ -841,7 +850,7 @@ def page_counts(outputs: Outputs) -> dict[str, Counter]:
             pages[special.get(o.path, top if top in PAGE_KINDS else "free")] += 1
         else:
             kind = {"data": "data", "projects": "data", "sources": "sources",
-                    "static": "static"}.get(top, o.path)
+                    "static": "static", "units": "unit CSV", "years": "year CSV"}.get(top, o.path)
             files[kind] += 1
     return {"pages": pages, "files": files}
 

@@ -114,13 +114,14 @@ def test_a_correction_makes_no_other_record_in_full(work, full_reads):
     _rebuild_and_compare(content, templates, site, tmp)
 
 
-def test_compiled_templates_are_kept_in_process_and_a_changed_one_is_compiled_again(work):
-    from jixiao.build_state import Bytecode
+def test_compiled_templates_are_kept_signed_and_a_changed_one_is_compiled_again(work):
+    import json
     content, templates, site, tmp = work
     path = _project_file(content)
     _edit(path, "target: '>=95%'", "target: '>=96%'")
     build(content, site, templates, log=None)            # renders the home page again
-    assert any("home.html" in key or key for key in Bytecode._compiled)
+    kept = json.loads((site / ".build-cache" / "render.json").read_text("utf-8"))["bytecode"]
+    assert any(kept.values())
     home = templates / "home.html"
     _edit(home, "<h1>", "<h1 class=\"changed\">")
     _edit(path, "target: '>=96%'", "target: '>=97%'")
@@ -128,9 +129,41 @@ def test_compiled_templates_are_kept_in_process_and_a_changed_one_is_compiled_ag
     assert '<h1 class="changed">' in (site / "index.html").read_text("utf-8")
 
 
-def test_nothing_the_build_reads_back_is_pickle_or_compiled_code(work):
+def test_compiled_code_planted_in_the_cache_never_runs(work, monkeypatch):
+    """A compiled template whose HMAC is not this user's key (a restored or planted cache)
+    is compiled anew from its source instead of being run."""
+    import base64
+    import io
+    import json
+    import marshal
+    import pickle
+    from jinja2.bccache import bc_magic
+    from jixiao import build_state
+    content, templates, site, tmp = work
+    _edit(_project_file(content), "target: '>=95%'", "target: '>=96%'")
+    build(content, site, templates, log=None)
+    cache = site / ".build-cache" / "render.json"
+    saved = json.loads(cache.read_text("utf-8"))
+    evil = compile("raise SystemExit('planted code ran')", "<planted>", "exec")
+    for version, entries in saved["bytecode"].items():
+        for name, (code, mac) in entries.items():
+            stream = io.BytesIO(base64.b64decode(code))
+            assert stream.read(len(bc_magic)) == bc_magic
+            checksum = pickle.load(stream)     # jinja's header kept: only the code swapped
+            planted = bc_magic + pickle.dumps(checksum, 2) + marshal.dumps(evil)
+            entries[name] = [base64.b64encode(planted).decode(), mac]
+    cache.write_text(json.dumps(saved), "utf-8")
+    _edit(_project_file(content), "target: '>=96%'", "target: '>=97%'")
+    _rebuild_and_compare(content, templates, site, tmp)       # ran no planted code
+    monkeypatch.setattr(build_state, "signing_key", lambda: None)
+    _edit(_project_file(content), "target: '>=97%'", "target: '>=98%'")
+    _rebuild_and_compare(content, templates, site, tmp)       # no key: nothing kept, all fine
+
+
+def test_nothing_the_build_reads_back_is_pickle(work):
     """Whoever can write the output folder (a restored CI cache) must not be able to run
-    code through the build's caches: they are JSON and SQLite rows of JSON."""
+    code through the build's caches: they are JSON and SQLite rows of JSON (compiled
+    templates in them run only under this user's HMAC: the test below)."""
     import json
     import sqlite3
     content, templates, site, tmp = work
@@ -182,15 +215,15 @@ def test_a_corrected_target_shown_on_an_indicator_page(work, full_reads):
     not show it are kept, and no other record is read in full."""
     from jixiao.stored import StoredProject
     content, templates, site, tmp = work
-    output = site / "indicators/output/index.html"
-    assert "&gt;=2次</span> · " in output.read_text("utf-8")
+    shown = site / "indicators/benefit/index.html"
+    assert "&gt;=80%</span> · " in shown.read_text("utf-8")
     before = _mtimes(site)
-    _edit(_project_file(content), "target: '>=2次'", "target: '>=3次'")
+    _edit(_project_file(content), "target: '>=80%'", "target: '>=81%'")
     t = _rebuild_and_compare(content, templates, site, tmp)
-    html = output.read_text("utf-8")
-    assert "&gt;=3次</span> · " in html and "&gt;=2次</span>" not in html
+    html = shown.read_text("utf-8")
+    assert "&gt;=81%</span> · " in html
     after = _mtimes(site)
-    assert [name for name in before if before[name] != after[name]] == ["output"]
+    assert [name for name in before if before[name] != after[name]] == ["benefit"]
     assert 0 < t.rendered < 20
     # the clean build of _rebuild_and_compare reads every record; the rebuild none
     made = full_reads[0]
