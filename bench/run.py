@@ -345,6 +345,8 @@ def main(argv=None) -> int:
         mode, args = argv[0][len("--child-"):], argv[1:]
         if mode == "build":
             print(json.dumps(child_build(Path(args[0]), Path(args[1]), Path(args[2]), args[3] == "1")))
+            sys.stdout.flush()
+            os._exit(0)                    # as build.py leaves (no teardown of the heap)
         elif mode == "floor":
             print(json.dumps(child_floor(Path(args[0]), Path(args[1]), Path(args[2]))))
         elif mode == "serve":

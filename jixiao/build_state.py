@@ -4,23 +4,24 @@ what changed (``render.Renderer``).
 * ``<out>/.build-state.json``: output path → key of its inputs.  Together with the write
   manifest (path → digest of the bytes on disk) it says which outputs need no rendering.
 * ``<out>/.build-cache/render.json``: where each project's piece lies in the data files
-  (``/data/projects.json``, ``projects.csv``, ``indicators.csv``), with the sha256 of
-  each file as written, so that a rebuild copies the pieces of unchanged projects from
+  (``/data/projects.json``, ``projects.csv``, ``indicators.csv``), with the identity of
+  each file as written (``write.identity``), so that a rebuild copies the pieces of unchanged projects from
   the files on disk instead of making them again or keeping a second copy of 190 MB; the
   indicator pages' aggregate, by the key of what it is made of; and which templates each
   template references.
 
 Both are JSON: whoever can write the output folder (a restored CI cache) can change what
-the next build copies, but cannot run code through them.  A data file is reused only when
-its bytes are those written (hashed, not trusted by size and mtime), and nothing the
-journal of an unfinished write lists (``write.unfinished``) is reused.
+the next build copies, but cannot run code through them (compiled templates only under an
+HMAC: ``Bytecode``).  A data file is reused only when it is the very file written: same
+inode, size, mtime and ctime (not size and mtime alone, which ``cp -p`` or a restore keep
+while the bytes differ); and nothing the journal of an unfinished write lists
+(``write.unfinished``) is reused.
 
 Written after the site is written; a build that fails leaves both as they were.
 """
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import json
 import mmap
@@ -30,7 +31,7 @@ from pathlib import Path
 import jinja2
 
 from .outputs import Parts
-from .write import replace_file, unfinished
+from .write import identity, replace_file, unfinished
 
 # caches of earlier versions of the build, removed when seen
 LEGACY = (".build-cache/fragments.pickle", ".build-cache/projects-json.pickle",
@@ -54,7 +55,7 @@ class BuildState:
         # … and the pieces themselves (bytes, or views of the file on disk), for the files
         # made of some projects' pieces (a unit's or a year's CSV)
         self.made: dict[str, dict] = {}
-        # … and of the files on disk, with their sha256 when written
+        # … and of the files on disk, with their identity when written
         self.old_pieces: dict[str, tuple] = {}
         self.indicators: tuple | None = None        # (key, aggregate with project ids)
         self.old_indicators: tuple | None = None
@@ -65,7 +66,7 @@ class BuildState:
         self.bytecode: dict[str, list] = {}
         self.old_bytecode: dict[str, list] = {}
         self._tables: dict[str, dict] = {}
-        self._digests: dict[str, str | None] = {}
+        self._identities: dict[str, str | None] = {}
         try:
             saved = json.loads((self.out / self.FILE).read_text("utf-8"))
             if saved.get("version") == self.VERSION and saved.get("code") == code:
@@ -95,7 +96,7 @@ class BuildState:
         if self.previous.get(path) != key or path not in self.manifest:
             return None
         if path in DATA_FILES:          # the files other builds or tools are likeliest to touch
-            return self.manifest[path] if self._sha256(path) == self.manifest[path] else None
+            return self.manifest[path] if self._identity(path) == self.manifest[path] else None
         # os.path, not pathlib: this runs once per output (20,000 at 10k projects)
         return self.manifest[path] if os.path.isfile(os.path.join(self.out, path)) else None
 
@@ -106,7 +107,7 @@ class BuildState:
         not the file the previous build wrote any more (missing, or other bytes)."""
         if name not in self._tables:
             saved, self._tables[name] = self.old_pieces.get(name), {}
-            if saved is not None and self._sha256(name) == saved[0]:
+            if saved is not None and self._identity(name) == saved[0]:
                 self._tables[name] = saved[1]
         return self._tables[name]
 
@@ -140,20 +141,16 @@ class BuildState:
         self.pieces[name] = pieces
         return Parts(parts)
 
-    def _sha256(self, name: str) -> str | None:
-        """Of data file ``name`` as on disk now (once per build)."""
-        if name not in self._digests:
-            try:
-                with open(self.out / name, "rb") as fh:
-                    self._digests[name] = hashlib.file_digest(fh, "sha256").hexdigest()
-            except OSError:
-                self._digests[name] = None
-        return self._digests[name]
+    def _identity(self, name: str) -> str | None:
+        """Data file ``name`` as on disk now (``write.identity``), once per build."""
+        if name not in self._identities:
+            self._identities[name] = identity(self.out / name)
+        return self._identities[name]
 
     # ------------------------------------------------------------ save
 
     def save(self, written: dict[str, str]) -> None:
-        """``written``: path → sha256 of every output as now on disk (the manifest)."""
+        """``written``: the manifest (path → digest, or a data file's identity) as written."""
         replace_file(self.out / self.FILE, json.dumps(
             {"version": self.VERSION, "code": self.code, "keys": self.keys},
             sort_keys=True).encode("utf-8"))

@@ -38,11 +38,44 @@ class Timings:
     @contextmanager
     def step(self, name: str):
         start = time.perf_counter()
-        yield
+        ticker = _Ticker(self.log, name, start) if _is_terminal(self.log) else None
+        try:
+            yield
+        finally:
+            if ticker is not None:
+                ticker.stop()
         seconds = time.perf_counter() - start
         self.steps.append((name, seconds))
         if self.log:
             print(f"  {name:<10} {seconds * 1000:8.0f} ms", file=self.log)
+
+
+def _is_terminal(stream) -> bool:
+    return stream is not None and getattr(stream, "isatty", lambda: False)()
+
+
+class _Ticker:
+    """On a terminal, a step that runs for more than a second says so, once a second
+    (``  render      12 s …``), on one line that the step's result then replaces; in a pipe
+    or in CI the log stays plain lines."""
+
+    def __init__(self, log, name: str, start: float):
+        import threading
+        self.log, self.name, self.start = log, name, start
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="jixiao-ticker", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.done.wait(1.0):
+            seconds = time.perf_counter() - self.start
+            print(f"\r  {self.name:<10} {seconds:8.0f} s …", end="", file=self.log, flush=True)
+
+    def stop(self) -> None:
+        self.done.set()
+        self.thread.join()
+        if time.perf_counter() - self.start >= 1.0:
+            print("\r" + " " * 32 + "\r", end="", file=self.log, flush=True)
 
 
 def template_problem(exc: jinja2.TemplateError, templates: Path) -> Problem:

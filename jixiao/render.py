@@ -540,7 +540,8 @@ def _all_outputs(r: Renderer) -> Outputs:
                    static.read_bytes(), str(static))
     r.text("robots.txt", "robots.txt", "site route /robots.txt", base_url=r.base_url)
     # last: the sitemap lists every HTML page rendered above
-    r.data("sitemap.xml", sitemap(r.outputs, r.base_url), "site route /sitemap.xml")
+    for name, text in sitemaps(r.outputs, r.base_url).items():
+        r.data(name, text, "site route /sitemap.xml")
     r.outputs.rendered = r.rendered
     return r.outputs
 
@@ -764,8 +765,21 @@ def unit_rows(c: Catalog) -> list[dict]:
     return [{"unit": u, "department": u.department or None,
              "department_url": c.department_url(u.department),
              "projects": c.by_unit[u.id], "total": total(c.by_unit[u.id]),
-             "years": sorted({p.year for p in c.by_unit[u.id]}, reverse=True)}
+             "years": sorted({p.year for p in c.by_unit[u.id]}, reverse=True),
+             "year_spans": year_spans({p.year for p in c.by_unit[u.id]})}
             for u in c.units.values()]
+
+
+def year_spans(years) -> list[tuple[int, int]]:
+    """{2016, 2017, 2018, 2020} → [(2016, 2018), (2020, 2020)]: years as runs, for a list
+    where every year would be a link (the year pages are one click away anyway)."""
+    spans: list[list[int]] = []
+    for y in sorted(years):
+        if spans and y == spans[-1][1] + 1:
+            spans[-1][1] = y
+        else:
+            spans.append([y, y])
+    return [(a, b) for a, b in spans]
 
 
 def unit_view(c: Catalog, u: Unit) -> dict:
@@ -829,12 +843,29 @@ def url_of(path: str) -> str:
     return "/" + (path[: -len("index.html")] if path.endswith("index.html") else path)
 
 
-def sitemap(outputs: Outputs, base_url: str) -> str:
-    urls = [url_of(o.path) for o in outputs if o.path.endswith(".html") and o.path != "404.html"]
-    lines = ['<?xml version="1.0" encoding="UTF-8"?>',
-             '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
-    lines += [f"  <url><loc>{xml_escape(base_url + u)}</loc></url>" for u in sorted(urls)]
-    return "\n".join(lines + ["</urlset>", ""])
+SITEMAP_MAX = 50_000       # URLs in one sitemap file: the sitemap protocol's limit
+
+
+def sitemaps(outputs: Outputs, base_url: str) -> dict[str, str]:
+    """``sitemap.xml`` listing every page; past ``SITEMAP_MAX`` pages, a sitemap index
+    naming ``sitemap-1.xml``, ``sitemap-2.xml`` … of at most ``SITEMAP_MAX`` each."""
+    urls = sorted(url_of(o.path) for o in outputs
+                  if o.path.endswith(".html") and o.path != "404.html")
+    head = '<?xml version="1.0" encoding="UTF-8"?>'
+    ns = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
+
+    def urlset(part: list[str]) -> str:
+        return "\n".join([head, f"<urlset {ns}>"]
+                         + [f"  <url><loc>{xml_escape(base_url + u)}</loc></url>" for u in part]
+                         + ["</urlset>", ""])
+    if len(urls) <= SITEMAP_MAX:
+        return {"sitemap.xml": urlset(urls)}
+    parts = {f"sitemap-{k}.xml": urlset(urls[i:i + SITEMAP_MAX])
+             for k, i in enumerate(range(0, len(urls), SITEMAP_MAX), 1)}
+    index = "\n".join([head, f"<sitemapindex {ns}>"]
+                      + [f"  <sitemap><loc>{xml_escape(base_url + '/' + name)}</loc></sitemap>"
+                         for name in parts] + ["</sitemapindex>", ""])
+    return {"sitemap.xml": index, **parts}
 
 
 PAGE_KINDS = ("units", "departments", "years", "projects", "indicators", "data", "search")

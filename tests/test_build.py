@@ -208,3 +208,21 @@ def test_official_source_is_linked_first(tmp_path):
     with pytest.raises(ContentError) as e:
         build(content, tmp_path / "site2", log=None)
     assert "source.url" in str(e.value)
+
+
+def test_a_long_step_ticks_on_a_terminal_and_stays_plain_in_a_pipe():
+    import io
+    import time
+    from jixiao.pipeline import Timings
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+    for stream, ticks in ((Terminal(), True), (io.StringIO(), False)):
+        t = Timings(log=stream)
+        with t.step("render"):
+            time.sleep(1.3)
+        text = stream.getvalue()
+        assert ("\r  render            1 s …" in text) == ticks, text
+        assert text.rstrip("\n").split("\r")[-1].startswith("  render") and " ms" in text
+        assert text.endswith(" ms\n")

@@ -426,6 +426,26 @@ def test_sitemap_lists_every_html_page(site):
     assert xml.startswith('<?xml version="1.0" encoding="UTF-8"?>')
 
 
+def test_past_the_protocols_limit_the_sitemap_is_an_index_of_sitemaps(catalog, monkeypatch):
+    """At most SITEMAP_MAX URLs per file (50,000 by the protocol): sitemap.xml becomes a
+    sitemap index naming sitemap-1.xml …, which together list every page once."""
+    import jixiao.render
+    monkeypatch.setattr(jixiao.render, "SITEMAP_MAX", 10)
+    outputs = {o.path: o.data.decode() for o in render_site(catalog, TEMPLATES)}
+    index = outputs["sitemap.xml"]
+    assert "<sitemapindex" in index and "<urlset" not in index
+    parts = re.findall(r"<loc>(.*?)</loc>", index)
+    assert parts == [f"{DEFAULT_BASE_URL}/sitemap-{k}.xml" for k in range(1, len(parts) + 1)]
+    locs = []
+    for k in range(1, len(parts) + 1):
+        part = re.findall(r"<loc>(.*?)</loc>", outputs[f"sitemap-{k}.xml"])
+        assert 0 < len(part) <= 10
+        locs += part
+    pages = [o for o in outputs if o.endswith(".html") and o != "404.html"]
+    assert len(locs) == len(set(locs)) == len(pages) and locs == sorted(locs)
+    assert f"sitemap-{len(parts) + 1}.xml" not in outputs
+
+
 def test_base_url_is_configurable(catalog, monkeypatch):
     monkeypatch.setenv("JIXIAO_BASE_URL", "https://jixiao.example.org/")
     outputs = {o.path: o.data.decode() for o in render_site(catalog, TEMPLATES)}
