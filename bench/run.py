@@ -83,7 +83,6 @@ def child_floor(content: Path, out: Path, templates: Path) -> dict:
     sources = R.available_sources(c)
     pages = [("index.html", "home.html", lambda: {**R.home_view(c, c.indicator_summary),
                                                   "updated": build_date()}),
-             ("units/index.html", "units.html", lambda: {"units": R.unit_rows(c)}),
              ("departments/index.html", "departments.html", lambda: {"departments": c.departments}),
              ("years/index.html", "years.html", lambda: {"years": R.year_groups(c.projects)}),
              ("indicators/index.html", "indicators.html",
@@ -94,6 +93,7 @@ def child_floor(content: Path, out: Path, templates: Path) -> dict:
         return [(path, template if k == 0 else "list_page.html",
                  (lambda v=view, ctx=ctx: {**v(), **ctx()}) if k == 0 else ctx)
                 for k, (path, _, ctx) in enumerate(R.paged(url, projects, heading, show_unit))]
+    pages += [(path, "units.html", view) for path, view in R.unit_pages(c)]
     pages += paged("/projects/", c.projects, "projects.html", dict, "全部项目")
     for u in c.units.values():
         pages += paged(u.url, c.by_unit[u.id], "unit.html", lambda u=u: R.unit_view(c, u),

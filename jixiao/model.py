@@ -68,7 +68,9 @@ def _code(value):
 
 
 class Record(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=False,
+    # defer_build: a model's validator is made when first used, not at import (a
+    # one-record rebuild validates one project and reads the others' summaries)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False, defer_build=True,
                               str_strip_whitespace=False, ignored_types=(cached_property,))
 
 

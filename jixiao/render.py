@@ -455,8 +455,9 @@ def _all_outputs(r: Renderer) -> Outputs:
                 updated.isoformat()),
            view=lambda: home_view(c, summary), updated=updated)
 
-    r.page("units/index.html", "units.html", "site route /units/",
-           deps("units", fp and fp.money), view=lambda: {"units": unit_rows(c)})
+    for k, (path, view) in enumerate(unit_pages(c), 1):
+        r.page(path, "units.html", "site route /units/", deps("units", fp and fp.money, k),
+               view=view)
     for u in c.units.values():
         list_pages(r, deps, u.url, c.by_unit[u.id], "unit.html", c.origins.get(("unit", u.id), u.id),
                    deps("unit", fp and fp.unit[u.id], lambda: fp.summaries(c.by_unit[u.id])),
@@ -554,6 +555,7 @@ def _counts(summary: list[dict]) -> list[dict]:
 
 
 PAGE_SIZE = 200             # projects per list page (≈70 KB of HTML)
+UNITS_PER_PAGE = 200        # units per page of /units/ (≈140 KB)
 INDICATOR_NAMES_SHOWN = 40  # names per 二级指标 with their samples on a category page (the
                             # others as a list of links): a page stays under ~300 KB
 
@@ -761,13 +763,25 @@ def coverage(c: Catalog) -> dict:
             "years": years, "missing": missing, "by_year_region": by_year_region}
 
 
-def unit_rows(c: Catalog) -> list[dict]:
+def unit_pages(c: Catalog) -> list[tuple]:
+    """(path, a function returning its context) of each page of /units/, like the project
+    lists in pages of a bounded size."""
+    units = list(c.units.values())
+    count = max(1, -(-len(units) // UNITS_PER_PAGE))
+    return [(f"units/{'' if k == 1 else f'page-{k}/'}index.html",
+             lambda k=k: {"units": unit_rows(c, units[(k - 1) * UNITS_PER_PAGE:k * UNITS_PER_PAGE]),
+                          "unit_count": len(units),
+                          "pager": pager("/units/", k, count, len(units), UNITS_PER_PAGE)})
+            for k in range(1, count + 1)]
+
+
+def unit_rows(c: Catalog, units=None) -> list[dict]:
     return [{"unit": u, "department": u.department or None,
              "department_url": c.department_url(u.department),
              "projects": c.by_unit[u.id], "total": total(c.by_unit[u.id]),
              "years": sorted({p.year for p in c.by_unit[u.id]}, reverse=True),
              "year_spans": year_spans({p.year for p in c.by_unit[u.id]})}
-            for u in c.units.values()]
+            for u in (c.units.values() if units is None else units)]
 
 
 def year_spans(years) -> list[tuple[int, int]]:

@@ -246,7 +246,11 @@ PAGE_KINDS = {
     "project": None,
     "indicators": "/indicators/",
     "search": "/search/?q=%E6%BB%A1%E6%84%8F%E5%BA%A6",
+    "search-sorted": "/search/?year=2020&sort=amount&amount_min=500",
     "about": "/about/",
+    "data": "/data/",
+    "projects": "/projects/",
+    "departments": "/departments/",
 }
 
 
@@ -259,7 +263,7 @@ def page_urls(projects):
     return urls
 
 
-@pytest.mark.parametrize("width", [390, 1280])
+@pytest.mark.parametrize("width", [390, 1366])
 def test_no_sideways_scrolling_and_screenshots(browser, server, projects, width):
     context = browser.new_context(viewport={"width": width, "height": 844})
     page = context.new_page()

@@ -725,3 +725,19 @@ def test_renaming_a_project_renders_only_the_list_pages_that_show_it(paged):
     assert f"projects/page-{page}" in changed or (page == 1 and "projects" in changed)
     assert len([c for c in list_pages if c.startswith("projects")]) == 1, list_pages
     assert t.rendered < 30
+
+
+def test_units_list_is_pages_that_hold_every_unit_once(tmp_path, monkeypatch):
+    import re
+    import jixiao.render
+    monkeypatch.setattr(jixiao.render, "UNITS_PER_PAGE", 5)
+    catalog = build(ROOT / "content", tmp_path / "site", log=None)
+    count = -(-len(catalog.units) // 5)
+    seen = []
+    for k in range(1, count + 1):
+        page = tmp_path / "site" / "units" / ("" if k == 1 else f"page-{k}") / "index.html"
+        html = page.read_text("utf-8")
+        seen += re.findall(r'<th scope="row"><a href="/units/([^/"]+)/">', html)
+        assert f"第 {k} 页，共 {count} 页" in html
+    assert seen == list(catalog.units)
+    assert not (tmp_path / "site" / "units" / f"page-{count + 1}").exists()
