@@ -60,12 +60,10 @@ _REGION = re.compile(r"^(?:[^\s省市]{2,7}?(?:省|自治区))?(?:[^\s市]{1,4}?
 # ── the answer ───────────────────────────────────────────────────────────────
 
 def answer(gen, params: SearchParams) -> dict:
-    query = parse_query(params.q)
-    if query.empty:
-        if params.q.strip():                        # only characters search ignores
-            return _shape(gen, params, query, _Tiers.nothing(), {"notice": "ignored"})
-        return _shape(gen, params, query, _Tiers.everything(gen), {})
-    tiers = _cached(gen, query)
+    query, tiers = _matched(gen, params)
+    if query.empty:                        # a query of characters search ignores: notice
+        return _shape(gen, params, query, tiers, {"notice": "ignored"} if params.q.strip()
+                      else {})
     extra = {"also_searched": tiers.also_searched}
     if tiers.suggestion:
         extra["suggestion"] = {"q": tiers.suggestion, "url": "/search/?" + params.with_(
@@ -73,17 +71,28 @@ def answer(gen, params: SearchParams) -> dict:
     return _shape(gen, params, query, tiers, extra)
 
 
+def _matched(gen, params: SearchParams) -> tuple[ParsedQuery, "_Tiers"]:
+    """The parsed query and what it matches, tier by tier (everything for no query,
+    nothing for one of characters search ignores)."""
+    query = parse_query(params.q)
+    if query.empty:
+        return query, _Tiers.nothing() if params.q.strip() else _Tiers.everything(gen)
+    return query, _cached(gen, query)
+
+
+def _kept(tiers: "_Tiers", wanted: dict[str, int]) -> int:
+    """What the query matched and every active filter keeps."""
+    kept = tiers.matched
+    for m in wanted.values():
+        kept &= m
+    return kept
+
+
 def matching(gen, params: SearchParams, limit: int) -> tuple[int, list[dict]]:
     """(how many projects the search finds, the stored documents of the first ``limit``
     of them in the answer's order, all pages): what a download of the result holds."""
-    query = parse_query(params.q)
-    if query.empty:
-        tiers = _Tiers.nothing() if params.q.strip() else _Tiers.everything(gen)
-    else:
-        tiers = _cached(gen, query)
-    kept = tiers.matched
-    for m in _filter_masks(gen, params).values():
-        kept &= m
+    _, tiers = _matched(gen, params)
+    kept = _kept(tiers, _filter_masks(gen, params))
     total = kept.bit_count()
     page = _page(gen, params, kept, tiers.order if tiers.ranked else None, 0, min(total, limit))
     return total, [gen.stored(p) for p in page]
@@ -183,31 +192,29 @@ class _Derived:
         self.short = [(u, _REGION.sub("", u["folded"], count=1)) for u in gen.units]
         self._orders: dict[str, list[int]] = {}
 
+    def _once(self, name: str, make) -> list:
+        """``make()``, made on first use and kept for the generation."""
+        with _LOCK:
+            done = self._orders.get(name)
+        if done is None:
+            done = make()
+            with _LOCK:
+                done = self._orders.setdefault(name, done)
+        return done
+
     def negated_amounts(self, gen) -> list[Decimal]:
         """-amount of each project in the amount order (ascending: for ``bisect``)."""
-        with _LOCK:
-            done = self._orders.get("-amount")
-        if done is None:
-            done = [-a for a in gen.amounts_desc]
-            with _LOCK:
-                self._orders.setdefault("-amount", done)
-        return done
+        return self._once("-amount", lambda: [-a for a in gen.amounts_desc])
 
     def order(self, gen, field: str) -> list[int]:
         """Site positions sorted by ``field`` (amount: largest first; name, unit: pinyin;
         year: oldest first), ties in site order; made on first use."""
         if field == "amount":
             return gen.by_amount
-        with _LOCK:
-            done = self._orders.get(field)
-        if done is None:
-            key = {"name": lambda p: pinyin_key(gen.names[p]),
-                   "unit": lambda p: pinyin_key(gen.labels["unit"][gen.unit_of[p]]),
-                   "year": lambda p: gen.year_of[p]}[field]
-            done = sorted(range(gen.n), key=lambda p: (key(p), p))
-            with _LOCK:
-                self._orders.setdefault(field, done)
-        return done
+        key = {"name": lambda p: pinyin_key(gen.names[p]),
+               "unit": lambda p: pinyin_key(gen.labels["unit"][gen.unit_of[p]]),
+               "year": lambda p: gen.year_of[p]}[field]
+        return self._once(field, lambda: sorted(range(gen.n), key=lambda p: (key(p), p)))
 
 
 def _derived(gen) -> _Derived:
@@ -416,9 +423,7 @@ def _shape(gen, params: SearchParams, query: ParsedQuery, tiers: _Tiers, extra: 
     from ..derive import CATEGORY_LABELS, CATEGORY_ORDER
     wanted = _filter_masks(gen, params)
     matched = tiers.matched
-    kept = matched
-    for m in wanted.values():
-        kept &= m
+    kept = _kept(tiers, wanted)
 
     facets = {}
     for facet in FACETS:
