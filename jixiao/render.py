@@ -585,7 +585,7 @@ def list_pages(r: "Renderer", deps, url: str, projects: list, template: str, sou
 def paged(url: str, projects: list, heading: str, show_unit: bool = True, sort_filter=None
           ) -> list[tuple]:
     """(path, its projects, a function returning its context) of each page of a list."""
-    chunks = [projects[i:i + PAGE_SIZE] for i in range(0, len(projects), PAGE_SIZE)] or [[]]
+    chunks = _chunks(projects, PAGE_SIZE)
     return [(url.lstrip("/") + ("" if k == 1 else f"page-{k}/") + "index.html", chunk,
              lambda k=k, chunk=chunk: {
                  "pager": pager(url, k, len(chunks), len(projects), PAGE_SIZE),
@@ -594,10 +594,16 @@ def paged(url: str, projects: list, heading: str, show_unit: bool = True, sort_f
             for k, chunk in enumerate(chunks, 1)]
 
 
+def page_numbers(number: int, count: int) -> list[int]:
+    """The pages a pager links from page ``number`` of ``count``: the first, the last and
+    two either side (the search page's pager too)."""
+    return sorted({1, count, *range(max(1, number - 2), min(count, number + 2) + 1)})
+
+
 def pager(url: str, number: int, count: int, total: int, size: int) -> dict:
-    """Page ``number`` of ``count``: its links (the first, the last and two either side)."""
+    """Page ``number`` of ``count``: its links (``page_numbers``)."""
     href = lambda k: url if k == 1 else f"{url}page-{k}/"
-    shown = sorted({1, count, *range(max(1, number - 2), min(count, number + 2) + 1)})
+    shown = page_numbers(number, count)
     return {"number": number, "count": count, "total": total,
             "first": (number - 1) * size + 1, "last": min(total, number * size),
             "prev": href(number - 1) if number > 1 else None,
@@ -633,13 +639,17 @@ def _indicator_key(summary) -> str:
     return _h(plain(summary))
 
 
+_CSV = ((export.projects_csv, export.PROJECT_COLUMNS),          # which = 0
+        (export.indicators_csv, export.INDICATOR_COLUMNS))      # which = 1
+
+
 def _csv_file(r: Renderer, c: Catalog, which: int) -> bytes | Parts:
     """``export.projects_csv`` (0) or ``indicators_csv`` (1); in an incremental build,
     assembled from each project's rows (copied from the file on disk when unchanged)."""
+    make, columns = _CSV[which]
     if r.state is None:
-        return (export.projects_csv, export.indicators_csv)[which](c)
-    head = export.csv_head((export.PROJECT_COLUMNS, export.INDICATOR_COLUMNS)[which])
-    return r.state.assemble(DATA_FILES[1 + which], head, b"", b"",
+        return make(c)
+    return r.state.assemble(DATA_FILES[1 + which], export.csv_head(columns), b"", b"",
                             ((p.id, r.piece_keys[p.id], lambda p=p: r.rows[p.id][which])
                              for p in c.projects))
 
@@ -647,12 +657,12 @@ def _csv_file(r: Renderer, c: Catalog, which: int) -> bytes | Parts:
 def _csv_subset(r: Renderer, c: Catalog, which: int, projects) -> bytes | Parts:
     """``export.projects_csv`` (0) or ``indicators_csv`` (1) of some projects: the site's
     file's header and these projects' pieces of it (as assembled this time), or made."""
+    make, columns = _CSV[which]
     if r.state is None:
-        return (export.projects_csv, export.indicators_csv)[which](c, projects)
+        return make(c, projects)
     made = r.state.made.get(DATA_FILES[1 + which], {})
-    head = export.csv_head((export.PROJECT_COLUMNS, export.INDICATOR_COLUMNS)[which])
-    return Parts([head] + [made[p.id] if p.id in made else _csv_pieces(c, p)[which]
-                           for p in projects])
+    return Parts([export.csv_head(columns)] + [
+        made[p.id] if p.id in made else _csv_pieces(c, p)[which] for p in projects])
 
 
 def _projects_json(r: Renderer, c: Catalog) -> bytes | Parts:
@@ -767,21 +777,28 @@ def unit_pages(c: Catalog) -> list[tuple]:
     """(path, a function returning its context) of each page of /units/, like the project
     lists in pages of a bounded size."""
     units = list(c.units.values())
-    count = max(1, -(-len(units) // UNITS_PER_PAGE))
+    chunks = _chunks(units, UNITS_PER_PAGE)
     return [(f"units/{'' if k == 1 else f'page-{k}/'}index.html",
-             lambda k=k: {"units": unit_rows(c, units[(k - 1) * UNITS_PER_PAGE:k * UNITS_PER_PAGE]),
-                          "unit_count": len(units),
-                          "pager": pager("/units/", k, count, len(units), UNITS_PER_PAGE)})
-            for k in range(1, count + 1)]
+             lambda k=k, chunk=chunk: {
+                 "units": unit_rows(c, chunk), "unit_count": len(units),
+                 "pager": pager("/units/", k, len(chunks), len(units), UNITS_PER_PAGE)})
+            for k, chunk in enumerate(chunks, 1)]
+
+
+def _chunks(items: list, size: int) -> list[list]:
+    """``items`` in runs of ``size`` (one empty run for none: a list page says so)."""
+    return [items[i:i + size] for i in range(0, len(items), size)] or [[]]
 
 
 def unit_rows(c: Catalog, units=None) -> list[dict]:
-    return [{"unit": u, "department": u.department or None,
-             "department_url": c.department_url(u.department),
-             "projects": c.by_unit[u.id], "total": total(c.by_unit[u.id]),
-             "years": sorted({p.year for p in c.by_unit[u.id]}, reverse=True),
-             "year_spans": year_spans({p.year for p in c.by_unit[u.id]})}
-            for u in (c.units.values() if units is None else units)]
+    rows = []
+    for u in (c.units.values() if units is None else units):
+        years = sorted({p.year for p in c.by_unit[u.id]}, reverse=True)
+        rows.append({"unit": u, "department": u.department or None,
+                     "department_url": c.department_url(u.department),
+                     "projects": c.by_unit[u.id], "total": total(c.by_unit[u.id]),
+                     "years": years, "year_spans": year_spans(years)})
+    return rows
 
 
 def year_spans(years) -> list[tuple[int, int]]:

@@ -150,9 +150,9 @@ def search_view(params: SearchParams | None, doc: dict | None, error: str | None
         view["prev_href"] = href(params.with_(page=min(params.page - 1, pages)))
     if params.page < pages:
         view["next_href"] = href(params.with_(page=params.page + 1))
-    shown = sorted({1, pages, *range(max(1, params.page - 2), min(pages, params.page + 2) + 1)})
+    from .render import page_numbers          # loaded already: the page's footer renders
     links, last = [], 0
-    for n in shown:
+    for n in page_numbers(params.page, pages):
         if n > last + 1:
             links.append({"number": None, "href": None, "current": False})
         links.append({"number": n, "href": href(params.with_(page=n)), "current": n == params.page})
