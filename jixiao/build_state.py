@@ -225,13 +225,9 @@ def signing_key() -> bytes | None:
         pass
     except OSError:
         return None
-    try:                                   # made whole, then moved into place
+    try:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = folder / f".build.key.{os.getpid()}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(os.urandom(32))
-        os.replace(tmp, path)
+        replace_file(path, os.urandom(32), mode=0o600)
         return path.read_bytes()
     except OSError:
         return None

@@ -89,28 +89,30 @@ def _tmp(target: Path) -> Path:
     return target.with_name(f".{target.name}{TMP}")
 
 
-def _stage(target: Path, data: bytes | Parts, made: set | None = None) -> Path:
+def _stage(target: Path, data: bytes | Parts, made: set | None = None,
+           mode: int = 0o644) -> Path:
     """``data`` in a hidden temporary file beside ``target`` (one name per target: one
     build at a time writes a folder, ``pipeline._build_lock``); ``made``: folders known
-    to exist (one mkdir per folder, not per file)."""
+    to exist (one mkdir per folder, not per file); ``mode``: its permissions, whatever
+    the umask (a server may run as another user)."""
     if made is None or target.parent not in made:
         target.parent.mkdir(parents=True, exist_ok=True)
         if made is not None:
             made.add(target.parent)
     tmp = _tmp(target)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, mode)
     with os.fdopen(fd, "wb") as fh:
         if isinstance(data, Parts):
             fh.writelines(data)
         else:
             fh.write(data)
-    os.chmod(tmp, 0o644)                # whatever the umask: a server may run as another user
+    os.chmod(tmp, mode)
     return tmp
 
 
-def replace_file(target: Path, data: bytes) -> None:
+def replace_file(target: Path, data: bytes, mode: int = 0o644) -> None:
     """Write ``target`` all at once or not at all."""
-    os.replace(_stage(target, data), target)
+    os.replace(_stage(target, data, mode=mode), target)
 
 
 def _clean_leftovers(out: Path, pending) -> None:
