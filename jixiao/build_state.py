@@ -27,10 +27,11 @@ import json
 import mmap
 import os
 from pathlib import Path
+from typing import BinaryIO
 
 import jinja2
 
-from .outputs import Parts
+from .outputs import Parts, Span
 from .write import identity, replace_file, unfinished
 
 # caches of earlier versions of the build, removed when seen
@@ -122,21 +123,37 @@ class BuildState:
     def assemble(self, name: str, head: bytes, sep: bytes, tail: bytes, items) -> Parts:
         """Data file ``name``: ``head``, the pieces of ``items`` — (project id, key, make)
         in order — joined by ``sep``, and ``tail``.  A piece whose key is the one the file
-        on disk was made with is copied from it; the others are ``make()``."""
+        on disk was made with is copied from it — runs of such pieces, with the separators
+        between them, as one ``Span`` the kernel copies — the others are ``make()``."""
         table = self._old_table(name)
-        view = _mapped(self.out / name) if table else None
+        source, view = _mapped(self.out / name) if table else (None, None)
         parts, pieces, pos = [head], {}, len(head)
         made = self.made[name] = {}
+        run: list[int] | None = None         # start, end of the old file's bytes being copied
+
+        def close_run():
+            nonlocal run
+            if run is not None:
+                parts.append(Span(source, run[0], run[1]))
+                run = None
         for n, (pid, key, make) in enumerate(items):
-            if n:
-                parts.append(sep)
-                pos += len(sep)
+            s = sep if n else b""
             was = table.get(pid)
-            piece = view[was[1]:was[2]] if was is not None and was[0] == key else make()
-            pieces[pid] = (key, pos, pos + len(piece))
-            made[pid] = piece
-            pos += len(piece)
-            parts.append(piece)
+            if was is not None and was[0] == key:
+                piece = made[pid] = view[was[1]:was[2]]
+                if run is not None and run[1] + len(s) == was[1] and view[run[1]:was[1]] == s:
+                    run[1] = was[2]          # the next piece on disk, after the same separator
+                else:
+                    close_run()
+                    parts.append(s)
+                    run = [was[1], was[2]]
+            else:
+                close_run()
+                piece = made[pid] = make()
+                parts.extend((s, piece))
+            pieces[pid] = (key, pos + len(s), pos + len(s) + len(piece))
+            pos += len(s) + len(piece)
+        close_run()
         parts.append(tail)
         self.pieces[name] = pieces
         return Parts(parts)
@@ -170,12 +187,13 @@ class BuildState:
             (self.out / name).unlink(missing_ok=True)
 
 
-def _mapped(path: Path) -> memoryview:
-    """The file's bytes without reading them into memory first (slices copy nothing)."""
-    with open(path, "rb") as fh:
-        if os.fstat(fh.fileno()).st_size == 0:
-            return memoryview(b"")
-        return memoryview(mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ))
+def _mapped(path: Path) -> tuple[BinaryIO, memoryview]:
+    """The file, open (for ``Span``s of it), and its bytes without reading them into memory
+    first (slices copy nothing)."""
+    fh = open(path, "rb")
+    if os.fstat(fh.fileno()).st_size == 0:
+        return fh, memoryview(b"")
+    return fh, memoryview(mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ))
 
 
 class Bytecode(jinja2.BytecodeCache):

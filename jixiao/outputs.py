@@ -2,14 +2,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import BinaryIO, NamedTuple
 
 from .problems import Problem
 
 
+class Span(NamedTuple):
+    """Bytes ``start:end`` of an open file (the data file the previous build wrote):
+    copied file to file by the kernel when written, never read into this process."""
+    source: BinaryIO
+    start: int
+    end: int
+
+
 class Parts(tuple):
     """A file's bytes as pieces (a data file assembled from the file on disk and the
-    pieces made now): hashed and written piece by piece, never joined into one more copy
-    (190 MB at 10,000 projects)."""
+    pieces made now): bytes, and ``Span``s of the file on disk, written piece by piece,
+    never joined into one more copy (190 MB at 10,000 projects)."""
 
 
 @dataclass(frozen=True)

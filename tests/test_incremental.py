@@ -741,3 +741,47 @@ def test_units_list_is_pages_that_hold_every_unit_once(tmp_path, monkeypatch):
         assert f"第 {k} 页，共 {count} 页" in html
     assert seen == list(catalog.units)
     assert not (tmp_path / "site" / "units" / f"page-{count + 1}").exists()
+
+
+def _assembled(out: Path, pieces: dict[str, tuple[str, bytes]]):
+    """Data file projects.json made of ``pieces`` (id → (key, bytes)) by a BuildState on
+    ``out``, written and saved as a build does; the Parts it was written from."""
+    from jixiao.build_state import BuildState
+    from jixiao.outputs import Outputs
+    from jixiao.write import write_site
+    state = BuildState(out)
+    parts = state.assemble("data/projects.json", b"[\n", b",\n", b"\n]\n",
+                           [(pid, key, lambda b=b: b) for pid, (key, b) in pieces.items()])
+    state.keys["data/projects.json"] = "made"       # as a build keys what it rendered
+    outputs = Outputs()
+    outputs.add("data/projects.json", parts, "test")
+    write_site(outputs, out, then=lambda stats: state.save(stats.manifest))
+    return parts
+
+
+def test_a_data_file_copies_runs_of_unchanged_pieces_from_the_file_on_disk(tmp_path):
+    """Unchanged pieces next to each other on disk are one kernel copy (a ``Span`` with the
+    separators between them); a changed, moved, new or removed piece breaks the run.  The
+    file written is byte for byte the one a fresh assembly makes."""
+    from jixiao.outputs import Span
+    first = {f"p{i}": (f"k{i}", f'{{"id": "p{i}", "text": "{"文" * i}"}}'.encode()) for i in range(8)}
+    _assembled(tmp_path, first)
+    want = lambda ps: b"[\n" + b",\n".join(b for _, b in ps.values()) + b"\n]\n"  # noqa: E731
+    assert (tmp_path / "data/projects.json").read_bytes() == want(first)
+
+    second = dict(first)
+    second["p3"] = ("k3b", b'{"id": "p3", "text": "changed"}')
+    del second["p6"]
+    second = {"p7": second.pop("p7"), **second, "p8": ("k8", b'{"id": "p8"}')}
+    parts = _assembled(tmp_path, second)
+    assert (tmp_path / "data/projects.json").read_bytes() == want(second)
+    spans = [(p.start, p.end) for p in parts if isinstance(p, Span)]
+    old = want(first)
+    # p7 (moved first), p0–p2 (one run), p4–p5 (one run): three copies; p3, p8 made
+    assert len(spans) == 3
+    assert [old[s:e].count(b'"id"') for s, e in spans] == [1, 3, 2]
+
+    # and again on top of the file just written (its pieces recorded where they are now)
+    third = {**second, "p0": ("k0b", b'{"id": "p0", "text": "again"}')}
+    _assembled(tmp_path, third)
+    assert (tmp_path / "data/projects.json").read_bytes() == want(third)
