@@ -1,4 +1,6 @@
-"""Layout tabs-2024 on the seed 004 (上海市减污降碳管理运行技术中心, 2024, 元)."""
+"""The general reader on the seed 004 (上海市减污降碳管理运行技术中心, 2024, 元): the
+2024 form as tab-separated text, copied page by page (merged labels drifted, the goal
+texts outside the table, sentences broken by pages)."""
 from __future__ import annotations
 
 from decimal import Decimal
@@ -6,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from jixiao.importer.base import ImportedUnit, LayoutError
-from jixiao.importer.layouts import tabs_2024
+from jixiao.importer import read_source
+from jixiao.importer.base import ImportedUnit
+from jixiao.importer.reader import Refusal
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = "004_4cdb7c3d6fac24f5.txt"
@@ -17,11 +20,7 @@ FIX = ROOT / "tests" / "fixtures" / "import"
 
 @pytest.fixture(scope="module")
 def projects():
-    return tabs_2024.parse(TEXT, DOC)
-
-
-def test_detect():
-    assert tabs_2024.detect(TEXT)
+    return read_source(str(ROOT / "content" / "sources" / DOC))
 
 
 def test_counts(projects):
@@ -105,11 +104,14 @@ def test_indicators_second_project(projects):
     # rows closing a page before the 时效指标 label that opens the next page
     [t] = [i for i in ind if i["name"] == "1与2. 项目完成及时性"]
     assert (t["level1"], t["level2"], t["target"]) == ("产出指标", "时效指标", "及时")
-    assert len(projects[1].notes) == 4
+    notes = projects[1].notes
+    assert "lines 119-121: rows at the end of a page belong to 时效指标 (its merged label is " \
+        "printed on the next page, line 123)" in notes
+    assert any(n.startswith("line 42: overall and annual goals stand as paragraphs") for n in notes)
+    assert "lines 77-103 (26 rows): 二级指标 数量指标 stands under 一级指标 成本指标; the form puts " \
+        "it under 产出指标 (a merged label drifted)" in notes
 
 
 def test_row_without_target_is_an_error():
-    text = (FIX / "truncated_004.txt").read_text(encoding="utf-8")
-    with pytest.raises(LayoutError) as e:
-        tabs_2024.parse(text, "t.txt")
-    assert str(e.value) == "t.txt:20: indicator row without a target: '行驶安全性'"
+    assert read_source(str(FIX / "truncated_004.txt")) == [
+        Refusal(20, "indicator row without a target: '行驶安全性'")]

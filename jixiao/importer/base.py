@@ -154,6 +154,23 @@ def join_wrapped(lines: list[str]) -> str:
     return "\n".join(out)
 
 
+_SENTENCE_END = tuple("。；！？.;!?")
+
+
+def join_page_broken(paragraphs: list[str]) -> str:
+    """Paragraphs one per line, as a table copied page by page gives them: one that ends
+    without a sentence's end and is followed by no numbered point was broken by the page,
+    and is joined to the next."""
+    out: list[str] = []
+    for raw in paragraphs:
+        line = raw.strip()
+        if out and not out[-1].endswith(_SENTENCE_END) and not starts_point(line):
+            out[-1] += line
+        elif line:
+            out.append(line)
+    return "\n".join(out)
+
+
 def tables(text: str, title: str, source: str) -> list[list[tuple[int, str]]]:
     """Split a document at each line that is exactly ``title``: per table, its (line number, text)."""
     lines = text.split("\n")

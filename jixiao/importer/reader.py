@@ -29,7 +29,8 @@ from decimal import Decimal
 
 from . import labels as L
 from .base import (LEVEL1_OF, ImportedProject, ImportedUnit, LayoutError, date_cell,
-                   join_wrapped, region_of)
+                   join_page_broken, join_wrapped, region_of,
+                   starts_point)
 from .grid import Grid
 
 __all__ = ["read", "Refusal"]
@@ -301,6 +302,7 @@ class _Reader:
         lines = self.grid.kind == "lines"     # text lines (PDF text): cells wrap onto lines
         last_value = None                     # (header key, token) of the last header value
         ind_start = None
+        switch_at = None                      # where the texts of the next goal header begin
         while i < len(toks):
             t = toks[i]
             n = t.norm
@@ -314,6 +316,7 @@ class _Reader:
                 break                         # the next project, before any indicator table
             kind = self.label(n)
             if kind:
+                switch_at = None
                 pending, text_target = self.take_label(p, kind, i, pending)
                 i += 1
                 continue
@@ -326,6 +329,12 @@ class _Reader:
                 i += 1
                 continue
             # a value
+            if switch_at is not None:          # stacked goal headers, paragraphs then a list
+                if i == switch_at:
+                    text_target, switch_at = pending.pop(0)[:2], None
+                self.append_text(p, text_target, t)
+                i += 1
+                continue
             if pending and pending[0][0] in ("funds", "header") and len(pending) > 1 and \
                     t.row == pending[-1][2]:
                 pending = pending[-1:]        # label, value, label, value: the empty ones go
@@ -355,7 +364,14 @@ class _Reader:
                     else:
                         # goal headers side by side take one text each, the last one the rest
                         text_target = pending.pop(0)[:2]
-                        if pending:
+                        switch_at = self.list_after(i) if kind0 == "goal" and pending else None
+                        if switch_at is not None:
+                            p.notes.append(f"line {t.line}: {text_target[1]} and {pending[0][1]} "
+                                           f"goals stand as paragraphs under both headers: the "
+                                           f"paragraphs before the list (line "
+                                           f"{toks[switch_at].line}) are taken as {text_target[1]}"
+                                           f", the list as {pending[0][1]}")
+                        elif pending:
                             self.append_text(p, text_target, t)
                             text_target = None
                             i += 1
@@ -385,6 +401,21 @@ class _Reader:
             return p, i
         end = self.indicators(p, ind_start)
         return p, end
+
+    def list_after(self, i: int) -> int | None:
+        """Goal headers stacked, their texts paragraphs below both (a page lost the grid):
+        where paragraphs that open no list are followed by a list, the token the list
+        starts at (the first header's text is the paragraphs, the next one's the list)."""
+        toks = self.toks
+        if starts_point(toks[i].text) or any(x.row == toks[i].row for x in toks[i + 1:i + 2]):
+            return None
+        k = i + 1
+        while k < len(toks) and not self.label(toks[k].norm) and \
+                not L.IND_HEAD["l1"].match(toks[k].norm) and not L.IND_NOISE.match(toks[k].norm):
+            if starts_point(toks[k].text):
+                return k
+            k += 1
+        return None
 
     def label(self, n: str):
         key = L.match(L.HEADER, n)
@@ -573,17 +604,20 @@ class _Reader:
             if k == "l1":
                 flush()
                 l1, l2 = val, None
-                labelled = True
+                labelled = "l1"
             elif k == "l2":
                 flush()
                 l2 = val
-                labelled = True
+                labelled = "l2"
             else:
                 if cur and ((use_rows and t.row != cur[-1].row) or
                             (not use_rows and len(cur) >= n_roles)):
                     flush()
                 cur.append(t)
         flush()
+        if self.grid.kind == "tabs":
+            self.drifted_at_page_breaks(p, groups)
+        drifted: dict[tuple, list[int]] = {}
         for g1, g2, cells, after_label in groups:
             ind = self.indicator(p, cells, value_roles, cols if by_columns else None, use_rows,
                                  after_label, glued)
@@ -597,8 +631,7 @@ class _Reader:
                 g1 = LEVEL1_OF.get(g2)
             expected = LEVEL1_OF.get(g2)
             if expected and g1 != expected and g1 in ("产出指标", "效益指标", "满意度指标", "成本指标"):
-                p.notes.append(f"line {cells[0].line}: 二级指标 {g2} stands under 一级指标 {g1}; "
-                               f"the form puts it under {expected} (a merged label drifted)")
+                drifted.setdefault((g2, g1, expected), []).append(cells[0].line)
                 g1 = expected
             if g2 is None:
                 g2 = g1
@@ -607,9 +640,45 @@ class _Reader:
                                    f"二级指标: the 一级 label stands for both")
             ind["level1"], ind["level2"] = g1, g2
             p.indicators.append(ind)
+        for (g2, g1, expected), at in drifted.items():
+            where = f"line {at[0]}" if len(at) == 1 else f"lines {at[0]}-{at[-1]} ({len(at)} rows)"
+            p.notes.append(f"{where}: 二级指标 {g2} stands under 一级指标 {g1}; the form puts it "
+                           f"under {expected} (a merged label drifted)")
         if not p.indicators:
             p.refusal = Refusal(toks[start].line, "indicator table without rows")
         return end
+
+    def drifted_at_page_breaks(self, p: _Project, groups: list) -> None:
+        """A merged 二级指标 cell that spans a page break (a blank line of tab text) is
+        printed on the next page only.  Rows closing a page whose 三级指标 stands in
+        another column than in the row labelled last on that page belong, when the next
+        page opens with a 二级指标 label, to that label."""
+        present = {row.line for row in self.grid.rows}
+        pages, page = [], 0
+        for k, (_, _, cells, _) in enumerate(groups):
+            if k and any(n not in present for n in range(groups[k - 1][2][-1].line + 1,
+                                                          cells[0].line)):
+                page += 1
+            pages.append(page)
+        for k in range(1, len(groups)):
+            if pages[k] == pages[k - 1] or groups[k][3] != "l2":
+                continue
+            on_page = [j for j in range(k) if pages[j] == pages[k - 1]]
+            labelled = [j for j in on_page if groups[j][3] == "l2"]
+            if not labelled:
+                continue
+            col = groups[labelled[-1]][2][0].col
+            moved = []
+            for j in reversed(on_page[on_page.index(labelled[-1]) + 1:]):
+                if groups[j][2][0].col == col:
+                    break
+                moved.append(j)
+            for j in moved:
+                groups[j] = (None, groups[k][1], groups[j][2], groups[j][3])
+            if moved:
+                p.notes.append(f"lines {groups[moved[-1]][2][0].line}-{groups[moved[0]][2][0].line}"
+                               f": rows at the end of a page belong to {groups[k][1]} (its merged "
+                               f"label is printed on the next page, line {groups[k][2][0].line})")
 
     def indicator(self, p, cells: list[_Tok], roles, cols, use_rows, after_label: bool,
                   glued: bool) -> dict | None:
@@ -722,8 +791,9 @@ class _Reader:
         if problem:
             return problem
         # text lines (PDF text) wrap inside a paragraph: joined again, a numbered point
-        # starting a new line; elsewhere a cell's lines are its paragraphs
-        join = join_wrapped if self.grid.kind == "lines" else "\n".join
+        # starting a new line; tab rows (a table copied page by page) break a sentence at a
+        # page; elsewhere a cell's lines are its paragraphs
+        join = {"lines": join_wrapped, "tabs": join_page_broken}.get(self.grid.kind, "\n".join)
         goals = {k: join(v) or None for k, v in p.goals.items()}
         sections = [{"title": s["title"], "text": join(s["text"])}
                     for s in p.sections if s["text"]]

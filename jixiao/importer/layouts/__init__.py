@@ -11,7 +11,6 @@ from __future__ import annotations
 import importlib
 
 _MODULES = [
-    "tabs_2024",    # 004: tab-separated rows (上海市 2024 form)
     "tables_2020",  # 002: tab-separated, older 2020 form
     "ocr_tabs",     # 003: tab-separated OCR of merged cells
 ]
