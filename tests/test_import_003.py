@@ -1,4 +1,5 @@
-"""Layout ocr-tabs on the seed 003 (上海市青浦区香花桥街道城市运行管理中心, 2026)."""
+"""The general reader on the seed 003 (上海市青浦区香花桥街道城市运行管理中心, 2026): the
+2024 form read by OCR, tab-separated (``ocr.repair`` takes the OCR noise out first)."""
 from __future__ import annotations
 
 from decimal import Decimal
@@ -6,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from jixiao.importer.base import ImportedProject, LayoutError
-from jixiao.importer.layouts import ocr_tabs
+from jixiao.importer import ocr, read_source
+from jixiao.importer.base import LEVEL1_OF, ImportedProject, ImportedUnit
+from jixiao.importer.grid import text_grid
+from jixiao.importer.reader import Refusal, read
 
 SOURCES = Path(__file__).resolve().parent.parent / "content" / "sources"
 DOC = "003_aaa9a1b340ae4bd4.txt"
@@ -17,7 +20,7 @@ UNIT = "上海市青浦区香花桥街道城市运行管理中心"
 
 @pytest.fixture(scope="module")
 def projects():
-    out = ocr_tabs.parse(TEXT, DOC)
+    out = read_source(str(SOURCES / DOC))
     assert all(isinstance(p, ImportedProject) for p in out)
     return out
 
@@ -45,19 +48,19 @@ ANNUAL = [
 ]
 
 
-def test_detect_claims_only_003():
+def test_only_003_is_taken_as_ocr():
     claimed = {f.name for f in sorted(SOURCES.glob("*.txt"))
-               if ocr_tabs.detect(f.read_text(encoding="utf-8"))}
+               if ocr.repair(text_grid(f.read_text(encoding="utf-8"))).ocr}
     assert claimed == {DOC}
 
 
 def test_counts_unit_year(projects):
     assert len(projects) == 13
-    assert {p.unit for p in projects} == {ocr_tabs.ImportedUnit(
+    assert {p.unit for p in projects} == {ImportedUnit(
         name=UNIT, code=None, department="上海市青浦区香花桥街道办事处", region="上海市青浦区")}
     assert {p.year for p in projects} == {2026}
     for p in projects:
-        assert TEXT.split("\n")[p.line - 1].startswith("财政项目支出绩效目标申报表")
+        assert TEXT.split("\n")[p.line - 1].startswith("项目名称")
         assert (p.record["start"], p.record["end"]) == ("2026-01-01", "2026-12-31")
 
 
@@ -96,8 +99,9 @@ def test_full_indicator_list_first_project(projects):
         ("满意度指标", "服务对象满意度指标", "居民满意度", "≥85%"),
     ]
     notes = " ".join(projects[0].notes)
-    assert "line 17" in notes and "成本指标 产出指标" in notes      # two level1 labels in one cell
-    assert "line 20" in notes and "时效指标" in notes               # level2 in the level1 column
+    # two level1 labels in one cell (成本指标 产出指标): the row's 二级指标 decides
+    assert "line 17: 二级指标 经济成本指标 stands under 一级指标 产出指标" in notes
+    # 时效指标 in the 一级指标 column (line 20) is read as the 二级指标 it is
     assert "line 23" in notes and "LaTeX" in notes
 
 
@@ -117,8 +121,7 @@ def test_full_indicator_list_hydrants(projects):
     notes = "\n".join(p.notes)
     # 效益指标 printed on the 时效指标 row: repaired from level2
     assert "line 66" in notes and "效益指标" in notes and "产出指标" in notes
-    # a money target under 数量指标 cannot be decided: flagged, kept
-    assert "line 63" in notes and "cannot be decided" in notes
+    # a money target under 数量指标 (line 63) is kept as published
 
 
 def test_latex_targets(projects):
@@ -129,7 +132,7 @@ def test_latex_targets(projects):
     assert targets[("电动自行车治理技防升级改造项目 (一次性)", "社区群众满意度")] == "≥85%"
     assert targets[("城市综合管理专项经费", "社区居民满意度")] == ">=85%"         # not LaTeX: as published
     assert not any("$" in t or "\\" in t for t in targets.values())
-    assert ocr_tabs.clean_target("≤ 8000.00 (每年)") == "≤8000.00(每年)"
+    assert ocr.target("≤ 8000.00 (每年)") == "≤8000.00(每年)"
 
 
 def test_drift_repairs_and_undecidable_rows(projects):
@@ -140,8 +143,9 @@ def test_drift_repairs_and_undecidable_rows(projects):
     assert (ind[4]["level2"], ind[4]["name"], ind[4]["target"]) == ("质量指标", "各类无职能部门案件结案率", "=80.00(%)")
     assert (ind[9]["level1"], ind[9]["level2"], ind[9]["name"]) == ("效益指标", "生态效益指标", "市容环境相关案件减少数")
     assert (ind[10]["level1"], ind[10]["level2"]) == ("效益指标", "可持续影响指标")
-    notes = "\n".join(p.notes)
-    assert "line 119" in notes and "队伍履职能力" in notes and "cannot be decided" in notes
+    # 队伍履职能力 under 服务对象满意度指标 (line 119) is kept as published
+    assert [(i["level2"], i["target"]) for i in ind if i["name"] == "队伍履职能力"] == [
+        ("服务对象满意度指标", "提升")]
     p = by_name(projects, "安全生产委员会办公室工作经费")
     assert p.record["indicators"][4] == {"level1": "产出指标", "level2": "时效指标", "name": "完成周期",
                                          "description": None, "target": "全年"}
@@ -154,15 +158,16 @@ def test_goals_html_and_empty(projects):
     assert "<p>" not in g["annual"] and "和谐。\n用购买服务来执行" in g["annual"]
     p = by_name(projects, "城运食堂第三方管理服务经费")
     assert p.record["goals"] == {"overall": None, "annual": None}
-    assert any("其他资金" in n for n in p.notes)
+    assert p.notes[1:] == ["no 年度目标 / 绩效目标 text found"]
 
 
 def test_all_levels_standard(projects):
     for p in projects:
         for i in p.record["indicators"]:
-            assert ocr_tabs.L2_TO_L1[i["level2"]] == i["level1"]
+            assert LEVEL1_OF[i["level2"]] == i["level1"]
             assert i["description"] is None and i["name"] and i["target"]
-        assert p.record["source"] == {"title": "财政项目支出绩效目标申报表", "document": DOC}
+        assert p.record["source"] == {"title": "财政项目支出绩效目标申报表(2026年度)",
+                                      "document": None}     # the importer names the file
         assert p.record["sections"] == []
 
 
@@ -176,18 +181,16 @@ def test_indicator_without_target_raises():
     lines = _block(2)
     i = next(i for i, ln in enumerate(lines) if "消防栓日常保养率" in ln)
     lines[i] = lines[i].replace("=100%", "")
-    with pytest.raises(LayoutError) as e:
-        ocr_tabs.parse("\n".join(lines), "x.txt")
-    assert e.value.line == i + 1 and "指标值" in e.value.message
+    assert read(text_grid("\n".join(lines)), "x.txt") == [
+        Refusal(i + 1, "indicator row without a target: '消防栓日常保养率'")]
 
 
 def test_project_without_amount_raises():
     lines = _block(2)
     i = next(i for i, ln in enumerate(lines) if "年度资金申请总额" in ln)
     lines[i] = lines[i].replace("500,640.00", "")
-    with pytest.raises(LayoutError) as e:
-        ocr_tabs.parse("\n".join(lines), "x.txt")
-    assert e.value.line == 1 and "年度资金申请总额" in e.value.message
+    assert read(text_grid("\n".join(lines)), "x.txt") == [
+        Refusal(i + 1, "年度资金申请总额: has no amount (a lost line?)")]
 
 
 from hypothesis import given, strategies as st  # noqa: E402
@@ -197,7 +200,7 @@ _cells = st.text(alphabet=st.sampled_from(list("指标满意度 0123456789.%()�
 
 @given(_cells)
 def test_clean_only_removes_spaces(cell):
-    out = ocr_tabs.clean(cell)
+    out = ocr.clean(cell)
     assert out.replace(" ", "") == cell.replace(" ", "").strip()
-    assert ocr_tabs.clean(out) == out                       # idempotent
-    assert ocr_tabs.clean_target(ocr_tabs.clean_target(cell)) == ocr_tabs.clean_target(cell)
+    assert ocr.clean(out) == out                            # idempotent
+    assert ocr.target(ocr.target(cell)) == ocr.target(cell)

@@ -61,6 +61,8 @@ class Grid:
     # True where cells keep their columns (a real table): empty cells are kept,
     # a merged cell stands once and the rows it spans start further right.
     columns: bool = False
+    ocr: bool = False      # read by OCR (``ocr.repair``): its targets' spacing is noise
+    repairs: dict = field(default_factory=dict)   # line → what a repair changed there
 
     def next_table(self) -> int:
         return 1 + max([0] + [r.table for r in self.rows])

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from . import labels as L
+from . import ocr
 from .base import (LEVEL1_OF, ImportedProject, ImportedUnit, LayoutError, date_cell,
                    join_page_broken, join_wrapped, region_of,
                    starts_point)
@@ -362,7 +363,12 @@ class _Reader:
                         text_target = ("goal", "overall" if overall else pending[-1][1])
                         pending = []
                     else:
-                        # goal headers side by side take one text each, the last one the rest
+                        # goal headers side by side take one text each, the last one the rest;
+                        # in a table, a text in the row below stands under its own header
+                        if self.grid.columns and len(pending) > 1 and \
+                                len({x[2] for x in pending}) == 1 and t.row != pending[0][2]:
+                            near = min(range(len(pending)), key=lambda j: abs(pending[j][3] - t.col))
+                            pending.insert(0, pending.pop(near))
                         text_target = pending.pop(0)[:2]
                         switch_at = self.list_after(i) if kind0 == "goal" and pending else None
                         if switch_at is not None:
@@ -463,7 +469,7 @@ class _Reader:
             key = len(p.sections) - 1
         if k == "goal" and L.GOAL_GROUP.match(t.norm) and L.match(L.GOALS, following):
             return pending, None          # 项目绩效目标 heading 长期目标 / 年度目标
-        pending = pending + [(k, key, t.row)]
+        pending = pending + [(k, key, t.row, t.col)]
         return pending, (k, key) if k in ("goal", "section") else None
 
     def append_text(self, p: _Project, target, t: _Tok) -> None:
@@ -735,6 +741,10 @@ class _Reader:
         if not name:
             p.refusal = Refusal(line, f"indicator row without a name (target {target!r})")
             return None
+        if self.grid.ocr:
+            target = ocr.target(target)
+            if line in self.grid.repairs:
+                p.notes.append(f"line {line}: {self.grid.repairs[line]}")
         return {"name": name.replace("\n", ""), "description": got.get("description"),
                 "target": _compose_target(target.replace("\n", ""), got.get("op"),
                                           got.get("unit")), "line": line}
@@ -812,6 +822,9 @@ class _Reader:
             p.notes.append("no 年度目标 / 绩效目标 text found")
         u = ImportedUnit(name=unit.replace("\n", ""), code=code, department=dept,
                          region=region_of(unit) or _city_of(unit))
+        if self.grid.ocr:
+            p.notes.insert(0, "read as the output of OCR: spaces between CJK characters, HTML "
+                              "and LaTeX residue and the spaces inside targets removed")
         return ImportedProject(unit=u, year=year, line=p.first_line, record=record, notes=p.notes)
 
     def unit_from_pre(self, p: _Project) -> str | None:
@@ -860,7 +873,7 @@ class _Reader:
                     title = re.sub(r"^\s*\d{1,3}[.．、]\s*", "", title).strip()
                     after = toks[k + 1].text.strip() if k + 1 < len(toks) else ""
                     if re.fullmatch(r"[（(]\s*\d{4}\s*年度\s*[)）]", after) and "年" not in title:
-                        title += after
+                        title += re.sub(r"\s+", "", after)
                     return title
         return None
 
@@ -1082,4 +1095,4 @@ def _city_of(name: str) -> str | None:
 
 
 def read(grid: Grid, source: str) -> list:
-    return _Reader(grid, source).read()
+    return _Reader(ocr.repair(grid), source).read()

@@ -12,7 +12,6 @@ import importlib
 
 _MODULES = [
     "tables_2020",  # 002: tab-separated, older 2020 form
-    "ocr_tabs",     # 003: tab-separated OCR of merged cells
 ]
 
 
