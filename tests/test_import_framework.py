@@ -10,7 +10,6 @@ import yaml
 
 from jixiao.importer import dump_yaml, run_import, unit_slug
 from jixiao.importer.base import ImportedProject, ImportedUnit, SkippedRecord, region_of
-from jixiao.importer import layouts
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ROOT / "content" / "sources"
@@ -208,32 +207,18 @@ def test_missing_file(tmp_path):
     assert f"{tmp_path / 'nope.txt'}:1: cannot read: No such file or directory" in stderr
 
 
-def test_each_seed_claimed_by_at_most_one_layout():
-    """002 alone still has a layout; the others are read by the general reader."""
-    for path in sorted(SOURCES.glob("*.txt")):
-        text = path.read_text(encoding="utf-8")
-        claims = [m.NAME for m in layouts.LAYOUTS if m.detect(text)]
-        assert len(claims) == (1 if path.name[:3] == "002" else 0), (path.name, claims)
-
-
 def test_skipped_records_are_reported(tmp_path, monkeypatch):
-    class Fake:
-        NAME = "fake"
+    """What the reader returns is reported: a skipped table on stderr with its line, each
+    record's notes under it in the report."""
+    def fake(grid, source):
+        unit = ImportedUnit(name="上海市青浦区某某中心", region="上海市青浦区")
+        rec = {"name": "某项目", "funds": {"unit": "元", "annual": "1.00"},
+               "goals": {}, "indicators": [{"level1": "产出指标", "level2": "数量指标",
+                                            "name": "x", "target": "1"}]}
+        return [SkippedRecord(source, 3, "record without header"),
+                ImportedProject(unit=unit, year=2026, line=5, record=rec, notes=["n"])]
 
-        @staticmethod
-        def detect(text):
-            return text.startswith("FAKE")
-
-        @staticmethod
-        def parse(text, source):
-            unit = ImportedUnit(name="上海市青浦区某某中心", region="上海市青浦区")
-            rec = {"name": "某项目", "funds": {"unit": "元", "annual": "1.00"},
-                   "goals": {}, "indicators": [{"level1": "产出指标", "level2": "数量指标",
-                                                "name": "x", "target": "1"}]}
-            return [SkippedRecord(source, 3, "record without header"),
-                    ImportedProject(unit=unit, year=2026, line=5, record=rec, notes=["n"])]
-
-    monkeypatch.setattr("jixiao.importer.LAYOUTS", [Fake])
+    monkeypatch.setattr("jixiao.importer.read", fake)
     src = tmp_path / "fake.txt"
     src.write_text("FAKE\n", encoding="utf-8")
     code, stdout, stderr = run([src], tmp_path / "out")
@@ -244,17 +229,12 @@ def test_skipped_records_are_reported(tmp_path, monkeypatch):
 
 
 def test_bad_record_is_reported(tmp_path, monkeypatch):
-    class Fake:
-        NAME = "fake"
-        detect = staticmethod(lambda text: True)
+    """The importer checks what the reader made before anything is written."""
+    def fake(grid, source):
+        rec = {"name": "某项目", "funds": {"unit": "元", "annual": "1,000.00"}}
+        return [ImportedProject(unit=ImportedUnit(name="某单位"), year=2026, line=7, record=rec)]
 
-        @staticmethod
-        def parse(text, source):
-            rec = {"name": "某项目", "funds": {"unit": "元", "annual": "1,000.00"}}
-            return [ImportedProject(unit=ImportedUnit(name="某单位"), year=2026, line=7,
-                                    record=rec)]
-
-    monkeypatch.setattr("jixiao.importer.LAYOUTS", [Fake])
+    monkeypatch.setattr("jixiao.importer.read", fake)
     src = tmp_path / "fake.txt"
     src.write_text("x\n", encoding="utf-8")
     code, _, stderr = run([src], tmp_path / "out")

@@ -2,9 +2,9 @@
 
     run_import(sources, out, force) -> exit code
 
-Two phases, like the build: first every source is read, its layout detected
-(from the text, never the file name) and parsed; ids are assigned and every
-output file is rendered in memory.  Only when nothing failed is anything
+Two phases, like the build: first every source is read (``read_source``: the file
+becomes a grid, ``grid.py``, which the general reader maps to records, ``reader.py``);
+ids are assigned and every output file is rendered in memory.  Only when nothing failed is anything
 written, each file atomically.  A problem is reported as ``path:line: message``.
 """
 from __future__ import annotations
@@ -19,13 +19,12 @@ from decimal import Decimal
 import yaml
 
 from ..derive import to_yuan
-from .base import ImportedProject, ImportedUnit, LayoutError, SkippedRecord, region_of
+from .base import ImportedProject, ImportedUnit, SkippedRecord, region_of
 from .grid import GridError, read_grid, read_text, text_grid
-from .layouts import LAYOUTS
 from .reader import Refusal, read
 
 __all__ = ["run_import", "unit_slug", "dump_yaml", "ImportedProject", "ImportedUnit",
-           "LayoutError", "SkippedRecord"]
+           "SkippedRecord"]
 
 # ---------------------------------------------------------------- the records
 
@@ -43,7 +42,7 @@ class _Plain(str):
 
 
 def _check_record(rec: dict) -> list[str]:
-    """What is wrong with a layout's record (the layouts' side of the contract)."""
+    """What is wrong with a record the reader made (the reader's side of the contract)."""
     problems = []
     extra = sorted(set(rec) - set(RECORD_KEYS))
     if extra:
@@ -204,23 +203,13 @@ GRID_SUFFIXES = (".html", ".htm", ".xlsx", ".docx", ".pdf", ".xls", ".doc", ".wp
 def read_source(path: str) -> list:
     """One published file → its projects (ImportedProject), left-out records
     (SkippedRecord) and refusals (Refusal: the file or one of its tables cannot be
-    read whole).  OSError when the file cannot be opened."""
+    read whole).  Every file takes the one path: a grid, then the general reader.
+    OSError when the file cannot be opened."""
     try:
-        if path.lower().endswith(GRID_SUFFIXES):
-            return read(read_grid(path), path)
-        text = read_text(path)
+        grid = read_grid(path) if path.lower().endswith(GRID_SUFFIXES) else text_grid(read_text(path))
     except GridError as e:
         return [Refusal(e.line, e.message)]
-    claims = [m for m in LAYOUTS if m.detect(text)]
-    if len(claims) > 1:
-        names = ", ".join(m.NAME for m in claims)
-        return [Refusal(1, f"claimed by more than one layout ({names})")]
-    if claims:
-        try:
-            return claims[0].parse(text, path)
-        except LayoutError as e:
-            return [Refusal(e.line, e.message)]
-    return read(text_grid(text), path)
+    return read(grid, path)
 
 
 def _merge_units(parsed: list[_Parsed], errors: list[str]) -> dict[str, ImportedUnit]:

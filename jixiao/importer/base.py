@@ -1,15 +1,9 @@
-"""The contract between layout parsers and the importer.
+"""What the reader makes of a published table, and the small helpers it reads with.
 
-A layout module (``jixiao/importer/layouts/<name>.py``) exposes
-
-    NAME: str                                   # short layout name, e.g. "tabs-2024"
-    def detect(text: str) -> bool               # recognise the layout from the text itself
-    def parse(text: str, source: str) -> list[ImportedProject | SkippedRecord]
-
-``parse`` raises ``LayoutError`` (with the 1-based source line) when a table
-cannot be read completely: never a partial or guessed record.  Problems that
-do not stop the import (a record left out, a repaired label) are returned as
-``ImportedProject.notes``, or as a ``SkippedRecord`` in the returned list.
+``reader.read`` returns, per table, an ``ImportedProject`` (with ``notes``: what it
+repaired or inferred, for the publisher), a ``SkippedRecord`` (a table the file holds
+only part of, left out and said so) or a ``Refusal`` (a table it cannot read whole:
+never a partial or guessed record).
 """
 from __future__ import annotations
 
@@ -37,23 +31,13 @@ class ImportedProject:
     notes: list[str] = field(default_factory=list)   # repairs made, for the publisher
 
 
-class LayoutError(Exception):
-    """A table that cannot be read completely: stops the import."""
-
-    def __init__(self, source: str, line: int, message: str):
-        super().__init__(f"{source}:{line}: {message}")
-        self.source, self.line, self.message = source, line, message
-
-
 @dataclass
 class SkippedRecord:
-    """A record the source cannot support (e.g. 002's first record without header)."""
+    """A table the file holds only part of (002 starts with a table's last rows)."""
     source: str
     line: int
     message: str
 
-
-# --- helpers shared by the layouts (added with the importer framework) -------
 
 import re as _re
 
@@ -76,48 +60,17 @@ def region_of(unit_name: str) -> str | None:
     return top
 
 
-AMOUNT_RE = _re.compile(r"[-−]?\d{1,3}(?:,\d{3})+(?:\.\d+)?|[-−]?\d+(?:\.\d+)?")
-
-
-def published_amount(cell: str | None) -> str | None:
-    """``'90,000.00'`` → ``'90000.00'`` (exact text, thousands separators
-    dropped); empty → None; anything else → ValueError."""
-    s = (cell or "").strip().replace("，", ",")
-    if not s:
-        return None
-    if not AMOUNT_RE.fullmatch(s):
-        raise ValueError(f"not an amount: {s!r}")
-    return s.replace(",", "").replace("−", "-")
-
-
-def amount_cell(value: str, source: str, line: int, label: str) -> str | None:
-    """A table's amount cell as exact text, or LayoutError naming the line and label."""
-    try:
-        return published_amount(value)
-    except ValueError:
-        raise LayoutError(source, line, f"{label}: expected an amount, got {value.strip()!r}") from None
-
-
-def date_cell(value: str, source: str, line: int, label: str) -> str | None:
-    """``2023-01-01``, ``2023 年 1 月 1 日``… as an ISO date, or LayoutError."""
+def iso_date(value: str) -> str | None:
+    """``2023-01-01``, ``2023 年 1 月 1 日``… as an ISO date; ValueError if it is none."""
     v = value.strip()
     if not v:
         return None
     m = _re.match(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$", v)
     if not m:
-        raise LayoutError(source, line, f"{label}: expected a date, got {v!r}")
-    try:
-        return _dt.date(*map(int, m.groups())).isoformat()
-    except ValueError:
-        raise LayoutError(source, line, f"{label}: not a valid date: {v!r}") from None
+        raise ValueError(f"expected a date, got {v!r}")
+    return _dt.date(*map(int, m.groups())).isoformat()     # ValueError: 2023-02-30
 
 
-# Indicator level labels of the 2018+ forms.  成本指标 is a level-1 label in
-# the newer forms and a level-2 label (under 产出指标) in older ones.
-LEVEL1_LABELS = ("产出指标", "效益指标", "满意度指标", "成本指标")
-LEVEL2_LABELS = ("数量指标", "质量指标", "时效指标", "成本指标", "经济成本指标", "社会成本指标",
-                 "生态环境成本指标", "生态成本指标", "经济效益指标", "社会效益指标",
-                 "生态效益指标", "可持续影响指标", "服务对象满意度指标")
 # The level-1 label a level-2 label belongs to (used where a form's merged
 # level-1 cell drifted away from its rows).
 LEVEL1_OF = {
@@ -169,13 +122,3 @@ def join_page_broken(paragraphs: list[str]) -> str:
         elif line:
             out.append(line)
     return "\n".join(out)
-
-
-def tables(text: str, title: str, source: str) -> list[list[tuple[int, str]]]:
-    """Split a document at each line that is exactly ``title``: per table, its (line number, text)."""
-    lines = text.split("\n")
-    starts = [i for i, line in enumerate(lines) if line.strip() == title]
-    if not starts:
-        raise LayoutError(source, 1, f"no table titled {title}")
-    ends = starts[1:] + [len(lines)]
-    return [[(i + 1, lines[i]) for i in range(start, end)] for start, end in zip(starts, ends)]

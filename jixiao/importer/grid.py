@@ -93,11 +93,23 @@ def _unradical(text: str) -> str:
                    for ch in text).translate(_RADICALS)
 
 
+_TAG_RE = re.compile(r"</?(?:p|br|span|div|font|strong|b|i|em|u)(?:\s[^<>]*)?/?>", re.I)
+_PARA_RE = re.compile(r"</p>\s*<p(?:\s[^<>]*)?>", re.I)
+
+
+def strip_tags(text: str) -> str:
+    """HTML residue of an extraction out; a paragraph boundary becomes a line break."""
+    if "<" not in text:
+        return text
+    return _TAG_RE.sub("", _PARA_RE.sub("\n", text)).strip()
+
+
 def _clean(text: str | None) -> str:
-    """A cell's text: line breaks inside a cell kept as \\n, blanks around them dropped."""
+    """A cell's text: HTML residue out, line breaks inside a cell kept as \\n, blanks
+    around them dropped."""
     if text is None:
         return ""
-    text = _unradical(str(text))
+    text = strip_tags(_unradical(str(text)))
     lines = [_SPACE_RE.sub(" ", t).strip() for t in str(text).replace("\r", "\n").split("\n")]
     return "\n".join(t for t in lines if t)
 

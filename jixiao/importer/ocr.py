@@ -16,25 +16,16 @@ from __future__ import annotations
 import re
 
 from . import labels as L
-from .grid import Cell, Grid
+from .grid import Cell, Grid, strip_tags
 
-__all__ = ["repair", "clean", "target", "strip_tags"]
+__all__ = ["repair", "clean", "target"]
 
 _CJK = r"\u2e80-\u2fdf\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef“”‘’"
 _CJK_SPACE_RE = re.compile(rf"(?<=[{_CJK}])[ \t\u00a0\u3000]+(?=[{_CJK}])")
-_TAG_RE = re.compile(r"</?(?:p|br|span|div|font|strong|b|i|em|u)(?:\s[^<>]*)?/?>", re.I)
-_PARA_RE = re.compile(r"</p>\s*<p(?:\s[^<>]*)?>", re.I)
 _MATH_RE = re.compile(r"\$([^$\n]{1,80})\$")
 _LATEX_RE = re.compile(r"\$[^$]*(\\[a-z]+|[<>]=)[^$]*\$")
 _LATEX = [(r"\geq", "≥"), (r"\leq", "≤"), (r"\ge", "≥"), (r"\le", "≤"), (r"\neq", "≠"),
           (">=", "≥"), ("<=", "≤"), (r"\%", "%"), (r"\times", "×"), (r"\,", ""), (r"\ ", "")]
-
-
-def strip_tags(text: str) -> str:
-    """HTML residue of an extraction out; a paragraph boundary becomes a line break."""
-    if "<" not in text:
-        return text
-    return _TAG_RE.sub("", _PARA_RE.sub("\n", text)).strip()
 
 
 def _form_label(text: str) -> bool:

@@ -29,7 +29,7 @@ from decimal import Decimal
 
 from . import labels as L
 from . import ocr
-from .base import (LEVEL1_OF, ImportedProject, ImportedUnit, LayoutError, date_cell,
+from .base import (LEVEL1_OF, ImportedProject, ImportedUnit, SkippedRecord, iso_date,
                    join_page_broken, join_wrapped, region_of,
                    starts_point)
 from .grid import Grid
@@ -58,6 +58,13 @@ class _Tok:
 
 # ---------------------------------------------------------------- cells → tokens
 
+_SENTENCE_END = tuple("。；！？.;!?")
+_RULE_RE = re.compile(r"^[\s\-—_=─]*-[\s\-—_=─]*$")
+
+
+def _title_of(label: str) -> str:
+    """A section's title: its label as written, without line breaks, blanks or the colon."""
+    return re.sub(r"\s+", "", label).rstrip("：:")
 _LEVEL_GLUE_RE = re.compile(r"^(.{2,16}?指标)(.+)$", re.S)
 _COLON_RE = re.compile(r"^([^:：]{2,16})[:：]\s*(.+)$", re.S)
 
@@ -95,6 +102,11 @@ def _split_glued(text: str, inside: bool = False) -> list[str]:
     return [t]
 
 
+def _text_kind(n: str) -> str | None:
+    """"goal" or "section" for the label of a text, else None."""
+    return "goal" if L.match(L.GOALS, n) else "section" if L.SECTIONS.match(n) else None
+
+
 def _is_any_label(n: str) -> bool:
     return _is_label(n) or bool(L.level1(n) or L.level2(n))
 
@@ -104,14 +116,19 @@ def _tokens(grid: Grid) -> list[_Tok]:
     and a label broken over two cells (``主管部门`` / ``及编码``) joined again."""
     toks = []
     for r, row in enumerate(grid.rows):
+        text_label = None       # the cell before is a goal's or a section's label
         for c in row.cells:
-            if not c.text:
+            if not c.text or _RULE_RE.match(c.text):      # empty, or a drawn rule (-----)
                 continue
             n = L.norm(c.text)
             if _is_label(n) or L.level1(n) or L.level2(n):
                 toks.append(_Tok(c.text, c.line, r, c.col, row.table))
+                text_label = _text_kind(n)
                 continue
             parts = _split_glued(c.text)
+            if text_label and len(parts) > 1 and _text_kind(L.norm(parts[0])) == text_label:
+                parts = [c.text]     # a text naming its label again (总目标：… under 总目标及阶段性目标)
+            text_label = None
             for p in parts:
                 toks.append(_Tok(p, c.line, r, c.col, row.table))
     out: list[_Tok] = []
@@ -276,6 +293,7 @@ class _Reader:
         doc_pre = toks[:anchors[0]]
         pos = anchors[0]
         pre = doc_pre
+        skipped = self.headless_table(doc_pre)
         while pos < len(toks):
             proj, end = self.project(pos, pre, doc_pre)
             out.append(proj)
@@ -291,7 +309,23 @@ class _Reader:
                 break
             pre = toks[end:nxt]
             pos = nxt
-        return _document_year([self.finish(p) for p in out], out)
+        return skipped + _document_year([self.finish(p) for p in out], out)
+
+    def headless_table(self, before: list[_Tok]) -> list[SkippedRecord]:
+        """Amounts or indicator rows before the first title of the document: the end of a
+        table whose beginning (its 项目名称) the file lost.  Left out, and said so."""
+        titles = [k for k, t in enumerate(before) if _TITLE_RE.search(t.norm)]
+        body = before[:titles[-1]] if titles else before
+        if not any(L.match(L.FUNDS, t.norm) or L.IND_HEAD["l1"].match(t.norm) or
+                   L.level1(t.norm) for t in body):
+            return []
+        head = next((k for k, t in enumerate(body) if L.IND_HEAD["l1"].match(t.norm)), None)
+        rows = len({t.row for t in body[head + 1:]}) if head is not None else 0
+        return [SkippedRecord(self.source, body[0].line,
+                              f"a table without its header at lines {body[0].line}-"
+                              f"{body[-1].line}: the file starts in the middle of a table, "
+                              f"before any title or 项目名称, so the project has no name and "
+                              f"cannot be published" + (f" ({rows} indicator rows)" if rows else ""))]
 
     # -- one project: header, funds, goals, sections, then the indicator table
     def project(self, start: int, pre: list[_Tok], doc_pre: list[_Tok]):
@@ -304,6 +338,7 @@ class _Reader:
         last_value = None                     # (header key, token) of the last header value
         ind_start = None
         switch_at = None                      # where the texts of the next goal header begin
+        carried: list[_Tok] = []              # text that begins the next label's cell
         while i < len(toks):
             t = toks[i]
             n = t.norm
@@ -315,10 +350,16 @@ class _Reader:
                     p.header.get("name") or p.header.get("parent_name")) and \
                     L.match(L.HEADER, n) == L.match(L.HEADER, toks[start].norm) == "name":
                 break                         # the next project, before any indicator table
-            kind = self.label(n)
+            kind = self.label(n) or self.other_label(i)
             if kind:
                 switch_at = None
                 pending, text_target = self.take_label(p, kind, i, pending)
+                if carried and text_target is not None:
+                    for c in carried:
+                        self.append_text(p, text_target, c)
+                    p.notes.append(f"line {carried[0].line}: text above the label {t.text.strip()!r}"
+                                   f" (line {t.line}) taken as the beginning of its cell")
+                carried = []
                 i += 1
                 continue
             m = re.match(r"^\((万元|元)\)$", n)
@@ -383,6 +424,8 @@ class _Reader:
                             i += 1
                             continue
                     self.append_text(p, text_target, t)
+            elif text_target is not None and self.begins_next_cell(p, text_target, i):
+                carried.append(t)
             elif text_target is not None:
                 self.append_text(p, text_target, t)
             elif lines and last_value and last_value[2] == i - 1 and last_value[1].row != t.row \
@@ -407,6 +450,32 @@ class _Reader:
             return p, i
         end = self.indicators(p, ind_start)
         return p, end
+
+    def other_label(self, i: int):
+        """A label the form's vocabulary lacks (``是否含有政府购买服务：``, ``绩效类型：``): a
+        short cell ending in a colon, without a sentence's punctuation, with its value
+        beside it in the row.  Kept as a section, under its own words."""
+        t, toks = self.toks[i], self.toks
+        text = t.text.strip()
+        if text.endswith(("：", ":")) and 2 < len(text) <= 30 and \
+                not any(ch in text for ch in "。；;，,") and i + 1 < len(toks) and \
+                toks[i + 1].row == t.row and self.label(toks[i + 1].norm) is None:
+            return "section", _title_of(text)
+        return None
+
+    def begins_next_cell(self, p: _Project, target, i: int) -> bool:
+        """Tab rows of a PDF table: a text alone in its row, after a text that ended its
+        sentence and before a goal's or section's label, is the beginning of that label's
+        cell (the PDF centred the label lower), unless it ends a sentence itself."""
+        toks, t = self.toks, self.toks[i]
+        kind, key = target
+        before = p.goals.get(key) if kind == "goal" else p.sections[key]["text"]
+        nxt = toks[i + 1] if i + 1 < len(toks) else None
+        return (self.grid.kind == "tabs" and bool(before) and before[-1].endswith(_SENTENCE_END)
+                and not t.text.strip().endswith(_SENTENCE_END) and nxt is not None
+                and nxt.row != t.row and toks[i - 1].row != t.row
+                and self.label(nxt.norm) is not None
+                and self.label(nxt.norm)[0] in ("goal", "section"))
 
     def list_after(self, i: int) -> int | None:
         """Goal headers stacked, their texts paragraphs below both (a page lost the grid):
@@ -456,7 +525,7 @@ class _Reader:
                 # 年度资金总额 | 金额(万元): a heading over its parts, not a lost amount
                 p.fund_labels.pop("annual", None)
             if L.SECTIONS.match(t.norm):          # 预算规模及资金用途: amounts, then the 用途 text
-                p.sections.append({"title": t.text.strip().replace("\n", ""), "text": [],
+                p.sections.append({"title": _title_of(t.text), "text": [],
                                    "line": t.line})
                 p.funds_section = len(p.sections) - 1
             return pending, None
@@ -465,7 +534,7 @@ class _Reader:
         pending = [x for x in pending if (x[0] == "goal" and k == "goal") or
                    (x[0] in ("funds", "header") and k in ("funds", "header") and x[2] == t.row)]
         if k == "section":
-            p.sections.append({"title": t.text.strip().replace("\n", ""), "text": [], "line": t.line})
+            p.sections.append({"title": _title_of(t.text), "text": [], "line": t.line})
             key = len(p.sections) - 1
         if k == "goal" and L.GOAL_GROUP.match(t.norm) and L.match(L.GOALS, following):
             return pending, None          # 项目绩效目标 heading 长期目标 / 年度目标
@@ -544,6 +613,13 @@ class _Reader:
             len({t.row for _, t in head}) == 1
         l1 = l2 = None
         order: list[tuple[str, object]] = []
+        # the 2020 form (一级目标 / 二级目标) writes its 二级 labels without 指标: kept so
+        as_published = any(r == "l2" and t.norm == "二级目标" for r, t in head)
+        head_cols = {r: t.col for r, t in head if r in ("l1", "l2")}
+        name_col = next((t.col for r, t in value_roles if r == "name" and t is not None), None)
+        # a header in one row, one block of columns: cells can be told by their place
+        plain_head = len({t.row for _, t in head}) == 1 and not two_blocks
+        row_labels: dict[int, str] = {}       # token index → l1 / l2: labels the form lacks
         # gather: level labels and value cells, up to the end of the table
         table = head[-1][1].table
         while i < len(toks):
@@ -556,7 +632,16 @@ class _Reader:
             if L.IND_NOISE.match(n) or L.match(L.IND_HEAD, n):
                 i += 1
                 continue
+            if (i == 0 or toks[i - 1].row != t.row) and plain_head:
+                row_labels = self.unknown_levels(i, len(value_roles), head_cols, name_col)
             a, b = L.level1(n), L.level2(n)
+            if b and as_published:
+                b = t.text.strip()
+                if a and t.col == head_cols.get("l2"):
+                    a = None                 # 满意度: a 二级目标 where it stands in that column
+            if i in row_labels:
+                a, b = {"l1": (t.text.strip(), None), "l2": (None, t.text.strip()),
+                        "v": (None, None)}[row_labels[i]]
             last_was_l1 = bool(order) and order[-1][0] == "l1"
             if order and order[-1][0] == "l2" and not n.endswith("指标"):
                 a = b = None             # a bare 满意度 under 服务对象满意度指标 is a name
@@ -653,6 +738,35 @@ class _Reader:
         if not p.indicators:
             p.refusal = Refusal(toks[start].line, "indicator table without rows")
         return end
+
+    def unknown_levels(self, i: int, n_values: int, head_cols: dict,
+                       name_col: int | None) -> dict[int, str]:
+        """Level labels outside the form's vocabulary (``投入管理``, ``信息共享``): in a row
+        with more cells than the header has value columns, the leading extra cells are
+        labels — 一级 or 二级 by their column where the table keeps columns, else the one
+        next to the values is the 二级.  And a name that reads like a label (``预算执行率``)
+        is a name where it stands in the name column of a row of just the values ("v")."""
+        toks, row = self.toks, self.toks[i].row
+        cells, named = [], {}
+        while i < len(toks) and toks[i].row == row:
+            n = toks[i].norm
+            if not (L.IND_NOISE.match(n) or L.match(L.IND_HEAD, n)):
+                if not (L.level1(n) or L.level2(n)):
+                    cells.append(i)
+                elif self.grid.columns and toks[i].col == name_col and \
+                        i + 1 < len(toks) and toks[i + 1].row == row:
+                    named[i] = "v"
+                    cells.append(i)
+            i += 1
+        extra = cells[:len(cells) - n_values] if len(cells) > n_values else []
+        if not extra or len(extra) > 2 or any(len(toks[k].norm) > 12 or
+                                              _looks_like_target(toks[k].text) for k in extra):
+            return named
+        if self.grid.columns and head_cols and \
+                all(toks[k].col in head_cols.values() for k in extra):
+            return named | {k: next(r for r, c in head_cols.items() if c == toks[k].col)
+                            for k in extra}
+        return named | dict(zip(extra, ("l1", "l2")[2 - len(extra):]))
 
     def drifted_at_page_breaks(self, p: _Project, groups: list) -> None:
         """A merged 二级指标 cell that spans a page break (a blank line of tab text) is
@@ -882,8 +996,8 @@ class _Reader:
         for key in ("start", "end"):
             v = p.header.get(key)
             try:
-                out.append(date_cell(v, self.source, p.first_line, key) if v else None)
-            except LayoutError:
+                out.append(iso_date(v) if v else None)
+            except ValueError:
                 p.notes.append(f"{key} {v!r} is not a date; left out")
                 out.append(None)
         if p.header.get("period"):
