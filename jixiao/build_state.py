@@ -63,6 +63,9 @@ class BuildState:
         # template → (hash of it and what it references, [(each of them, source hash)])
         self.closures: dict[str, tuple] = {}
         self.old_closures: dict[str, tuple] = {}
+        # output → the projects its templates read beyond their summaries (``render``)
+        self.reads: dict[str, list[str]] = {}
+        self.old_reads: dict[str, list[str]] = {}
         # compiled templates: jinja's bucket key → [base64 code, its HMAC] (``Bytecode``)
         self.bytecode: dict[str, list] = {}
         self.old_bytecode: dict[str, list] = {}
@@ -89,6 +92,7 @@ class BuildState:
                 self.old_closures = {name: (closure, [tuple(m) for m in members])
                                      for name, (closure, members) in cached["closures"].items()}
                 self.old_bytecode = cached.get("bytecode", {}).get(jinja2.__version__, {})
+                self.old_reads = cached.get("reads", {})
             except Exception:       # missing or unreadable: every piece made anew
                 self.old_pieces, self.old_indicators, self.old_closures = {}, None, {}
 
@@ -181,7 +185,8 @@ class BuildState:
         target.parent.mkdir(parents=True, exist_ok=True)
         replace_file(target, json.dumps(
             {"pieces": pieces, "indicators": self.indicators or self.old_indicators,
-             "closures": self.closures, "bytecode": {jinja2.__version__: self.bytecode}},
+             "closures": self.closures, "bytecode": {jinja2.__version__: self.bytecode},
+             "reads": self.reads},
             ensure_ascii=False).encode("utf-8"))
         for name in LEGACY:
             (self.out / name).unlink(missing_ok=True)

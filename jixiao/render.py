@@ -176,8 +176,41 @@ def target_units(targets) -> list[str]:
     return out
 
 
+# What a list shows of a project (its summary, ``Fingerprints.summary``).  A template that
+# reads anything else of a project is recorded doing so (``_Recording``), and the key of
+# what it rendered then holds that project's whole record: nothing a template reads of the
+# records goes unkeyed, whatever the templates come to show.
+SUMMARY = ("id", "name", "year", "unit", "category", "nature", "funds", "indicator_count")
+_FREE = frozenset(SUMMARY) | {"url"}            # url: made of the id
+_PROJECTS = (Project, StoredProject)
+
+
+class _Recording(jinja2.Environment):
+    """Jinja's environment, noting (while ``reads`` is a set) the ids of the projects whose
+    fields outside the summary a template reads: ``p.goals``, ``p['source']``, and the
+    attributes that ``map``, ``sort`` or ``groupby`` read through ``getitem``."""
+    reads: set | None = None
+
+    def getattr(self, obj, attribute):      # jinja2.Environment.getattr, inline (hot)
+        if self.reads is not None and attribute not in _FREE and isinstance(obj, _PROJECTS):
+            self.reads.add(obj.id)
+        try:
+            return getattr(obj, attribute)
+        except AttributeError:
+            pass
+        try:
+            return obj[attribute]
+        except (TypeError, LookupError, AttributeError):
+            return self.undefined(obj=obj, name=attribute)
+
+    def getitem(self, obj, argument):
+        if self.reads is not None and argument not in _FREE and isinstance(obj, _PROJECTS):
+            self.reads.add(obj.id)
+        return super().getitem(obj, argument)
+
+
 def environment(templates: Path) -> jinja2.Environment:
-    env = jinja2.Environment(
+    env = _Recording(
         loader=jinja2.FileSystemLoader(str(templates)),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
@@ -244,10 +277,16 @@ class Renderer:
     # what they extend, include and import), the site-wide inputs (code, base URL, the
     # free pages in the footer) and ``deps``, the data its view reads.  Same key as the
     # previous build and the file still on disk with its manifest digest → kept unrendered.
-    def _key(self, template: str | None, deps) -> str | None:
+    def _key(self, path: str, template: str | None, deps) -> str | None:
         if self.state is None or deps is None:
             return None
-        return _h(self.site_key, self._closure(template) if template else "", deps)
+        return _h(self.site_key, self._closure(template) if template else "", deps,
+                  self._read(path))
+
+    def _read(self, path: str) -> list:
+        """The whole records of the projects the output's templates read beyond their
+        summaries when it was last rendered (none, mostly)."""
+        return [self.fp.record.get(pid) for pid in self.state.old_reads.get(path, ())]
 
     def _kept(self, path: str, source: str, key: str | None) -> bool:
         if key is None:
@@ -257,7 +296,21 @@ class Renderer:
         if digest is None:
             return False
         self.outputs.add(path, None, source, digest)
+        if path in self.state.old_reads:
+            self.state.reads[path] = self.state.old_reads[path]
         return True
+
+    def _rendered(self, path: str, render) -> str:
+        """``render()``, noting the projects whose records it read beyond their
+        summaries, for the output's next key."""
+        self.env.reads = set()
+        try:
+            text = render()
+        finally:
+            reads, self.env.reads = self.env.reads, None
+        if reads and self.state is not None:
+            self.state.reads[path] = sorted(reads)
+        return text
 
     def _closure(self, name: str) -> str:
         """Hash of a template and every template it references, transitively: the
@@ -286,11 +339,12 @@ class Renderer:
     def page(self, path: str, template: str, source: str, deps=None, view=None,
              **context) -> None:
         """``view``: a function returning (more of) the context, called unless kept."""
-        if self._kept(path, source, self._key(template, deps)):
+        if self._kept(path, source, self._key(path, template, deps)):
             return
         if view is not None:
             context.update(view())
-        html = self.env.get_template(template).render(page_path="/" + path, **context)
+        html = self._rendered(path, lambda: self.env.get_template(template).render(
+            page_path="/" + path, **context))
         self.outputs.add(path, html, source)
         self.rendered += 1
 
@@ -300,9 +354,10 @@ class Renderer:
         templates' and ``links`` (what the page shows of other projects), its page (three
         hashes per project cost more than the pages they keep)."""
         own = None if self.state is None else _h(self.site_key, key)
-        page = None if own is None else _h(own, self._closure("project.html"), links)
-        for path, kind, k in ((f"projects/{p.id}/index.html", "page", page),
-                              (f"projects/{p.id}.json", "json", own)):
+        path = f"projects/{p.id}/index.html"
+        page = None if own is None else _h(own, self._closure("project.html"), links,
+                                           self._read(path))
+        for path, kind, k in ((path, "page", page), (f"projects/{p.id}.json", "json", own)):
             if not self._kept(path, origin, k):
                 self.deferred.append((path, origin, kind, p.id))
         if own is not None:            # its pieces of the data files: on disk already?
@@ -340,6 +395,10 @@ class Renderer:
             if kind == "csv":          # its rows of the two CSVs
                 self.rows[pid] = data
                 continue
+            if kind == "page":         # with the other projects it read in full
+                data, reads = data
+                if reads and self.state is not None:
+                    self.state.reads[path] = reads
             self.outputs.add(path, data, origin)
             self.rendered += 1
 
@@ -348,7 +407,7 @@ class Renderer:
 
     def data(self, path: str, data, source: str, deps=None) -> None:
         """``data``: bytes or text, or a function making it (called unless kept)."""
-        if self._kept(path, source, self._key(None, deps)):
+        if self._kept(path, source, self._key(path, None, deps)):
             return
         if callable(data):             # made here (copies of files are not counted)
             self.rendered += 1
@@ -384,9 +443,14 @@ def _make(jobs) -> list:
     for kind, pid in jobs:
         p = c.project_by_id[pid]
         if kind == "page":
-            html = r.env.get_template("project.html").render(
-                page_path=f"/projects/{p.id}/index.html", **project_view(c, p, sources))
-            out.append(html.encode("utf-8"))
+            r.env.reads = set()
+            try:
+                html = r.env.get_template("project.html").render(
+                    page_path=f"/projects/{p.id}/index.html", **project_view(c, p, sources))
+            finally:
+                reads, r.env.reads = r.env.reads, None
+            reads.discard(p.id)               # its own record is in its key already
+            out.append((html.encode("utf-8"), sorted(reads)))
         elif kind == "json":
             out.append(export.to_json(export.project_dict(c, p)).encode("utf-8"))
         else:
@@ -407,15 +471,17 @@ def _h(*parts) -> str:
     return hashlib.sha1(repr(parts).encode("utf-8")).hexdigest()
 
 
+def _plain(value):
+    return value.model_dump_json() if hasattr(value, "model_dump_json") else value
+
+
 class Fingerprints:
     """Hashes of the inputs pages read: each record in full, each project's summary (what
     project lists show), each unit; and the site-wide combinations of them."""
 
     def __init__(self, c: Catalog):
         self.record = {p.id: c.digest("project", p) for p in c.projects}
-        self.summary = {p.id: _h(p.id, p.name, p.year, p.unit, p.category, p.nature,
-                                 p.funds.model_dump_json(), p.indicator_count)
-                        for p in c.projects}
+        self.summary = {p.id: _h([_plain(getattr(p, f)) for f in SUMMARY]) for p in c.projects}
         self.unit = {u.id: c.digest("unit", u) for u in c.units.values()}
         self.units_all = _h(sorted(self.unit.items()))
         self.all_summary = _h(self.units_all, [self.summary[p.id] for p in c.projects])

@@ -785,3 +785,42 @@ def test_a_data_file_copies_runs_of_unchanged_pieces_from_the_file_on_disk(tmp_p
     third = {**second, "p0": ("k0b", b'{"id": "p0", "text": "again"}')}
     _assembled(tmp_path, third)
     assert (tmp_path / "data/projects.json").read_bytes() == want(third)
+
+
+def test_a_list_template_that_comes_to_show_a_field_outside_the_summary_stays_right(work):
+    """Lists are keyed by their projects' summaries.  A list template changed to show a
+    goal (not in the summary) records reading it: a later correction of that goal renders
+    the lists that show it again, and the site equals a clean build."""
+    content, templates, site, tmp = work
+    _edit(templates / "_macros.html", "<a href=\"{{ p.url }}\">{{ p.name }}</a></th>",
+          "<a href=\"{{ p.url }}\">{{ p.name }}</a> <small>{{ (p.goals.overall or '')[:12] }}</small></th>")
+    _rebuild_and_compare(content, templates, site, tmp)
+    path = _project_file(content)
+    _edit(path, "项目预期总目标：", "更正后的总目标：")
+    t = _rebuild_and_compare(content, templates, site, tmp)
+    assert "更正后的总目标" in (site / "units" / "sh-gjjglzx" / "index.html").read_text("utf-8")
+    assert 0 < t.rendered < 40
+
+
+def test_a_project_page_that_comes_to_show_another_projects_field_stays_right(work):
+    """The same for a project page: one that shows, beside the link to its unit's
+    same-named project of another year, a field of that project records reading it, and is
+    rendered again when that field is corrected."""
+    content, templates, site, tmp = work
+    _edit(templates / "project.html", "{{ q.year }}年度</a>",
+          "{{ q.year }}年度（{{ q.indicators|length }} 项指标）</a>")
+    source = _project_file(content)                       # sh-gjjglzx, 2020
+    other = content / "sh-gjjglzx" / "2021" / "sh-gjjglzx-2021-01.yaml"
+    other.parent.mkdir()
+    other.write_text(source.read_text("utf-8")
+                     .replace(f"id: {source.stem}", f"id: {other.stem}", 1)
+                     .replace("year: 2020", "year: 2021", 1), "utf-8")
+    _rebuild_and_compare(content, templates, site, tmp)
+    first = site / "projects" / source.stem / "index.html"
+    count = source.read_text("utf-8").count("\n- level1: ")
+    assert f"2021年度（{count} 项指标）" in first.read_text("utf-8")
+    text = other.read_text("utf-8")
+    start = text.index("\n- level1: ") + 1
+    other.write_text(text[:start] + text[text.index("\n- level1: ", start) + 1:], "utf-8")
+    _rebuild_and_compare(content, templates, site, tmp)          # one indicator fewer
+    assert f"2021年度（{count - 1} 项指标）" in first.read_text("utf-8")
