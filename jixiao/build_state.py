@@ -1,5 +1,8 @@
 """What the previous build into an output folder made, so that the next one renders only
-what changed (``render.Renderer``).
+what changed (``render.Renderer``).  ``Memory`` is all of it as the build sees it:
+``Memory.load`` before the records are read, ``commit`` once the site is written.
+
+* ``<out>/.build-cache/records.sqlite``: the records read, by file (``record_cache``).
 
 * ``<out>/.build-state.json``: output path → key of its inputs.  Together with the write
   manifest (path → digest of the bytes on disk) it says which outputs need no rendering.
@@ -7,8 +10,9 @@ what changed (``render.Renderer``).
   (``/data/projects.json``, ``projects.csv``, ``indicators.csv``), with the identity of
   each file as written (``write.identity``), so that a rebuild copies the pieces of unchanged projects from
   the files on disk instead of making them again or keeping a second copy of 190 MB; the
-  indicator pages' aggregate, by the key of what it is made of; and which templates each
-  template references.
+  indicator pages' aggregate, by the key of what it is made of; which templates each
+  template references; and which projects each output's templates read beyond their
+  summaries (``render._Recording``).
 
 Both are JSON: whoever can write the output folder (a restored CI cache) can change what
 the next build copies, but cannot run code through them (compiled templates only under an
@@ -27,17 +31,47 @@ import json
 import mmap
 import os
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import jinja2
 
 from .outputs import Parts, Span
 from .write import identity, replace_file, unfinished
 
+if TYPE_CHECKING:
+    from .record_cache import RecordCache
+
 # caches of earlier versions of the build, removed when seen
 LEGACY = (".build-cache/fragments.pickle", ".build-cache/projects-json.pickle",
           ".build-cache/records.pickle", ".build-cache/render.pickle")
 DATA_FILES = ("data/projects.json", "data/projects.csv", "data/indicators.csv")
+
+
+class Memory:
+    """What the previous build into ``out`` left for this one, and what this one leaves
+    for the next: the records it read (``records``, a RecordCache) and the keys of what it
+    rendered (``state``, a BuildState).  A full build (``incremental`` False) reuses
+    nothing and leaves no keys."""
+    CACHE_DIR = ".build-cache"             # <out>/.build-cache/records.sqlite, render.json
+
+    def __init__(self, out: Path, records: "RecordCache | None", state: "BuildState | None"):
+        self.out, self.records, self.state = out, records, state
+
+    @classmethod
+    def load(cls, out: Path, code: str, incremental: bool) -> "Memory":
+        from .record_cache import RecordCache
+        if not incremental:
+            return cls(out, None, None)
+        return cls(out, RecordCache(out / cls.CACHE_DIR, code), BuildState(out, code))
+
+    def commit(self, written: dict[str, str]) -> None:
+        """Saved once the site is written (``write_site``'s journal goes only after this):
+        ``written``, the manifest of the files as written."""
+        if self.state is None:
+            (self.out / BuildState.FILE).unlink(missing_ok=True)   # a full build's keys are unknown
+            return
+        self.state.save(written)
+        self.records.save()
 
 
 class BuildState:

@@ -7,25 +7,20 @@ import gc
 import os
 import sys
 import time
-import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import jinja2
-
 from .background import Background
 from .catalog import Catalog
-from .problems import ContentError, Problem
-from .build_state import BuildState
+from .problems import ContentError
+from .build_state import Memory
 from .render import describe_counts, render_site
-from .record_cache import RecordCache
 from .validate import load_content, special_files
 from .write import write_site
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
-CACHE_DIR = ".build-cache"          # <out>/.build-cache/records.sqlite (record_cache.RecordCache)
 
 
 @dataclass
@@ -76,17 +71,6 @@ class _Ticker:
         self.thread.join()
         if time.perf_counter() - self.start >= 1.0:
             print("\r" + " " * 32 + "\r", end="", file=self.log, flush=True)
-
-
-def template_problem(exc: jinja2.TemplateError, templates: Path) -> Problem:
-    """A template error as ``templates/x.html:line:1: message`` (the innermost template frame)."""
-    name, line = getattr(exc, "filename", None), getattr(exc, "lineno", None)
-    if not line:
-        for frame in reversed(traceback.extract_tb(exc.__traceback__)):
-            if frame.filename.startswith(str(templates)):
-                name, line = frame.filename, frame.lineno
-                break
-    return Problem(name or str(templates), line or 1, 1, "template", exc.message or str(exc))
 
 
 def check(content: Path, strict: bool = False, log="stderr", templates: Path = TEMPLATES
@@ -229,44 +213,24 @@ def build(content: Path, out: Path, templates: Path = TEMPLATES, log="stderr",
         return _build(content, out, templates, log, strict, incremental, timings)
 
 
-def _save_state(state: BuildState | None, cache: RecordCache | None, out: Path,
-                written: dict[str, str]) -> None:
-    """What the next build reuses, saved once the site is written (``write_site``'s journal
-    goes only after this)."""
-    if state is not None:
-        state.save(written)
-    if cache is not None:
-        cache.save()
-    elif (Path(out) / BuildState.FILE).exists():
-        (Path(out) / BuildState.FILE).unlink()     # a full build's keys are unknown
-
-
 def _build(content: Path, out: Path, templates: Path, log, strict: bool, incremental: bool,
            timings: Timings | None) -> Catalog:
     log = _stream(log)
     t = timings or Timings()
     t.log = log
     _refuse_special_files(templates)
-    code = code_version()
-    cache = RecordCache(Path(out) / CACHE_DIR, code) if incremental else None
-    with t.step("load"):
-        catalog = load_content(content, strict, cache)  # load + validate + derive
+    with t.step("load"):            # what the last build left, then read, validate, derive
+        memory = Memory.load(Path(out), code_version(), incremental)
+        catalog = load_content(content, strict, memory.records)
     _warn(catalog, log)
     indexing = _Indexing(catalog, out)   # the index is written beside the live one meanwhile
     try:
         with t.step("render"):
-            try:
-                state = BuildState(out, code) if incremental else None
-                outputs = render_site(catalog, templates, state=state)
-            except jinja2.TemplateError as exc:
-                raise ContentError([template_problem(exc, templates)]) from exc
-            if outputs.problems:
-                raise ContentError(outputs.problems)
+            outputs = render_site(catalog, templates, state=memory.state)
         if log:
             print(f"  {'':<10} {describe_counts(outputs)}", file=log)
-        with t.step("write"):
-            stats = write_site(outputs, out, then=lambda written: _save_state(
-                state, cache, out, written.manifest))
+        with t.step("write"):           # what the next build reuses is saved with the site
+            stats = write_site(outputs, out, then=lambda written: memory.commit(written.manifest))
         with t.step("index"):
             indexing.publish()                   # the new generation, swapped in atomically
     except BaseException:

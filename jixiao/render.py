@@ -7,6 +7,7 @@ Nothing here is written to disk: ``write`` does that once everything rendered.
 from __future__ import annotations
 
 import re
+import traceback
 
 import hashlib
 import os
@@ -27,7 +28,7 @@ from .derive import CATEGORY_LABELS, level_label
 from .model import Project, Unit
 from .build_state import DATA_FILES, BuildState, Bytecode
 from .outputs import Outputs, Parts
-from .problems import ContentError
+from .problems import ContentError, Problem
 from .settings import build_date
 from .stored import StoredProject
 from .targets import parse_target
@@ -427,8 +428,19 @@ def _make_chunk(jobs) -> list:
     except jinja2.TemplateError as exc:
         if _WORK[2] == os.getpid():
             raise                       # made in the build's own process: as it was
-        from .pipeline import template_problem
         return _Failed(template_problem(exc, _WORK[0].templates))
+
+
+def template_problem(exc: jinja2.TemplateError, templates: Path) -> Problem:
+    """A template error as ``templates/x.html:line:1: message`` (the innermost template frame)."""
+    name, line = getattr(exc, "filename", None), getattr(exc, "lineno", None)
+    if not line:
+        for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+            if frame.filename.startswith(str(templates)):
+                name, line = frame.filename, frame.lineno
+                break
+    return Problem(name or str(templates), line or 1, 1, "template", exc.message or str(exc))
+
 
 
 class _Failed:
@@ -499,12 +511,18 @@ def render_site(catalog: Catalog, templates: Path, base_url: str | None = None,
                 state: BuildState | None = None) -> Outputs:
     """Every output of the site.  With ``state`` (an incremental build), an output whose
     inputs are those of the previous build is not rendered: it comes back as kept (data
-    None, the digest of the file on disk), and ``write`` leaves the file alone."""
+    None, the digest of the file on disk), and ``write`` leaves the file alone.  A template
+    error, or two outputs at one path, is a ContentError (``path:line``)."""
     r = Renderer(catalog, templates, base_url, state)
     try:
-        return _all_outputs(r)
+        outputs = _all_outputs(r)
+    except jinja2.TemplateError as exc:
+        raise ContentError([template_problem(exc, templates)]) from exc
     finally:
         r.lent.release()
+    if outputs.problems:
+        raise ContentError(outputs.problems)
+    return outputs
 
 
 def _all_outputs(r: Renderer) -> Outputs:
