@@ -10,6 +10,7 @@ import re
 import traceback
 
 import hashlib
+import operator
 import os
 from collections import Counter
 from decimal import ROUND_HALF_UP, Decimal
@@ -19,8 +20,6 @@ from xml.sax.saxutils import escape as xml_escape
 
 import jinja2
 from markupsafe import Markup
-from markdown_it import MarkdownIt
-from markdown_it.token import Token
 
 from . import downloads, export
 from .catalog import INDICATOR_SAMPLE, Catalog, Department, total, year_groups
@@ -102,10 +101,14 @@ def prior_change(funds) -> dict | None:
     return {"word": word, "amount": abs(diff), "percent": percent, "prior": prior}
 
 
-def _markdown_it() -> MarkdownIt:
-    """CommonMark with raw HTML off.  A link to a refused scheme (javascript:, vbscript:,
+@lru_cache(maxsize=1)
+def _markdown_it():
+    """CommonMark with raw HTML off (made, and markdown-it imported, the first time a page
+    needs it: a rebuild that renders no free page does not pay for the import).  A link to a refused scheme (javascript:, vbscript:,
     file:, data: other than images) keeps its text and loses its URL entirely — markdown-it
     alone would leave the whole ``[text](javascript:…)`` source visible on the page."""
+    from markdown_it import MarkdownIt
+    from markdown_it.token import Token
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
     safe = md.validateLink                       # markdown-it's own scheme check
     md.validateLink = lambda url: True           # parse every link; judge it below
@@ -132,12 +135,9 @@ def _markdown_it() -> MarkdownIt:
     return md
 
 
-_MD = _markdown_it()
-
-
 def markdown(text: str) -> str:
     """Markdown with raw HTML off; javascript:/vbscript:/file:/data: links are refused."""
-    return _MD.render(text)
+    return _markdown_it().render(text)
 
 
 def target_note(ind) -> dict | None:
@@ -181,7 +181,8 @@ def target_units(targets) -> list[str]:
 # reads anything else of a project is recorded doing so (``_Recording``), and the key of
 # what it rendered then holds that project's whole record: nothing a template reads of the
 # records goes unkeyed, whatever the templates come to show.
-SUMMARY = ("id", "name", "year", "unit", "category", "nature", "funds", "indicator_count")
+SUMMARY = ("id", "name", "year", "unit", "category", "nature", "indicator_count", "funds")
+_summary_of = operator.attrgetter(*SUMMARY[:-1])
 _FREE = frozenset(SUMMARY) | {"url"}            # url: made of the id
 _PROJECTS = (Project, StoredProject)
 
@@ -483,17 +484,14 @@ def _h(*parts) -> str:
     return hashlib.sha1(repr(parts).encode("utf-8")).hexdigest()
 
 
-def _plain(value):
-    return value.model_dump_json() if hasattr(value, "model_dump_json") else value
-
-
 class Fingerprints:
     """Hashes of the inputs pages read: each record in full, each project's summary (what
     project lists show), each unit; and the site-wide combinations of them."""
 
     def __init__(self, c: Catalog):
         self.record = {p.id: c.digest("project", p) for p in c.projects}
-        self.summary = {p.id: _h([_plain(getattr(p, f)) for f in SUMMARY]) for p in c.projects}
+        self.summary = {p.id: _h(_summary_of(p), p.funds.model_dump_json())   # SUMMARY
+                        for p in c.projects}
         self.unit = {u.id: c.digest("unit", u) for u in c.units.values()}
         self.units_all = _h(sorted(self.unit.items()))
         self.all_summary = _h(self.units_all, [self.summary[p.id] for p in c.projects])
