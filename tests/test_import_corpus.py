@@ -59,12 +59,15 @@ def test_at_least_ninety_percent_right(outcomes):
                                           if o.verdict != "right"]
 
 
-@pytest.mark.parametrize("ext", ["html", "xlsx", "docx", "pdf"])
-def test_each_file_format_reads_the_same_table(ext):
-    """The .html/.xlsx/.docx/.pdf made by make_formats.py from one real table read exactly
-    as its text does: same record, same indicators in the same order."""
+@pytest.mark.parametrize("name", [f"f-ah-jinan-tyj-2025-wangqiu.{ext}"
+                                  for ext in ("html", "xlsx", "xls", "docx", "pdf")]
+                         + ["g-ah-jinan-tyj-2025-wangqiu-export.xls"])
+def test_each_file_format_reads_the_same_table(name):
+    """The .html/.xlsx/.xls/.docx/.pdf made by make_formats.py from one real table, and its
+    web page saved as .xls (as budget systems export), read exactly as its text does: same
+    record, same amounts as published, same indicators in the same order."""
     from_text = read_source(str(CORPUS / "c-ah-jinan-tyj-2025-wangqiu.txt"))
-    from_file = read_source(str(CORPUS / f"f-ah-jinan-tyj-2025-wangqiu.{ext}"))
+    from_file = read_source(str(CORPUS / name))
     assert len(from_file) == 1 and not isinstance(from_file[0], Refusal), from_file
     a, b = from_text[0], from_file[0]
     assert (b.record["name"], b.unit.name, b.unit.department, b.year) == \
@@ -218,3 +221,20 @@ def test_every_corpus_table_reads_the_same_in_every_text_shape(shape):
                 (p.record["name"], p.unit.name, p.record["funds"]["annual"], p.year), path.name
             assert [(i["level1"], i["level2"], i["name"], i["target"]) for i in q.record["indicators"]] \
                 == [(i["level1"], i["level2"], i["name"], i["target"]) for i in p.record["indicators"]]
+
+
+def test_an_old_or_unknown_binary_is_refused_with_what_to_do(tmp_path):
+    """.doc/.wps cannot be read: the refusal says to save as .docx.  A file named .xls that
+    is neither Excel's binary format, an .xlsx nor a web page is refused, not guessed at."""
+    doc = tmp_path / "表.doc"
+    doc.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600))
+    assert read_source(str(doc)) == [
+        Refusal(1, ".doc is an old binary format: save it as .docx and import that")]
+    bogus = tmp_path / "表.xls"
+    bogus.write_bytes(b"\x00\x01 not a sheet")
+    assert read_source(str(bogus)) == [Refusal(1, "not a spreadsheet: this .xls file is neither "
+                                                  "Excel's binary format, nor .xlsx, nor a web page")]
+    broken = tmp_path / "坏.xls"
+    broken.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600))
+    [refusal] = read_source(str(broken))
+    assert isinstance(refusal, Refusal) and refusal.message.startswith("cannot read this xls file")

@@ -260,7 +260,7 @@ def _expand(sources: list[str], errors: list[str]) -> list[str]:
                            if f.lower().endswith(SOURCE_SUFFIXES) and not f.startswith(".")
                            and not f.endswith(".expected.yaml"))
             if not found:
-                errors.append(f"{src}:1: no table files (.html .xlsx .docx .pdf .txt) in this folder")
+                errors.append(f"{src}:1: no table files (.html .xlsx .xls .docx .pdf .txt) in this folder")
             files.extend(found)
         else:
             files.append(src)

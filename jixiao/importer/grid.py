@@ -8,6 +8,8 @@ The general reader (``reader.py``) sees only grids, whatever the file was:
   cell keeps its column; text outside tables (titles such as ``2025年度…绩效目标表``,
   ``单位：万元``) becomes rows of one cell;
 - ``.xlsx``: every sheet (openpyxl), merged ranges read once, at their first cell;
+- ``.xls`` (and ``.et``): the binary Excel format (xlrd) the same way, or, under that name,
+  an ``.xlsx`` or a web page (what many budget systems' "export to Excel" writes);
 - ``.docx``: paragraphs and tables in document order (python-docx), merged cells once;
 - ``.pdf``: each page's text lines (pdfplumber), cells split at wide gaps, so that a
   PDF with a text layer reads like the PDF text a publisher copies;
@@ -283,7 +285,8 @@ def _html_table(table, g: Grid, row_no: list[int]) -> None:
 
 # ---------------------------------------------------------------- xlsx
 
-def _xlsx_grid(path: str) -> Grid:
+def _xlsx_grid(path) -> Grid:
+    """``path``: a file name or an open binary file (a sheet under another extension)."""
     import openpyxl
 
     wb = openpyxl.load_workbook(path, read_only=False, data_only=True)
@@ -332,6 +335,58 @@ def _xlsx_text(v, number_format: str) -> str:
     if isinstance(v, dt.date):
         return v.isoformat()
     return str(v)
+
+
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def _old_sheet_grid(path: str, ext: str) -> Grid:
+    """``.xls`` (and WPS's ``.et``) as finance systems export them: the binary Excel
+    format (xlrd), or, under the same name, an ``.xlsx`` or a saved web page (what many
+    budget systems' "export to Excel" writes) — told by the file's first bytes."""
+    with open(path, "rb") as f:
+        head = f.read(512)
+        f.seek(0)
+        if head.startswith(b"PK\x03\x04"):
+            return _xlsx_grid(f)
+        if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+            return _html_grid(f.read())
+    if not head.startswith(_OLE2):
+        raise GridError(1, f"not a spreadsheet: this {ext} file is neither Excel's binary "
+                           f"format, nor .xlsx, nor a web page")
+    return _xls_grid(path)
+
+
+def _xls_grid(path: str) -> Grid:
+    """The binary Excel format (BIFF, ``.xls``): every sheet, merged ranges read once, at
+    their first cell, numbers with their published decimals (the cell's number format)."""
+    import xlrd
+
+    book = xlrd.open_workbook(path, formatting_info=True)
+    g = Grid(kind="xlsx", columns=True)
+    line = 0
+    for sheet in book.sheets():
+        covered = {(r, c) for rlo, rhi, clo, chi in sheet.merged_cells
+                   for r in range(rlo, rhi) for c in range(clo, chi) if (r, c) != (rlo, clo)}
+        for r in range(sheet.nrows):
+            line += 1
+            texts, cols = [], []
+            for c in range(sheet.ncols):
+                if (r, c) in covered:
+                    continue
+                cell = sheet.cell(r, c)
+                fmt = book.format_map.get(book.xf_list[cell.xf_index].format_key)
+                value = cell.value
+                if cell.ctype == xlrd.XL_CELL_DATE:
+                    value = xlrd.xldate_as_datetime(value, book.datemode)
+                elif cell.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK, xlrd.XL_CELL_ERROR):
+                    value = None
+                elif cell.ctype == xlrd.XL_CELL_BOOLEAN:
+                    value = bool(value)
+                texts.append(_xlsx_text(value, fmt.format_str if fmt else ""))
+                cols.append(c)
+            g.add(texts, line, cols)
+    return g
 
 
 # ---------------------------------------------------------------- docx
@@ -463,13 +518,14 @@ def read_grid(path: str) -> Grid:
                 return _html_grid(f.read())
         if ext == ".xlsx":
             return _xlsx_grid(path)
+        if ext in (".xls", ".et"):
+            return _old_sheet_grid(path, ext)
         if ext == ".docx":
             return _docx_grid(path)
         if ext == ".pdf":
             return _pdf_grid(path)
-        if ext in (".xls", ".doc", ".wps", ".et"):
-            raise GridError(1, f"{ext} is an old binary format: save it as "
-                               f"{'.xlsx' if ext in ('.xls', '.et') else '.docx'} and import that")
+        if ext in (".doc", ".wps"):
+            raise GridError(1, f"{ext} is an old binary format: save it as .docx and import that")
     except GridError:
         raise
     except OSError:
