@@ -60,10 +60,10 @@ def test_at_least_ninety_percent_right(outcomes):
 
 
 @pytest.mark.parametrize("name", [f"f-ah-jinan-tyj-2025-wangqiu.{ext}"
-                                  for ext in ("html", "xlsx", "xls", "docx", "pdf")]
+                                  for ext in ("html", "xlsx", "xls", "csv", "docx", "pdf")]
                          + ["g-ah-jinan-tyj-2025-wangqiu-export.xls"])
 def test_each_file_format_reads_the_same_table(name):
-    """The .html/.xlsx/.xls/.docx/.pdf made by make_formats.py from one real table, and its
+    """The .html/.xlsx/.xls/.csv (GBK)/.docx/.pdf made by make_formats.py from one real table, and its
     web page saved as .xls (as budget systems export), read exactly as its text does: same
     record, same amounts as published, same indicators in the same order."""
     from_text = read_source(str(CORPUS / "c-ah-jinan-tyj-2025-wangqiu.txt"))

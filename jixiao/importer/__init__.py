@@ -197,7 +197,8 @@ class _Parsed:
 
 
 # files read as documents (tables with cells), not as text
-GRID_SUFFIXES = (".html", ".htm", ".xlsx", ".docx", ".pdf", ".xls", ".doc", ".wps", ".et")
+GRID_SUFFIXES = (".html", ".htm", ".xlsx", ".docx", ".pdf", ".xls", ".doc", ".wps", ".et",
+                 ".csv", ".tsv")
 
 
 def read_source(path: str) -> list:
@@ -248,7 +249,7 @@ def _atomic_write(path: str, text: str) -> None:
         raise
 
 
-SOURCE_SUFFIXES = (".txt", ".text", ".csv", ".tsv") + GRID_SUFFIXES
+SOURCE_SUFFIXES = (".txt", ".text") + GRID_SUFFIXES
 
 
 def _expand(sources: list[str], errors: list[str]) -> list[str]:
@@ -260,7 +261,7 @@ def _expand(sources: list[str], errors: list[str]) -> list[str]:
                            if f.lower().endswith(SOURCE_SUFFIXES) and not f.startswith(".")
                            and not f.endswith(".expected.yaml"))
             if not found:
-                errors.append(f"{src}:1: no table files (.html .xlsx .xls .docx .pdf .txt) in this folder")
+                errors.append(f"{src}:1: no table files (.html .xlsx .xls .csv .docx .pdf .txt) in this folder")
             files.extend(found)
         else:
             files.append(src)

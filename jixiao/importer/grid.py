@@ -13,6 +13,7 @@ The general reader (``reader.py``) sees only grids, whatever the file was:
 - ``.docx``: paragraphs and tables in document order (python-docx), merged cells once;
 - ``.pdf``: each page's text lines (pdfplumber), cells split at wide gaps, so that a
   PDF with a text layer reads like the PDF text a publisher copies;
+- ``.csv`` / ``.tsv``: a sheet saved as CSV (the csv module; the delimiter sniffed);
 - text: cells separated by ``|`` (a web table copied), by tabs (Word, OCR), or one
   line per row with cells split at runs of spaces (PDF text, stored web pages).
 
@@ -21,6 +22,7 @@ tables), or the page's line number across pages (PDF): what ``path:line`` points
 """
 from __future__ import annotations
 
+import io
 import os
 import re
 from dataclasses import dataclass, field
@@ -495,6 +497,28 @@ def _pdf_tables(path: str) -> Grid:
 
 # ---------------------------------------------------------------- dispatch
 
+def csv_grid(text: str) -> Grid:
+    """A sheet saved as CSV (commas, semicolons or tabs; quoted cells may hold line
+    breaks): rows and columns as the sheet had them, each row at its first line."""
+    import csv
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    g = Grid(kind="csv", columns=True)
+    reader = csv.reader(io.StringIO(text), dialect)
+    while True:
+        line = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as e:
+            raise GridError(reader.line_num, f"not a CSV table: {e}") from None
+        g.add(row, line)
+    return g
+
+
 def read_text(path: str) -> str:
     with open(path, "rb") as f:
         data = f.read()
@@ -520,6 +544,8 @@ def read_grid(path: str) -> Grid:
             return _xlsx_grid(path)
         if ext in (".xls", ".et"):
             return _old_sheet_grid(path, ext)
+        if ext in (".csv", ".tsv"):
+            return csv_grid(read_text(path))
         if ext == ".docx":
             return _docx_grid(path)
         if ext == ".pdf":
