@@ -2,7 +2,8 @@
 
     read(grid, source) -> list[ImportedProject | Refusal]
 
-It does not know layouts.  It walks the cells in reading order and recognises the
+It does not know layouts.  It walks the cells in reading order (``cells.tokens``) and
+recognises the
 form's labels (``labels.py``): a header label takes the next cell that is not a label
 as its value (or the text glued after it: ``项目名称XXX``, ``年度资金总额:16``); an
 amount label takes the next amount; a goal or section label takes the text that follows
@@ -32,6 +33,9 @@ from . import ocr
 from .base import (LEVEL1_OF, ImportedProject, ImportedUnit, SkippedRecord, iso_date,
                    join_page_broken, join_wrapped, region_of,
                    starts_point)
+from .cells import (SENTENCE_END, UNIT_OF_AMOUNT_RES, YEAR_TITLE_RES, Tok, amount, compose_target,
+                    is_any_label, looks_like_target, split_code, split_name_target, title_of,
+                    tokens)
 from .grid import Grid
 
 __all__ = ["read", "Refusal"]
@@ -41,192 +45,6 @@ __all__ = ["read", "Refusal"]
 class Refusal:
     line: int
     message: str
-
-
-@dataclass
-class _Tok:
-    text: str
-    line: int
-    row: int          # index of the grid row
-    col: int
-    table: int = 0    # the grid row's table (-1: text around tables)
-    norm: str = ""
-
-    def __post_init__(self):
-        self.norm = L.norm(self.text)
-
-
-# ---------------------------------------------------------------- cells → tokens
-
-_SENTENCE_END = tuple("。；！？.;!?")
-_RULE_RE = re.compile(r"^[\s\-—_=─]*-[\s\-—_=─]*$")
-
-
-def _title_of(label: str) -> str:
-    """A section's title: its label as written, without line breaks, blanks or the colon."""
-    return re.sub(r"\s+", "", label).rstrip("：:")
-_LEVEL_GLUE_RE = re.compile(r"^(.{2,16}?指标)(.+)$", re.S)
-_COLON_RE = re.compile(r"^([^:：]{2,16})[:：]\s*(.+)$", re.S)
-
-
-def _is_label(n: str) -> bool:
-    return bool(L.match(L.HEADER, n) or L.match(L.FUNDS, n) or L.FUNDS_GROUP.match(L.norm(n))
-                or L.match(L.GOALS, n) or L.SECTIONS.match(L.norm(n))
-                or L.match(L.IND_HEAD, n))
-
-
-def _split_glued(text: str, inside: bool = False) -> list[str]:
-    """``项目名称XXX`` → [项目名称, XXX]; ``年度资金总额:16`` → [年度资金总额, 16];
-    ``项目主管部门青山区教育局项目执行单位化工区学校`` → [项目主管部门, 青山区教育局,
-    项目执行单位, 化工区学校].  A cell is split only when it starts with a label (a row of
-    labels and values glued together); a label word inside running text (…与相关行政主管
-    部门实现…) is left alone."""
-    t = text.strip()
-    if not t:
-        return []
-    compact = re.sub(r"\s+", "", t)
-    m = _LEVEL_GLUE_RE.match(compact)
-    if m and (L.level1(m.group(1)) or L.level2(m.group(1)) or L.IND_NOISE.match(m.group(1))):
-        return [m.group(1)] + _split_glued(m.group(2), True)
-    m = _COLON_RE.match(t)
-    if m and _is_label(m.group(1)):
-        return [m.group(1)] + _split_glued(m.group(2), True)
-    for lab in L.GLUE_LABELS:
-        k = compact.find(lab)
-        if k < 0 or compact == lab or (k > 0 and not inside):
-            continue
-        before, after = compact[:k], compact[k + len(lab):].lstrip(":：")
-        if k == 0 or (len(before) >= 2 and not before.endswith(("、", "的", "和"))):
-            return (_split_glued(before, True) if before else []) + [lab] + \
-                _split_glued(after, True)
-    return [t]
-
-
-def _text_kind(n: str) -> str | None:
-    """"goal" or "section" for the label of a text, else None."""
-    return "goal" if L.match(L.GOALS, n) else "section" if L.SECTIONS.match(n) else None
-
-
-def _is_any_label(n: str) -> bool:
-    return _is_label(n) or bool(L.level1(n) or L.level2(n))
-
-
-def _tokens(grid: Grid) -> list[_Tok]:
-    """The non-empty cells in reading order, glued labels split off their values,
-    and a label broken over two cells (``主管部门`` / ``及编码``) joined again."""
-    toks = []
-    for r, row in enumerate(grid.rows):
-        text_label = None       # the cell before is a goal's or a section's label
-        for c in row.cells:
-            if not c.text or _RULE_RE.match(c.text):      # empty, or a drawn rule (-----)
-                continue
-            n = L.norm(c.text)
-            if _is_label(n) or L.level1(n) or L.level2(n):
-                toks.append(_Tok(c.text, c.line, r, c.col, row.table))
-                text_label = _text_kind(n)
-                continue
-            parts = _split_glued(c.text)
-            if text_label and len(parts) > 1 and _text_kind(L.norm(parts[0])) == text_label:
-                parts = [c.text]     # a text naming its label again (总目标：… under 总目标及阶段性目标)
-            text_label = None
-            for p in parts:
-                toks.append(_Tok(p, c.line, r, c.col, row.table))
-    out: list[_Tok] = []
-    for t in toks:
-        if out and _is_any_label(out[-1].norm + t.norm) and (
-                (not _is_any_label(t.norm) and len(t.norm) <= 4)
-                or (not _is_any_label(out[-1].norm) and len(out[-1].norm) <= 4)):
-            prev = out.pop()
-            t = _Tok(prev.text + t.text, prev.line, prev.row, prev.col, prev.table)
-        out.append(t)
-    return out
-
-
-# ---------------------------------------------------------------- values
-
-_AMOUNT_IN_RE = re.compile(r"^([-−]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)\s*(万元|万|元)?")
-
-
-def _amount(text: str) -> tuple[str | None, str | None, str]:
-    """``'1,000.00'`` → ('1000.00', None, ''); ``'250万'`` → ('250', '万元', '');
-    ``'854万(…)'`` → ('854', '万元', '(…)'); not an amount → (None, None, text)."""
-    t = re.sub(r"\s+", "", text or "").replace("，", ",")
-    if t in ("", "-", "—", "/", "无", "——"):
-        return None, None, ""
-    m = _AMOUNT_IN_RE.match(t)
-    if not m:
-        return None, None, t
-    unit = {"万": "万元", "万元": "万元", "元": "元"}.get(m.group(2) or "")
-    return m.group(1).replace(",", "").replace("−", "-"), unit, t[m.end():]
-
-
-_YEAR_TITLE_RES = (
-    re.compile(r"[（(]\s*(20\d\d)\s*年度?\s*[)）]"),
-    re.compile(r"(20\d\d)\s*年度?[^，,。]{0,40}(?:绩效目标|目标表|申报表|绩效指标)"),
-    re.compile(r"^\s*(20\d\d)\s*年度\s*[)）]?\s*$"),
-)
-_UNIT_OF_AMOUNT_RES = (
-    re.compile(r"(?:金额)?单位\s*[:：]\s*(万元|元)"),
-    re.compile(r"[（(]\s*(万元|元)\s*[)）]"),
-)
-_DEPT_CODE_RES = (re.compile(r"^[\[【(（]\s*(\d{2,9})\s*[\]】)）]\s*(\S.*)$"),
-                  re.compile(r"^(\S.*?\D)\s*(\d{3,9})$"),
-                  re.compile(r"^(\d{6,})\s*[-—－_]?\s*(\S.*)$"))
-
-
-def _split_code(text: str) -> tuple[str, str | None]:
-    """``[042]六安市金安区体育局`` → (六安市金安区体育局, 042); ``…局 308001`` likewise."""
-    t = text.strip()
-    for i, rx in enumerate(_DEPT_CODE_RES):
-        m = rx.match(t)
-        if m:
-            name, code = (m.group(2), m.group(1)) if i != 1 else (m.group(1), m.group(2))
-            return name.strip(), code
-    return t, None
-
-
-_OPS = {"≥": "≥", ">=": "≥", "大于等于": "≥", "不低于": "≥", "不少于": "≥", "≤": "≤", "<=": "≤",
-        "小于等于": "≤", "不高于": "≤", "不超过": "≤", "=": "=", "等于": "=", ">": ">", "大于": ">",
-        "＞": ">", "<": "<", "小于": "<", "＜": "<", "＝": "=", "≧": "≥", "≦": "≤"}
-_OP_START_RE = re.compile(r"^(?:[≥≤=<>＜＞＝≧≦]|不[低少高超])")
-_QUALITATIVE = ("稳步提高", "显著提高", "明显提高", "逐步提高", "有效提高", "明显提升", "显著提升",
-                "有效提升", "持续提升", "逐步提升", "显著改善", "明显改善", "持续改善", "有所改善",
-                "及时", "合格", "达标", "完成", "良好", "满意", "长期", "有效", "提升", "提高",
-                "改善", "持续", "优良", "是", "否", "无")
-
-
-def _looks_like_target(text: str) -> bool:
-    t = L.norm(text)
-    return bool(_OP_START_RE.match(t) or re.match(r"^[-+]?\d", t) or t in _QUALITATIVE
-                or re.fullmatch(r"[≥≤=<>]?\d.*", t))
-
-
-def _split_name_target(text: str) -> tuple[str, str] | None:
-    """A glued ``学生家长满意度≥90%`` → (学生家长满意度, ≥90%), only where the target is
-    unmistakable: an operator, a number with a short unit at the end, or a stock phrase."""
-    t = text.strip()
-    m = re.search(r"[≥≤=<>＜＞＝≧≦]", t)
-    if m and m.start() >= 2:
-        return t[:m.start()].strip(), t[m.start():].strip()
-    m = re.search(r"(?<![\d.])\d+(?:\.\d+)?\s*(?:%|％|[^\d\s≥≤=<>，,。、（）()]{0,3})$", t)
-    if m and m.start() >= 2:
-        return t[:m.start()].strip(), t[m.start():].strip()
-    for q in _QUALITATIVE:
-        if t.endswith(q) and len(t) - len(q) >= 2 and len(q) >= 2:
-            return t[:-len(q)].strip(), q
-    return None
-
-
-def _compose_target(value: str, op: str | None, unit: str | None) -> str:
-    """The target as one string: 指标性质 ``≥`` + 指标值 ``95`` + 度量单位 ``%`` → ``≥95%``."""
-    v = value.strip()
-    o = _OPS.get(L.norm(op or ""), "")
-    if o and not _OP_START_RE.match(L.norm(v)):
-        v = o + v
-    u = (unit or "").strip()
-    if u and u not in ("/", "-", "—", "无") and not v.endswith(u) and re.search(r"\d$", v):
-        v = v + u
-    return v
 
 
 # ---------------------------------------------------------------- the reader
@@ -256,16 +74,16 @@ _END_RE = re.compile(r"^(?:注[:：]|备注|财政部门审核意见|主管部�
 _TITLE_RE = re.compile(r"(?:绩效目标|目标申报|目标表|申报表)")
 
 
-def _is_title(tok: _Tok) -> bool:
+def _is_title(tok: Tok) -> bool:
     return bool(_TITLE_RE.search(tok.norm) and len(tok.norm) <= 80) or bool(
-        any(rx.search(tok.text) for rx in _YEAR_TITLE_RES)) or bool(
-        any(rx.search(tok.text) for rx in _UNIT_OF_AMOUNT_RES) and "单位" in tok.norm)
+        any(rx.search(tok.text) for rx in YEAR_TITLE_RES)) or bool(
+        any(rx.search(tok.text) for rx in UNIT_OF_AMOUNT_RES) and "单位" in tok.norm)
 
 
 class _Reader:
     def __init__(self, grid: Grid, source: str):
         self.grid, self.source = grid, source
-        self.toks = _tokens(grid)
+        self.toks = tokens(grid)
 
     # -- the document: blocks that each start at a 项目名称
     def read(self) -> list:
@@ -311,7 +129,7 @@ class _Reader:
             pos = nxt
         return skipped + _document_year([self.finish(p) for p in out], out)
 
-    def headless_table(self, before: list[_Tok]) -> list[SkippedRecord]:
+    def headless_table(self, before: list[Tok]) -> list[SkippedRecord]:
         """Amounts or indicator rows before the first title of the document: the end of a
         table whose beginning (its 项目名称) the file lost.  Left out, and said so."""
         titles = [k for k, t in enumerate(before) if _TITLE_RE.search(t.norm)]
@@ -328,7 +146,7 @@ class _Reader:
                               f"cannot be published" + (f" ({rows} indicator rows)" if rows else ""))]
 
     # -- one project: header, funds, goals, sections, then the indicator table
-    def project(self, start: int, pre: list[_Tok], doc_pre: list[_Tok]):
+    def project(self, start: int, pre: list[Tok], doc_pre: list[Tok]):
         toks = self.toks
         p = _Project(first_line=toks[start].line, pre=pre, doc_pre=doc_pre)
         i = start
@@ -338,7 +156,7 @@ class _Reader:
         last_value = None                     # (header key, token) of the last header value
         ind_start = None
         switch_at = None                      # where the texts of the next goal header begin
-        carried: list[_Tok] = []              # text that begins the next label's cell
+        carried: list[Tok] = []              # text that begins the next label's cell
         while i < len(toks):
             t = toks[i]
             n = t.norm
@@ -460,7 +278,7 @@ class _Reader:
         if text.endswith(("：", ":")) and 2 < len(text) <= 30 and \
                 not any(ch in text for ch in "。；;，,") and i + 1 < len(toks) and \
                 toks[i + 1].row == t.row and self.label(toks[i + 1].norm) is None:
-            return "section", _title_of(text)
+            return "section", title_of(text)
         return None
 
     def begins_next_cell(self, p: _Project, target, i: int) -> bool:
@@ -471,8 +289,8 @@ class _Reader:
         kind, key = target
         before = p.goals.get(key) if kind == "goal" else p.sections[key]["text"]
         nxt = toks[i + 1] if i + 1 < len(toks) else None
-        return (self.grid.kind == "tabs" and bool(before) and before[-1].endswith(_SENTENCE_END)
-                and not t.text.strip().endswith(_SENTENCE_END) and nxt is not None
+        return (self.grid.kind == "tabs" and bool(before) and before[-1].endswith(SENTENCE_END)
+                and not t.text.strip().endswith(SENTENCE_END) and nxt is not None
                 and nxt.row != t.row and toks[i - 1].row != t.row
                 and self.label(nxt.norm) is not None
                 and self.label(nxt.norm)[0] in ("goal", "section"))
@@ -525,7 +343,7 @@ class _Reader:
                 # 年度资金总额 | 金额(万元): a heading over its parts, not a lost amount
                 p.fund_labels.pop("annual", None)
             if L.SECTIONS.match(t.norm):          # 预算规模及资金用途: amounts, then the 用途 text
-                p.sections.append({"title": _title_of(t.text), "text": [],
+                p.sections.append({"title": title_of(t.text), "text": [],
                                    "line": t.line})
                 p.funds_section = len(p.sections) - 1
             return pending, None
@@ -534,22 +352,22 @@ class _Reader:
         pending = [x for x in pending if (x[0] == "goal" and k == "goal") or
                    (x[0] in ("funds", "header") and k in ("funds", "header") and x[2] == t.row)]
         if k == "section":
-            p.sections.append({"title": _title_of(t.text), "text": [], "line": t.line})
+            p.sections.append({"title": title_of(t.text), "text": [], "line": t.line})
             key = len(p.sections) - 1
         if k == "goal" and L.GOAL_GROUP.match(t.norm) and L.match(L.GOALS, following):
             return pending, None          # 项目绩效目标 heading 长期目标 / 年度目标
         pending = pending + [(k, key, t.row, t.col)]
         return pending, (k, key) if k in ("goal", "section") else None
 
-    def append_text(self, p: _Project, target, t: _Tok) -> None:
+    def append_text(self, p: _Project, target, t: Tok) -> None:
         kind, key = target
         if kind == "goal":
             p.goals.setdefault(key, []).append(t.text.strip())
         else:
             p.sections[key]["text"].append(t.text.strip())
 
-    def take_amount(self, p: _Project, key: str, t: _Tok) -> None:
-        value, unit, rest = _amount(t.text)
+    def take_amount(self, p: _Project, key: str, t: Tok) -> None:
+        value, unit, rest = amount(t.text)
         if value is None and rest and p.funds_section is not None:
             p.sections[p.funds_section]["text"].append(t.text.strip())
             return
@@ -674,14 +492,14 @@ class _Reader:
                 row_sizes[t.row] = row_sizes.get(t.row, 0) + 1
         values = [t for k, _, t in order if k == "v"]
         glued = self.grid.kind == "lines" and bool(values) and sum(
-            1 for t in values if _split_name_target(t.text) and not _looks_like_target(t.text)
+            1 for t in values if split_name_target(t.text) and not looks_like_target(t.text)
         ) >= 0.6 * len(row_sizes)       # one glued 'name target' cell per line
         # rows where rows hold several cells (text lines: most of them), else by count
         use_rows = glued or max(row_sizes.values(), default=0) > 1 and (
             self.grid.kind != "lines"
             or sum(1 for v in row_sizes.values() if v > 1) >= 0.5 * len(row_sizes))
-        groups: list[tuple[str | None, str | None, list[_Tok]]] = []
-        cur: list[_Tok] = []
+        groups: list[tuple[str | None, str | None, list[Tok]]] = []
+        cur: list[Tok] = []
 
         labelled = False          # the row being gathered began after a 一级/二级 label
 
@@ -760,7 +578,7 @@ class _Reader:
             i += 1
         extra = cells[:len(cells) - n_values] if len(cells) > n_values else []
         if not extra or len(extra) > 2 or any(len(toks[k].norm) > 12 or
-                                              _looks_like_target(toks[k].text) for k in extra):
+                                              looks_like_target(toks[k].text) for k in extra):
             return named
         if self.grid.columns and head_cols and \
                 all(toks[k].col in head_cols.values() for k in extra):
@@ -800,7 +618,7 @@ class _Reader:
                                f": rows at the end of a page belong to {groups[k][1]} (its merged "
                                f"label is printed on the next page, line {groups[k][2][0].line})")
 
-    def indicator(self, p, cells: list[_Tok], roles, cols, use_rows, after_label: bool,
+    def indicator(self, p, cells: list[Tok], roles, cols, use_rows, after_label: bool,
                   glued: bool) -> dict | None:
         texts = [c.text.strip() for c in cells]
         got: dict[str, str] = {}
@@ -814,14 +632,14 @@ class _Reader:
         elif len(texts) == 1:
             # a name and a target glued into one cell are split only in a document whose
             # rows are all glued so (a target such as 及时 ends many names)
-            split = _split_name_target(texts[0]) if glued else None
+            split = split_name_target(texts[0]) if glued else None
             if split is None:
                 # a wrapped line of PDF text: the short rest of a long name above, on a line
                 # of its own (not a row that starts with a label)
                 if p.indicators and use_rows and self.grid.kind == "lines" and \
                         not after_label and len(texts[0]) <= 12 and \
                         len(p.indicators[-1]["name"]) >= 12 and \
-                        not _looks_like_target(texts[0]):
+                        not looks_like_target(texts[0]):
                     prev = p.indicators[-1]
                     prev["name"] += texts[0]
                     p.notes.append(f"line {line}: {texts[0][:30]!r} taken as the rest of the "
@@ -839,7 +657,7 @@ class _Reader:
             names = [r for r, _ in roles]
             optional = all(r in ("name", "target", "ignore", "unit", "op") for r in names)
             if not (optional and len(texts) >= 2 and names.index("target") <= len(texts) - 1
-                    and _looks_like_target(texts[names.index("target")])):
+                    and looks_like_target(texts[names.index("target")])):
                 p.refusal = Refusal(line, f"indicator row with {len(texts)} cells, the header has "
                                           f"{len(roles)} ({' | '.join(x[:20] for x in texts)})")
                 return None
@@ -860,7 +678,7 @@ class _Reader:
             if line in self.grid.repairs:
                 p.notes.append(f"line {line}: {self.grid.repairs[line]}")
         return {"name": name.replace("\n", ""), "description": got.get("description"),
-                "target": _compose_target(target.replace("\n", ""), got.get("op"),
+                "target": compose_target(target.replace("\n", ""), got.get("op"),
                                           got.get("unit")), "line": line}
 
     # -- the record
@@ -871,8 +689,8 @@ class _Reader:
         name = h.get("name") or h.get("parent_name")
         if not name:
             return Refusal(p.first_line, "项目名称 without a value")
-        value, _, rest = _amount(name)
-        if _is_any_label(L.norm(name)) or (value is not None and not rest) or len(name) > 120:
+        value, _, rest = amount(name)
+        if is_any_label(L.norm(name)) or (value is not None and not rest) or len(name) > 120:
             return Refusal(p.first_line, f"项目名称 reads {name[:40]!r}: not a project name")
         odd = next((i for i in p.indicators if L.level1(i["target"]) or L.level2(i["target"])
                     or L.match(L.IND_HEAD, i["name"])
@@ -885,18 +703,18 @@ class _Reader:
                            f"{h['parent_name']!r} is not kept")
         unit = h.get("unit")
         dept_raw = h.get("department")
-        dept, dept_code = _split_code(dept_raw) if dept_raw else (None, None)
+        dept, dept_code = split_code(dept_raw) if dept_raw else (None, None)
         if dept_code:
             p.notes.append(f"主管部门 {dept_raw!r}: code {dept_code} set apart from the name")
         code = None
         if unit:
-            unit, code = _split_code(unit)
+            unit, code = split_code(unit)
             if code and len(code) < 6:
                 code = None
         if not unit:
             unit = self.unit_from_pre(p)
             if unit:
-                unit, code = _split_code(unit)
+                unit, code = split_code(unit)
         if not unit and dept:
             unit = dept
             p.notes.append(f"no 实施单位 published: the unit is the 主管部门 {dept!r} (a guess)")
@@ -944,7 +762,7 @@ class _Reader:
     def unit_from_pre(self, p: _Project) -> str | None:
         for toks in (p.pre, p.doc_pre):                # 申报单位名称: X above 项目名称
             for a, b in zip(toks, toks[1:]):
-                if L.match(L.HEADER, a.norm) == "unit" and not _is_any_label(b.norm) \
+                if L.match(L.HEADER, a.norm) == "unit" and not is_any_label(b.norm) \
                         and not _is_title(b):
                     p.notes.append(f"line {b.line}: unit {b.text.strip()!r} from above the table")
                     return b.text.strip()
@@ -959,7 +777,7 @@ class _Reader:
     def year(self, p: _Project, name: str):
         for toks in (p.pre, [t for t in self.toks if t.line == p.first_line], p.doc_pre):
             for tok in reversed(toks):               # the nearest title above the table first
-                for rx in _YEAR_TITLE_RES:
+                for rx in YEAR_TITLE_RES:
                     m = rx.search(tok.text)
                     if m:
                         # a title that is the project's name + 绩效目标表 dates the project,
@@ -1009,7 +827,7 @@ class _Reader:
         lines = {k: ln for k, (_, ln) in p.funds.items()}
         units = set(p.fund_units)
         for tok in list(p.pre) + list(p.doc_pre):
-            for rx in _UNIT_OF_AMOUNT_RES:
+            for rx in UNIT_OF_AMOUNT_RES:
                 m = rx.search(tok.text)
                 if m and ("单位" in tok.text or L.FUNDS_GROUP.match(tok.norm)):
                     units.add(m.group(1))
@@ -1165,7 +983,7 @@ class _ListReader:
                                                     "category"):
                         cur.header.setdefault(key, text)
                     elif kind == "funds":
-                        self.r.take_amount(cur, key, _Tok(text, row.line, 0, 0))
+                        self.r.take_amount(cur, key, Tok(text, row.line, 0, 0))
                     elif kind == "goal":
                         cur.goals.setdefault(key, []).append(text)
                 rest = cells[ind_at:]
@@ -1189,7 +1007,7 @@ class _ListReader:
             cur.indicators.append({
                 "level1": l1 or got.get("l1") or LEVEL1_OF.get(l2), "level2": l2 or got.get("l2"),
                 "name": name, "description": got.get("description"),
-                "target": _compose_target(target, got.get("op"), got.get("unit")),
+                "target": compose_target(target, got.get("op"), got.get("unit")),
                 "line": row.line})
         if not out:
             return [Refusal(grid.rows[self.head_index].line, "list of indicators without a project row")]
