@@ -3,9 +3,8 @@
     read(grid, source) -> list[ImportedProject | Refusal]
 
 It does not know layouts.  It walks the cells in reading order (``cells.tokens``) and
-recognises the
-form's labels (``labels.py``): a header label takes the next cell that is not a label
-as its value (or the text glued after it: ``项目名称XXX``, ``年度资金总额:16``); an
+recognises the form's labels (``labels.py``): a header label takes the next cell that is
+not a label as its value (or the text glued after it: ``项目名称XXX``, ``年度资金总额:16``); an
 amount label takes the next amount; a goal or section label takes the text that follows
 until the next label; ``一级指标 二级指标 三级指标 … 指标值`` opens the indicator table,
 whose header says which cell of a row is the name, the target, the 指标性质 and the
