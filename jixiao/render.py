@@ -945,7 +945,7 @@ def available_sources(c: Catalog) -> dict[str, Path]:
     # the published files as the publisher saved them; never .html, which the site's own
     # origin would serve as a page
     return {p.name: p for p in sorted(c.sources.iterdir())
-            if p.suffix.lower() in (".txt", ".pdf", ".xlsx", ".docx") and p.is_file()}
+            if p.suffix.lower() in (".txt", ".pdf", ".xlsx", ".xls", ".docx") and p.is_file()}
 
 
 # ---------------------------------------------------------------- helpers

@@ -105,3 +105,15 @@ def test_prior_change_is_exact(unit, annual, prior, word, amount, percent):
 def test_prior_change_needs_the_prior_budget():
     from jixiao.render import prior_change
     assert prior_change(_funds(unit="元", annual="100", prior_year_spent="90")) is None
+
+
+def test_published_source_files_are_the_documents_never_a_page(tmp_path):
+    """What /sources/ publishes of content/sources/: the documents as the publisher saved
+    them (.txt .pdf .xlsx .xls .docx), never an .html, which the site's origin would serve
+    as one of its own pages."""
+    from types import SimpleNamespace
+    from jixiao.render import available_sources
+    for name in ("a.txt", "b.pdf", "c.xlsx", "d.xls", "e.docx", "f.html", "g.htm", "h.csv"):
+        (tmp_path / name).write_bytes(b"x")
+    assert sorted(available_sources(SimpleNamespace(sources=tmp_path))) == [
+        "a.txt", "b.pdf", "c.xlsx", "d.xls", "e.docx"]
