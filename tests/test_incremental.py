@@ -568,17 +568,17 @@ def test_current_naming_a_missing_generation_is_no_index(tmp_path):
         WhooshBackend(tmp_path).search(parse_params({"q": ["燃气"]}))
 
 
-def test_segment_bytes_are_not_taken_from_another_file_with_the_same_inode(tmp_path):
-    """The server keeps segment files in memory by file.  A removed segment's inode may be
-    given at once to a new file (a site removed and built again); the same inode with
-    other bytes (here: the file rewritten in place) must be read again."""
+def test_segment_maps_are_not_taken_from_another_file_with_the_same_inode(tmp_path):
+    """The server maps segment files by file.  A removed segment's inode may be given at
+    once to a new file (a site removed and built again); the same inode with other bytes
+    (here: the file rewritten in place) must be mapped again."""
     import os
     import time
-    from jixiao.search.whoosh_search import _MemoryStorage
+    from jixiao.search.whoosh_search import _MappedStorage
     seg = tmp_path / "MAIN_x.seg"
     seg.write_bytes(b"old segment bytes")
     cache: dict = {}
-    storage = _MemoryStorage(tmp_path, cache)
+    storage = _MappedStorage(tmp_path, cache)
     assert storage.open_file("MAIN_x.seg").read() == b"old segment bytes"
     inode = seg.stat().st_ino
     time.sleep(0.01)
@@ -587,7 +587,7 @@ def test_segment_bytes_are_not_taken_from_another_file_with_the_same_inode(tmp_p
         fh.write(b"new bytes")
     assert seg.stat().st_ino == inode
     assert storage.open_file("MAIN_x.seg").read() == b"new bytes"
-    os.link(seg, tmp_path / "MAIN_y.seg")            # a hard link shares the bytes read
+    os.link(seg, tmp_path / "MAIN_y.seg")            # a hard link shares the map
     storage.open_file("MAIN_y.seg")
     assert len(cache) == 2
 

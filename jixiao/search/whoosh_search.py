@@ -17,6 +17,7 @@ them: an incrementally updated index ranks exactly as a clean build's.
 from __future__ import annotations
 
 import io
+import mmap
 import json
 import math
 import os
@@ -64,18 +65,19 @@ def _bytes(positions) -> bytearray:
     return out
 
 
-class _MemoryStorage(FileStorage):
-    """A generation whose segment files are read into memory once per process.
-
-    The OS may drop a file's cached pages whenever it likes, and every block of a query
-    would then wait on the disk.  Segment files never change once written
-    and a rebuild hard-links the unchanged ones, so their bytes are kept per inode and
-    shared by every generation that links them; only a new segment is read.
-    """
+class _MappedStorage(FileStorage):
+    """A generation whose segment files are mapped into memory once per process: the
+    server's memory does not grow with the index (the pages a query reads are the OS's
+    page cache, shared, and given back under pressure).  Segment files never change once
+    written and a rebuild hard-links the unchanged ones, so their maps are kept per inode
+    and shared by every generation that links them; only a new segment is mapped.  (Like
+    every index that maps its files, it must not be rewritten in place while served: a
+    deploy copies new files beside and renames them, as ``rsync`` without ``--inplace``
+    and the build itself do; DEPLOY.md.)"""
 
     def __init__(self, path: Path, cache: dict):
         super().__init__(str(path), supports_mmap=False, readonly=True)
-        self.cache = cache          # _file_key → bytes, kept by the backend
+        self.cache = cache          # _file_key → mmap, kept by the backend
 
     def open_file(self, name, **kwargs):
         if not name.endswith(".seg"):
@@ -84,9 +86,42 @@ class _MemoryStorage(FileStorage):
         key = _file_key(os.stat(fpath))
         data = self.cache.get(key)
         if data is None:
-            with open(fpath, "rb") as fh:      # two threads may both read it: one copy stays
-                data = self.cache.setdefault(key, fh.read())
-        return StructFile(io.BytesIO(data), name=name, **kwargs)
+            with open(fpath, "rb") as fh:      # two threads may both map it: one map stays
+                data = self.cache.setdefault(key, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+                                             if key[2] else b"")
+        return StructFile(_MapReader(data), name=name, **kwargs)
+
+
+class _MapReader(io.RawIOBase):
+    """A file over a shared map with a position of its own (each reader of a segment)."""
+
+    def __init__(self, data: "mmap.mmap | bytes"):
+        self.data, self.pos = data, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def read(self, n: int = -1) -> bytes:
+        end = len(self.data) if n is None or n < 0 else min(self.pos + n, len(self.data))
+        out = self.data[self.pos:end]
+        self.pos = end
+        return out
+
+    def readinto(self, b) -> int:
+        chunk = self.read(len(b))
+        b[:len(chunk)] = chunk
+        return len(chunk)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        self.pos = offset if whence == 0 else self.pos + offset if whence == 1 \
+            else len(self.data) + offset
+        return self.pos
+
+    def tell(self) -> int:
+        return self.pos
 
 
 def folder_identity(folder: Path) -> frozenset:
@@ -117,10 +152,10 @@ class Generation:
     query in a small LRU that goes with the generation.
     """
 
-    def __init__(self, name: str, path: Path, segment_bytes: dict):
+    def __init__(self, name: str, path: Path, segment_maps: dict):
         self.name, self.path = name, path
         self.where = folder_identity(path)
-        self.ix = _MemoryStorage(path, segment_bytes).open_index()
+        self.ix = _MappedStorage(path, segment_maps).open_index()
         try:
             rows = json.loads((path / "meta.json").read_text("utf-8"))
         except FileNotFoundError:
