@@ -704,3 +704,31 @@ def test_no_runs_found_by_numpy_is_not_checked_again(monkeypatch):
     monkeypatch.setattr(whoosh_search, "_runs_checked", refuse)
     assert whoosh_search._runs([4, 7], columns) == {}
     assert whoosh_search._runs([4], [[encode([1])], [encode([2])]]) == {4: 1.0}
+
+
+# ── a year in the query ──
+
+def test_a_year_in_the_query_finds_that_years_projects_after_the_exact_ones(backend, catalog):
+    """``2023年 燃气``: the projects whose text holds both words first (exact), then every
+    other project of budget year 2023 that holds 燃气, labelled ``year``; never a project of
+    another year in that tier.  Glued (``2023年燃气``) or after the words, the same."""
+    year_of = {p.id: p.year for p in catalog.projects}
+    gas_2023 = {pid for pid in truth(catalog, "燃气") if year_of[pid] == 2023}
+    assert len(gas_2023) > len(truth(catalog, "2023年 燃气")) > 0      # the case it is for
+    for q in ("2023年 燃气", "2023年燃气", "燃气 2023年度", "2023 燃气"):
+        doc = search(backend, q=q, page_size=100)
+        exact = exact_ids(doc)
+        assert set(exact) == truth(catalog, q if " " in q else "2023年燃气"), q
+        by_year = [r["id"] for r in doc["results"] if r.get("match") == "year"]
+        assert set(exact) | set(by_year) >= gas_2023, q
+        assert all(year_of[pid] == 2023 for pid in by_year), q
+        assert project_ids(doc)[:len(exact)] == exact, q             # exact ones first
+
+
+def test_a_year_alone_keeps_its_exact_matches_and_adds_the_years_projects(backend, catalog):
+    doc = search(backend, q="2025年", page_size=100)
+    assert set(exact_ids(doc)) == truth(catalog, "2025年")
+    assert set(project_ids(doc)) == truth(catalog, "2025年") | {
+        p.id for p in catalog.projects if p.year == 2025}
+    assert search(backend, q="1999年 燃气")["total"] == 0 or all(
+        r.get("match") != "year" for r in search(backend, q="1999年 燃气")["results"])

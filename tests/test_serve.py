@@ -383,3 +383,9 @@ def test_a_page_without_results_offers_ways_on(app):
     assert '<a href="/units/">单位</a>' in page and "请用中文字词搜索" in page
     r = request(app, "/search/?q=" + q("😀"))
     assert "没有可以搜索的文字" in r.text
+
+
+def test_search_page_labels_the_projects_found_by_the_year_the_query_names(app):
+    r = request(app, "/search/?q=" + q("2023年 燃气"))
+    assert r.status == 200
+    assert r.text.count('<span class="match">按所说的年度</span>') >= 5

@@ -18,12 +18,15 @@ Tiers, in this order and never mixed (a later tier never outranks an earlier one
    precision);
 2. **synonym**: the same, with a word of a synonym group (``content/synonyms.yaml``)
    replaced by another of its group (``also_searched`` says which);
-3. **relaxed**: a query part of three Chinese characters or more whose characters
+3. **year**: a part of the query names a budget year (``2023``, ``2023年``, ``2023年度``,
+   or ``2023年燃气`` glued): the rest of the query found exactly in the projects of that
+   year (citizens add the year to mean it; the tables seldom write it);
+4. **relaxed**: a query part of three Chinese characters or more whose characters
    stand in order in a project's name within a short window (each gap at most
    ``GAP`` characters; a smaller span ranks higher), or whose two halves both stand in the
    name in order (``公积金平台`` → 公积金…平台); and the projects of a unit named by the
    query's abbreviation (``燃气中心`` → 上海市燃气管理事务中心);
-4. **suggestion**: when nothing above matched, a homophone of one character (by pinyin,
+5. **suggestion**: when nothing above matched, a homophone of one character (by pinyin,
    from the index's own vocabulary: ``消火拴`` → 消火栓) whose exact search finds
    projects; its results are shown under “您是不是要找”.  The corrected word must be made of
    bigrams of the project and unit names (the words of the tables).
@@ -157,6 +160,19 @@ def _match_tiers(gen, query: ParsedQuery) -> _Tiers:
             weak.append((m & ~header, r, alt, words))
         t.units += [(x, "synonym") for x in u]
 
+    named = named_year(query)
+    if named is not None:
+        year, rest = named
+        in_year = gen.masks["year"].get(year, 0)
+        if in_year:
+            if rest.empty:
+                m, r = in_year, _bits(in_year)
+            else:
+                m, r, _, _ = gen.match(rest)
+                m &= in_year
+                r = [p for p in r if (m >> p) & 1]
+            t.add(m, r, "year", rest)
+
     m, r, abbreviated = relaxed(gen, query)
     t.add(m, r, "relaxed", query)
     t.units += [(u, "relaxed") for u in abbreviated]
@@ -240,6 +256,29 @@ def _cached(gen, query: ParsedQuery) -> _Tiers:
         while len(cache) > CACHE_SIZE:
             cache.popitem(last=False)
     return t
+
+
+# ── a year the query names ───────────────────────────────────────────────────
+
+_YEAR_PART = re.compile(r"^((?:19|20)\d\d)(?:年度?)?$")
+_YEAR_LEAD = re.compile(r"^((?:19|20)\d\d)年度?(.+)$")
+
+
+def named_year(query: ParsedQuery) -> tuple[str, ParsedQuery] | None:
+    """The budget year a query names — a part ``2023``, ``2023年`` or ``2023年度``, or a part
+    that starts with ``2023年`` (``2023年燃气``) — and the query without it: citizens add the
+    year to the words (``2023年 燃气``) to mean the projects of that year, which seldom
+    write it in their text.  None when no part is a year."""
+    for k, part in enumerate(query.parts):
+        m = _YEAR_PART.match(part)
+        rest = [] if m else None
+        if m is None:
+            m = _YEAR_LEAD.match(part)
+            if m is None:
+                continue
+            rest = [m.group(2)]
+        return m.group(1), parse_query(" ".join([*query.parts[:k], *rest, *query.parts[k + 1:]]))
+    return None
 
 
 # ── synonyms ─────────────────────────────────────────────────────────────────
