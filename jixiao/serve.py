@@ -90,8 +90,8 @@ def parse_query_string(qs: str) -> dict[str, list[str]]:
 
 
 # why a result is listed, for results not found as the exact words typed
-MATCH_LABELS = {"synonym": "同义词", "year": "按所说的年度", "relaxed": "近似：字序相同",
-                "suggestion": "按更正后的词"}
+MATCH_LABELS = {"synonym": "同义词", "year": "按所说的年度", "words": "按主要词语",
+                "relaxed": "近似：字序相同", "suggestion": "按更正后的词"}
 
 
 def field_label(field: str) -> str:

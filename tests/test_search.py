@@ -732,3 +732,26 @@ def test_a_year_alone_keeps_its_exact_matches_and_adds_the_years_projects(backen
         p.id for p in catalog.projects if p.year == 2025}
     assert search(backend, q="1999年 燃气")["total"] == 0 or all(
         r.get("match") != "year" for r in search(backend, q="1999年 燃气")["results"])
+
+
+# ── the words that matter ──
+
+def test_words_wrapped_around_what_people_look_for_are_taken_off(backend, catalog):
+    """``燃气的项目`` / ``公积金有哪些项目`` / ``关于燃气`` / ``食堂多少钱``: no project holds
+    them as typed; the words that matter find what 燃气 / 公积金 / 食堂 find, labelled
+    ``words``.  A part that is only such a word goes (``查询 公积金``: the exact match of
+    both first).  Two characters always stay (``目的`` is a word), and a query of fillers
+    alone (``项目``) is searched as typed."""
+    for q, plain in (("燃气的项目", "燃气"), ("公积金有哪些项目", "公积金"), ("关于燃气", "燃气"),
+                     ("食堂多少钱", "食堂"), ("燃气相关项目", "燃气")):
+        doc = search(backend, q=q, page_size=100)
+        assert set(project_ids(doc)) >= truth(catalog, plain), q
+        assert {r.get("match") for r in doc["results"] if r["type"] == "project"} <= {
+            "exact", "words", "relaxed"}, q
+        assert "words" in {r.get("match") for r in doc["results"]}, q
+    doc = search(backend, q="查询 公积金", page_size=100)
+    exact = exact_ids(doc)
+    assert set(exact) == truth(catalog, "查询 公积金") and project_ids(doc)[:len(exact)] == exact
+    assert set(project_ids(doc)) == truth(catalog, "公积金") | set(exact)
+    for q in ("目的", "项目"):
+        assert "words" not in {r.get("match") for r in search(backend, q=q, page_size=100)["results"]}

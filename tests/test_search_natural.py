@@ -88,7 +88,9 @@ def test_no_dead_ends(backend):  # noqa: F811
 
 
 def test_relaxed_never_outranks_exact(backend):  # noqa: F811
-    order = {"exact": 0, "synonym": 1, "relaxed": 2, "suggestion": 3}
+    """No later tier outranks an earlier one (exact, synonym, year, words, relaxed,
+    suggestion)."""
+    order = {"exact": 0, "synonym": 1, "year": 2, "words": 3, "relaxed": 4, "suggestion": 5}
     for q in QUERIES:
         doc = search(backend, q=q["q"], page_size=100)
         tiers = [order[r["match"]] for r in doc["results"] if r["type"] == "project"]

@@ -21,12 +21,15 @@ Tiers, in this order and never mixed (a later tier never outranks an earlier one
 3. **year**: a part of the query names a budget year (``2023``, ``2023年``, ``2023年度``,
    or ``2023年燃气`` glued): the rest of the query found exactly in the projects of that
    year (citizens add the year to mean it; the tables seldom write it);
-4. **relaxed**: a query part of three Chinese characters or more whose characters
+4. **words**: the query without the words people wrap around what they look for
+   (``燃气的项目``, ``公积金有哪些项目``, ``查询 公积金`` → 燃气, 公积金), found exactly; the
+   relaxed tier and the suggestion work on it too;
+5. **relaxed**: a query part of three Chinese characters or more whose characters
    stand in order in a project's name within a short window (each gap at most
    ``GAP`` characters; a smaller span ranks higher), or whose two halves both stand in the
    name in order (``公积金平台`` → 公积金…平台); and the projects of a unit named by the
    query's abbreviation (``燃气中心`` → 上海市燃气管理事务中心);
-5. **suggestion**: when nothing above matched, a homophone of one character (by pinyin,
+6. **suggestion**: when nothing above matched, a homophone of one character (by pinyin,
    from the index's own vocabulary: ``消火拴`` → 消火栓) whose exact search finds
    projects; its results are shown under “您是不是要找”.  The corrected word must be made of
    bigrams of the project and unit names (the words of the tables).
@@ -160,35 +163,46 @@ def _match_tiers(gen, query: ParsedQuery) -> _Tiers:
             weak.append((m & ~header, r, alt, words))
         t.units += [(x, "synonym") for x in u]
 
+    # a year the query names (2023年 燃气) keeps what follows to that year's projects
     named = named_year(query)
-    if named is not None:
-        year, rest = named
-        in_year = gen.masks["year"].get(year, 0)
-        if in_year:
-            if rest.empty:
-                m, r = in_year, _bits(in_year)
-            else:
-                m, r, _, _ = gen.match(rest)
-                m &= in_year
-                r = [p for p in r if (m >> p) & 1]
-            t.add(m, r, "year", rest)
+    rest, in_year = query, None
+    if named is not None and gen.masks["year"].get(named[0]):
+        rest, in_year = named[1], gen.masks["year"][named[0]]
+        m, r = (in_year, _bits(in_year)) if rest.empty else gen.match(rest)[:2]
+        t.add(*_within(m, r, in_year), "year", rest)
 
-    m, r, abbreviated = relaxed(gen, query)
-    t.add(m, r, "relaxed", query)
-    t.units += [(u, "relaxed") for u in abbreviated]
+    plain = plain_words(rest)           # 燃气的项目 → 燃气
+    if plain is not None:
+        m, r, u, _ = gen.match(plain)
+        t.add(*_within(m, r, in_year), "words", plain)
+        t.units += [(x, "words") for x in u]
+    base = plain or rest                # what the relaxed tier and the suggestion work on
+
+    if not base.empty:
+        m, r, abbreviated = relaxed(gen, base)
+        t.add(*_within(m, r, in_year), "relaxed", base)
+        t.units += [(u, "relaxed") for u in abbreviated]
 
     if not t.matched:
         for m, r, alt, words in weak:
             t.add(m, r, "synonym", alt)
             t.also_searched += [w for w in words if w not in t.also_searched]
     if not t.matched:
-        s = suggest(gen, query)
+        s = suggest(gen, base) if not base.empty else None
         if s is not None:
             alt, t.suggestion = s
             m, r, u, _ = gen.match(alt)
-            t.add(m, r, "suggestion", alt)
+            t.add(*_within(m, r, in_year), "suggestion", alt)
             t.units += [(x, "suggestion") for x in u]
     return t
+
+
+def _within(mask: int, ranked, keep: int | None) -> tuple[int, list]:
+    """``mask`` and its relevance order kept to ``keep`` (None: all of it)."""
+    if keep is None:
+        return mask, ranked
+    mask &= keep
+    return mask, [p for p in ranked if (mask >> p) & 1]
 
 
 # What is worked out once per generation (it goes when the generation goes): the tiers
@@ -279,6 +293,48 @@ def named_year(query: ParsedQuery) -> tuple[str, ParsedQuery] | None:
             rest = [m.group(2)]
         return m.group(1), parse_query(" ".join([*query.parts[:k], *rest, *query.parts[k + 1:]]))
     return None
+
+
+# ── the words that matter ────────────────────────────────────────────────────
+
+# Words people wrap around what they look for: asked (有哪些, 多少钱), pointed (关于, 相关)
+# or the particle 的, and 项目 / 情况, which every record is.  Taken off the ends of a part
+# only, as long as two characters stay (目的 stays 目的).
+_FILLERS = sorted(("请问", "查询", "查找", "搜索", "查看", "查一下", "我想知道", "想知道", "有哪些",
+                   "有什么", "是什么", "哪些", "什么", "多少钱", "多少", "怎么样", "关于", "有关",
+                   "相关", "的", "了", "吗", "呢", "项目", "情况", "方面"), key=len, reverse=True)
+
+
+def _plain_part(part: str) -> str:
+    while True:
+        for f in _FILLERS:
+            if part.startswith(f) and len(part) - len(f) >= 2:
+                part = part[len(f):]
+                break
+            if part.endswith(f) and len(part) - len(f) >= 2:
+                part = part[:-len(f)]
+                break
+        else:
+            return part
+
+
+def _plain_parts(part: str) -> list[str]:
+    """A part without its wrapping words, split at a 的 between two words of two
+    characters or more (食堂的经费 → 食堂 经费)."""
+    part = _plain_part(part)
+    pieces = part.split("的")
+    if len(pieces) > 1 and all(len(p) >= 2 for p in pieces):
+        return [_plain_part(p) for p in pieces]
+    return [part]
+
+
+def plain_words(query: ParsedQuery) -> ParsedQuery | None:
+    """The query without the words people wrap around what they look for: ``燃气的项目``
+    → 燃气, ``公积金有哪些项目`` → 公积金, ``查询 公积金`` → 公积金 (a part that is only
+    such a word goes), ``食堂的经费`` → 食堂 经费.  None when nothing was taken off."""
+    parts = [p for part in query.parts for p in _plain_parts(part) if p not in _FILLERS]
+    plain = parse_query(" ".join(parts))
+    return None if plain.empty or plain.slots == query.slots else plain
 
 
 # ── synonyms ─────────────────────────────────────────────────────────────────
