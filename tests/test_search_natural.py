@@ -114,3 +114,18 @@ def test_homophone_table_is_made_from_pypinyin():
     from jixiao.search.homophones import TABLE, make_table, readings, same_sound
     assert TABLE.read_text("utf-8") == make_table()
     assert "shuan" in readings("拴") and "栓" in same_sound("shuan")
+
+
+def test_a_query_typed_in_pinyin_is_read_as_the_words_it_sounds(backend):  # noqa: F811
+    """With the input method off: ``ranqi`` → 燃气, ``gongjijin pingtai`` → 公积金 平台,
+    shown as the suggestion with its results; a Latin word the text holds (``pems``) is
+    found as typed, and one that reads as no word of the names finds nothing."""
+    for typed, meant in (("ranqi", "燃气"), ("gongjijin pingtai", "公积金 平台"),
+                         ("xiaohuoshuan", "消火栓")):
+        doc = search(backend, q=typed, page_size=100)
+        assert doc["suggestion"]["q"] == meant, typed
+        as_meant = search(backend, q=meant, page_size=100)
+        assert {r["id"] for r in doc["results"]} == {r["id"] for r in as_meant["results"]}
+        assert {r.get("match") for r in doc["results"]} == {"suggestion"}
+    assert "suggestion" not in search(backend, q="pems") and search(backend, q="pems")["total"]
+    assert search(backend, q="hello")["total"] == 0

@@ -50,7 +50,7 @@ from decimal import Decimal
 from functools import lru_cache
 
 from .analysis import ParsedQuery, parse_query
-from .homophones import pinyin_key, readings, same_sound
+from .homophones import all_readings, pinyin_key, readings, same_sound
 from .params import FACETS, SearchParams, yuan
 
 GAP = 4                    # characters allowed between two query characters (relaxed)
@@ -221,6 +221,7 @@ class _Derived:
         # unit names without their region (上海市…): where short names are looked for
         self.short = [(u, _REGION.sub("", u["folded"], count=1)) for u in gen.units]
         self._orders: dict[str, list[int]] = {}
+        self.text = text
 
     def _once(self, name: str, make) -> list:
         """``make()``, made on first use and kept for the generation."""
@@ -459,9 +460,65 @@ def abbreviated_units(gen, query: ParsedQuery) -> list[dict]:
 
 # ── suggestions: homophones from the index's vocabulary ─────────────────────
 
+_PINYIN = re.compile(r"[a-z]{4,24}")
+MAX_SPELLINGS = 200          # words kept while a pinyin part is spelled out, syllable by syllable
+
+
+def syllables(text: str, limit: int = 8) -> list[list[str]]:
+    """``ranqi`` → [[ran, qi]]; ``xian`` → [[xian], [xi, an]]: the ways ``text`` splits into
+    toneless pinyin syllables (at most ``limit``, fewest syllables first)."""
+    known = all_readings()
+    ways: list[list[list[str]]] = [[] for _ in range(len(text) + 1)]
+    ways[0] = [[]]
+    for end in range(1, len(text) + 1):
+        for start in range(max(0, end - 6), end):
+            if ways[start] and text[start:end] in known:
+                ways[end] += [w + [text[start:end]] for w in ways[start]][:limit]
+    return sorted(ways[len(text)], key=len)[:limit]
+
+
+def _spelled(d: "_Derived", parts: list[str]) -> list[str]:
+    """The words of the names that read as these syllables: each next character one that
+    reads so and makes a bigram the names hold (燃 + 气 for ran qi), commonest first."""
+    words = list(same_sound(parts[0]))
+    for reading in parts[1:]:
+        chars = same_sound(reading)
+        words = [w + c for w in words for c in chars if w[-1] + c in d.vocabulary][:MAX_SPELLINGS]
+        if not words:
+            return []
+    return sorted(words, key=lambda w: -d.text.count(w))[:5]
+
+
+def from_pinyin(gen, query: ParsedQuery) -> tuple[ParsedQuery, str] | None:
+    """A query typed in pinyin without tones or spaces (``ranqi``, ``gongjijin pingtai``):
+    each such part, in turn, replaced by the word of the names that reads so and, with the
+    parts chosen before it, finds the most projects (燃气, 公积金 平台); a part that reads as
+    no word is left out.  None when no part reads as one."""
+    d, parts = _derived(gen), query.parts
+    spelled = {k: [w for way in syllables(p) if len(way) >= 2 for w in _spelled(d, way)]
+               for k, p in enumerate(parts) if _PINYIN.fullmatch(p)}
+    typed = [k for k, words in spelled.items() if words]
+    chosen: dict[int, str] = {}
+
+    def text(words: dict) -> str:
+        return " ".join(words.get(k, p) for k, p in enumerate(parts)
+                        if k in words or k not in spelled)
+    for k in typed:
+        found = [(gen.match(parse_query(text({**chosen, k: w})))[0].bit_count(), -i, w)
+                 for i, w in enumerate(spelled[k][:5])]
+        n, _, word = max(found)
+        if n:
+            chosen[k] = word
+    return (parse_query(text(chosen)), text(chosen)) if chosen else None
+
+
 def suggest(gen, query: ParsedQuery) -> tuple[ParsedQuery, str] | None:
     """A query that differs in one character per part, read the same way, whose bigrams
-    the index holds and whose exact search finds the most projects."""
+    the index holds and whose exact search finds the most projects; or, for a part typed
+    in pinyin, the word it reads as (``from_pinyin``)."""
+    typed = from_pinyin(gen, query)
+    if typed is not None:
+        return typed
     vocabulary = _derived(gen).vocabulary
     best = None
     for k, part in enumerate(query.parts):

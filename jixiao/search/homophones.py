@@ -46,6 +46,12 @@ def same_sound(reading: str) -> str:
     return _table()[0].get(reading, "")
 
 
+@lru_cache(maxsize=1)
+def all_readings() -> frozenset[str]:
+    """Every toneless reading (the syllables a query typed in pinyin is made of)."""
+    return frozenset(_table()[0])
+
+
 # Where pypinyin's commonest reading is not the one names in budget tables use
 _NAME_READINGS = {"长": "chang", "都": "du", "给": "ji", "曾": "zeng", "还": "huan"}
 _NAME_PHRASES = {"重庆": "chong qing "}
