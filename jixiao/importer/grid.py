@@ -292,25 +292,27 @@ def _xlsx_grid(path) -> Grid:
     import openpyxl
 
     wb = openpyxl.load_workbook(path, read_only=False, data_only=True)
+    return _sheets_grid(
+        ([(m.min_row - 1, m.min_col - 1, m.max_row, m.max_col) for m in ws.merged_cells.ranges],
+         ([(cell.value, getattr(cell, "number_format", "")) for cell in row]
+          for row in ws.iter_rows()))
+        for ws in wb.worksheets)
+
+
+def _sheets_grid(sheets) -> Grid:
+    """Sheets — (merged ranges as 0-based (first row, first column, end row, end column),
+    rows of (value, number format)) — as one grid: every sheet, a merged range read once,
+    at its first cell, numbers with their published decimals (``_xlsx_text``)."""
     g = Grid(kind="xlsx", columns=True)
     line = 0
-    for ws in wb.worksheets:
-        covered = set()
-        for rng in ws.merged_cells.ranges:
-            for r in range(rng.min_row, rng.max_row + 1):
-                for c in range(rng.min_col, rng.max_col + 1):
-                    if (r, c) != (rng.min_row, rng.min_col):
-                        covered.add((r, c))
-        for r, row in enumerate(ws.iter_rows(), 1):
+    for merged, rows in sheets:
+        covered = {(r, c) for r0, c0, r1, c1 in merged
+                   for r in range(r0, r1) for c in range(c0, c1) if (r, c) != (r0, c0)}
+        for r, row in enumerate(rows):
             line += 1
-            texts, cols = [], []
-            for c, cell in enumerate(row, 1):
-                if (r, c) in covered:
-                    continue
-                v = cell.value
-                texts.append(_xlsx_text(v, cell.number_format))
-                cols.append(c - 1)
-            g.add(texts, line, cols)
+            kept = [(c, _xlsx_text(v, fmt)) for c, (v, fmt) in enumerate(row)
+                    if (r, c) not in covered]
+            g.add([t for _, t in kept], line, [c for c, _ in kept])
     return g
 
 
@@ -360,35 +362,22 @@ def _old_sheet_grid(path: str, ext: str) -> Grid:
 
 
 def _xls_grid(path: str) -> Grid:
-    """The binary Excel format (BIFF, ``.xls``): every sheet, merged ranges read once, at
-    their first cell, numbers with their published decimals (the cell's number format)."""
+    """The binary Excel format (BIFF, ``.xls``), read as an ``.xlsx`` is (``_sheets_grid``)."""
     import xlrd
 
     book = xlrd.open_workbook(path, formatting_info=True)
-    g = Grid(kind="xlsx", columns=True)
-    line = 0
-    for sheet in book.sheets():
-        covered = {(r, c) for rlo, rhi, clo, chi in sheet.merged_cells
-                   for r in range(rlo, rhi) for c in range(clo, chi) if (r, c) != (rlo, clo)}
-        for r in range(sheet.nrows):
-            line += 1
-            texts, cols = [], []
-            for c in range(sheet.ncols):
-                if (r, c) in covered:
-                    continue
-                cell = sheet.cell(r, c)
-                fmt = book.format_map.get(book.xf_list[cell.xf_index].format_key)
-                value = cell.value
-                if cell.ctype == xlrd.XL_CELL_DATE:
-                    value = xlrd.xldate_as_datetime(value, book.datemode)
-                elif cell.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK, xlrd.XL_CELL_ERROR):
-                    value = None
-                elif cell.ctype == xlrd.XL_CELL_BOOLEAN:
-                    value = bool(value)
-                texts.append(_xlsx_text(value, fmt.format_str if fmt else ""))
-                cols.append(c)
-            g.add(texts, line, cols)
-    return g
+
+    def cell(c) -> tuple:
+        fmt = book.format_map.get(book.xf_list[c.xf_index].format_key)
+        value = {xlrd.XL_CELL_DATE: lambda v: xlrd.xldate_as_datetime(v, book.datemode),
+                 xlrd.XL_CELL_BOOLEAN: bool, xlrd.XL_CELL_EMPTY: lambda v: None,
+                 xlrd.XL_CELL_BLANK: lambda v: None, xlrd.XL_CELL_ERROR: lambda v: None
+                 }.get(c.ctype, lambda v: v)(c.value)
+        return value, fmt.format_str if fmt else ""
+    return _sheets_grid(
+        ([(r0, c0, r1, c1) for r0, r1, c0, c1 in sheet.merged_cells],
+         ([cell(sheet.cell(r, c)) for c in range(sheet.ncols)] for r in range(sheet.nrows)))
+        for sheet in book.sheets())
 
 
 # ---------------------------------------------------------------- docx
