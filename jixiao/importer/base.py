@@ -107,7 +107,7 @@ def join_wrapped(lines: list[str]) -> str:
     return "\n".join(out)
 
 
-_SENTENCE_END = tuple("。；！？.;!?")
+SENTENCE_END = tuple("。；！？.;!?")   # what ends a sentence (a paragraph may end there)
 
 
 def join_page_broken(paragraphs: list[str]) -> str:
@@ -117,7 +117,7 @@ def join_page_broken(paragraphs: list[str]) -> str:
     out: list[str] = []
     for raw in paragraphs:
         line = raw.strip()
-        if out and not out[-1].endswith(_SENTENCE_END) and not starts_point(line):
+        if out and not out[-1].endswith(SENTENCE_END) and not starts_point(line):
             out[-1] += line
         elif line:
             out.append(line)

@@ -29,10 +29,9 @@ from decimal import Decimal
 
 from . import labels as L
 from . import ocr
-from .base import (LEVEL1_OF, ImportedProject, ImportedUnit, SkippedRecord, iso_date,
-                   join_page_broken, join_wrapped, region_of,
-                   starts_point)
-from .cells import (SENTENCE_END, UNIT_OF_AMOUNT_RES, YEAR_TITLE_RES, Tok, amount, compose_target,
+from .base import (LEVEL1_OF, SENTENCE_END, ImportedProject, ImportedUnit, SkippedRecord,
+                   iso_date, join_page_broken, join_wrapped, region_of, starts_point)
+from .cells import (UNIT_OF_AMOUNT_RES, YEAR_TITLE_RES, Tok, amount, compose_target,
                     is_any_label, looks_like_target, split_code, split_name_target, title_of,
                     tokens)
 from .grid import Grid
