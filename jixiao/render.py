@@ -104,9 +104,10 @@ def prior_change(funds) -> dict | None:
 @lru_cache(maxsize=1)
 def _markdown_it():
     """CommonMark with raw HTML off (made, and markdown-it imported, the first time a page
-    needs it: a rebuild that renders no free page does not pay for the import).  A link to a refused scheme (javascript:, vbscript:,
-    file:, data: other than images) keeps its text and loses its URL entirely — markdown-it
-    alone would leave the whole ``[text](javascript:…)`` source visible on the page."""
+    needs it: a rebuild that renders no free page does not pay for the import).  A link to
+    a refused scheme (javascript:, vbscript:, file:, data: other than images) keeps its
+    text and loses its URL entirely — markdown-it alone would leave the whole
+    ``[text](javascript:…)`` source visible on the page."""
     from markdown_it import MarkdownIt
     from markdown_it.token import Token
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
@@ -211,6 +212,19 @@ class _Recording(jinja2.Environment):
         return super().getitem(obj, argument)
 
 
+def _recorded(env: _Recording, template: str, own: str | None = None, **context
+              ) -> tuple[str, list[str]]:
+    """``template`` rendered, and the projects (other than ``own``) whose fields outside
+    the summary it read."""
+    env.reads = set()
+    try:
+        text = env.get_template(template).render(**context)
+    finally:
+        reads, env.reads = env.reads, None
+    reads.discard(own)
+    return text, sorted(reads)
+
+
 def environment(templates: Path) -> jinja2.Environment:
     env = _Recording(
         loader=jinja2.FileSystemLoader(str(templates)),
@@ -302,17 +316,10 @@ class Renderer:
             self.state.reads[path] = self.state.old_reads[path]
         return True
 
-    def _rendered(self, path: str, render) -> str:
-        """``render()``, noting the projects whose records it read beyond their
-        summaries, for the output's next key."""
-        self.env.reads = set()
-        try:
-            text = render()
-        finally:
-            reads, self.env.reads = self.env.reads, None
+    def _note_reads(self, path: str, reads: list[str]) -> None:
+        """The projects ``path``'s templates read beyond their summaries, for its next key."""
         if reads and self.state is not None:
-            self.state.reads[path] = sorted(reads)
-        return text
+            self.state.reads[path] = reads
 
     def _closure(self, name: str) -> str:
         """Hash of a template and every template it references, transitively: the
@@ -345,8 +352,8 @@ class Renderer:
             return
         if view is not None:
             context.update(view())
-        html = self._rendered(path, lambda: self.env.get_template(template).render(
-            page_path="/" + path, **context))
+        html, reads = _recorded(self.env, template, page_path="/" + path, **context)
+        self._note_reads(path, reads)
         self.outputs.add(path, html, source)
         self.rendered += 1
 
@@ -399,8 +406,7 @@ class Renderer:
                 continue
             if kind == "page":         # with the other projects it read in full
                 data, reads = data
-                if reads and self.state is not None:
-                    self.state.reads[path] = reads
+                self._note_reads(path, reads)
             self.outputs.add(path, data, origin)
             self.rendered += 1
 
@@ -443,7 +449,6 @@ def template_problem(exc: jinja2.TemplateError, templates: Path) -> Problem:
     return Problem(name or str(templates), line or 1, 1, "template", exc.message or str(exc))
 
 
-
 class _Failed:
     def __init__(self, problem):
         self.problem = problem
@@ -456,14 +461,11 @@ def _make(jobs) -> list:
     for kind, pid in jobs:
         p = c.project_by_id[pid]
         if kind == "page":
-            r.env.reads = set()
-            try:
-                html = r.env.get_template("project.html").render(
-                    page_path=f"/projects/{p.id}/index.html", **project_view(c, p, sources))
-            finally:
-                reads, r.env.reads = r.env.reads, None
-            reads.discard(p.id)               # its own record is in its key already
-            out.append((html.encode("utf-8"), sorted(reads)))
+            # (its own record is in its key already: own)
+            html, reads = _recorded(r.env, "project.html", own=p.id,
+                                    page_path=f"/projects/{p.id}/index.html",
+                                    **project_view(c, p, sources))
+            out.append((html.encode("utf-8"), reads))
         elif kind == "json":
             out.append(export.to_json(export.project_dict(c, p)).encode("utf-8"))
         else:
