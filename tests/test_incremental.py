@@ -590,6 +590,8 @@ def test_segment_maps_are_not_taken_from_another_file_with_the_same_inode(tmp_pa
     os.link(seg, tmp_path / "MAIN_y.seg")            # a hard link shares the map
     storage.open_file("MAIN_y.seg")
     assert len(cache) == 2
+    import mmap                                      # mapped, not read into the process
+    assert all(isinstance(m, mmap.mmap) for m in cache.values())
 
 
 def test_the_catalog_is_freed_with_the_build_not_by_the_cycle_collector(work):
