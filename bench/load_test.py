@@ -208,6 +208,28 @@ def serve(content: Path, out: Path, wait: float = 180.0):
         log.close()
 
 
+@contextmanager
+def static_files(root: Path):
+    """``root`` served as plain files on a free loopback port, as a web host or object
+    storage serves a site (no search server); yields the base URL."""
+    import functools
+    import http.server
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=str(root))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
 class Editor(threading.Thread):
     """Edits one record every ``every`` seconds (two versions alternate): the watcher rebuilds."""
 

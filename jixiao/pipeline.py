@@ -150,6 +150,14 @@ class _Indexing:
             self.seconds = self.job.seconds
         self.search.publish(self.out, name)
 
+    def write_static(self) -> None:
+        """The index as static files (``static_search: true`` in site.yaml), or none."""
+        from .search import static_index
+        if self.catalog.settings.static_search:
+            static_index.write(self.out)
+        else:
+            static_index.remove(self.out)
+
     def cancel(self) -> None:
         if self.job is not None:
             self.job.cancel()
@@ -233,6 +241,8 @@ def _build(content: Path, out: Path, templates: Path, log, strict: bool, increme
             stats = write_site(outputs, out, then=lambda written: memory.commit(written.manifest))
         with t.step("index"):
             indexing.publish()                   # the new generation, swapped in atomically
+        with t.step("static"):                   # the same index as files, for a static host
+            indexing.write_static()
     except BaseException:
         indexing.cancel()
         raise

@@ -5,6 +5,7 @@
     licence_url: https://creativecommons.org/licenses/by/4.0/deed.zh-hans
     contact: 某某市财政局预算科 · 电话 010-12345678
     contact_url: mailto:yusuan@example.gov.cn
+    static_search: true      # also write the search index as static files (docs/DEPLOY.md)
 
 Every page's footer shows the licence and the contact; the home page and /data/ say when
 the data were last built (数据更新于).  Checked like the records (``path:line:col``).
@@ -33,9 +34,11 @@ class Settings:
     licence_url: str | None = None
     contact: str | None = None
     contact_url: str | None = None
+    static_search: bool = False     # search/index/: search in the browser on a static host
 
     def key(self) -> tuple:
-        return (self.base_url, self.licence, self.licence_url, self.contact, self.contact_url)
+        return (self.base_url, self.licence, self.licence_url, self.contact, self.contact_url,
+                self.static_search)
 
 
 def read_settings(root: Path) -> tuple[Settings, list[Problem]]:
@@ -62,6 +65,12 @@ def read_settings(root: Path) -> tuple[Settings, list[Problem]]:
                           + ", ".join(Settings.__dataclass_fields__), at_key=key)
             continue
         if value is None:
+            continue
+        if key == "static_search":
+            if not isinstance(value, bool):
+                problem(key, f"expected true or false, got {value!r}")
+                continue
+            values[key] = value
             continue
         if not isinstance(value, str) or not value.strip():
             problem(key, f"expected text, got {value!r}")

@@ -48,8 +48,21 @@ def running_server(content: Path, out: Path):
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory):
-    with running_server(ROOT / "content", tmp_path_factory.mktemp("browser") / "site") as base:
+def site_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("browser") / "site"
+
+
+@pytest.fixture(scope="session")
+def server(site_dir):
+    with running_server(ROOT / "content", site_dir) as base:
+        yield base
+
+
+@pytest.fixture(scope="session")
+def static_host(server, site_dir):
+    """The same built site served as plain files, as a web host or object storage serves
+    it: no /api/search, no server-rendered /search/ (content/site.yaml has static_search)."""
+    with load_test.static_files(site_dir) as base:
         yield base
 
 
@@ -477,3 +490,61 @@ def test_no_script_runs_in_search_results_snippets_or_facets(browser, tmp_path):
         assert dialogs == [] and errors == []
 
 
+
+
+# ---------------------------------------------------------------- search on a static host
+
+# what the two pages must show alike: results, facets with counts, heading, help
+SAME_PARTS = ["#results-heading", ".search-hits", ".search-facets", ".search-suggestion",
+              ".search-also", ".search-empty", ".pagination", ".search-error", ".search-notice"]
+STATIC_QUERIES = [{"q": "燃气"}, {"q": "消火拴"}, {"q": "ranqi"}, {"q": "2023年 燃气"},
+                  {"q": "燃气的项目"}, {"q": "公积金中心"}, {"q": "路灯"}, {"q": "≥90%"},
+                  {"q": "公積金"}, {"q": "😀"}, {"q": "服务", "page": "2"},
+                  {"q": "管理", "sort": "amount", "year": "2020"},
+                  {"q": "", "amount_min": "10", "amount_max": "50"},
+                  {"q": "燃气", "year": "2020"}, {"page": "0"}]
+
+
+def shown(page) -> dict:
+    page.wait_for_selector(".search-results, .search-error, .search-notice:not([data-static])")
+    return {sel: [el.inner_text() for el in page.locator(sel).all()] for sel in SAME_PARTS}
+
+
+def test_static_host_search_shows_what_the_server_shows(page, server, static_host):
+    for params in STATIC_QUERIES:
+        qs = urllib.parse.urlencode(params)
+        page.goto(f"{server}/search/?{qs}")
+        want = shown(page)
+        page.goto(f"{static_host}/search/?{qs}")
+        assert shown(page) == want, params
+    shot(page, "search-static")
+
+
+def test_static_host_facets_and_pages_are_links_that_work(page, static_host):
+    page.goto(static_host + "/search/?q=" + urllib.parse.quote("服务"))
+    page.wait_for_selector(".search-results")
+    total = int(page.locator(".search-results").get_attribute("data-total"))
+    page.locator(".search-facets a").first.click()
+    page.wait_for_selector(".search-results")
+    assert "year=" in page.url or "unit=" in page.url
+    assert int(page.locator(".search-results").get_attribute("data-total")) < total
+    page.fill("#q", "消火栓")
+    page.locator(".search-page-form button").click()
+    page.wait_for_selector(".search-hits li")
+    assert "市政消火栓维修保养经费" in page.locator(".search-hits").inner_text()
+
+
+def test_static_host_without_javascript_says_what_to_do(nojs_page, static_host):
+    nojs_page.goto(static_host + "/search/?q=" + urllib.parse.quote("燃气"))
+    notice = nojs_page.locator(".search-notice").inner_text()
+    assert "搜索服务器" in notice and nojs_page.locator(".search-notice a[href='/units/']").count()
+
+
+def test_static_host_results_fit_a_phone(browser, static_host):
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    for q in ("燃气", "专项资金", "ranqi", "2023年 燃气"):
+        page.goto(static_host + "/search/?q=" + urllib.parse.quote(q))
+        page.wait_for_selector(".search-results")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, q
+    context.close()

@@ -7,6 +7,8 @@ files except the hidden index directory — and the search results of both index
 """
 from __future__ import annotations
 
+import json
+
 import shutil
 from pathlib import Path
 
@@ -22,8 +24,15 @@ QUERIES = ["燃气", "满意度", "公积金", "食堂", "≥90%", "管理", "�
 
 
 def _tree(out: Path) -> dict[str, bytes]:
+    """The site's files; of the static search index, the generation ``current.json`` names
+    (a rebuild keeps the one before it for pages still open in a browser)."""
+    static = out / "search" / "index"
+    current = json.loads((static / "current.json").read_text())["generation"] \
+        if (static / "current.json").exists() else None
     return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
-            if p.is_file() and not {".search", ".build-cache"} & set(p.relative_to(out).parts)}
+            if p.is_file() and not {".search", ".build-cache"} & set(p.relative_to(out).parts)
+            and not (p.is_relative_to(static) and p.parent != static
+                     and p.relative_to(static).parts[0] != current)}
 
 
 def _searches(out: Path) -> list:

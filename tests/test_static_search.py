@@ -38,7 +38,7 @@ def catalog():
 def site(catalog, tmp_path_factory):
     out = tmp_path_factory.mktemp("static-search")
     index(catalog, out)
-    static_index.write(catalog, out)
+    static_index.write(out)
     return out
 
 
@@ -109,8 +109,8 @@ def test_first_ten_of_every_judged_query_in_the_servers_order(site):
 def test_a_generation_is_written_beside_the_previous_one(site, catalog, tmp_path):
     root = site / static_index.FOLDER
     name = json.loads((root / "current.json").read_text())["generation"]
-    assert static_index.write(catalog, site) == name        # same content: same folder
+    assert static_index.write(site) == name                 # same content: same folder
     assert sorted(p.name for p in root.iterdir() if p.is_dir()) == [name]
-    files = static_index.build_files(catalog)
+    files = static_index.build_files(open_backend(site).generation())
     assert {"meta.json", "projects.bin", "names.txt", "sort.json", "homophones.txt"} <= files.keys()
     assert len([f for f in files if f.startswith("d/")]) == len(catalog.projects)

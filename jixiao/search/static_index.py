@@ -3,9 +3,10 @@
 ``templates/static/search-engine.js`` answers ``/search/?q=…`` in the browser from these
 files with the server's semantics (``engine.py``: the same tiers, ranking, highlights,
 facets, filters and paging); ``tests/test_static_search.py`` holds the two to the same
-answers.  Everything comes from the same documents and the same analyzer as the whoosh
-index (``documents.field_texts``, ``analysis.term_positions``), so the two agree on every
-term.
+answers.  The files are an export of the whoosh generation just published: its stored
+documents indexed again with the same fields and analyzer (``documents.field_texts``,
+``analysis.term_positions``), so the two agree on every term, and a rebuild reads no
+record for it.
 
     search/index/current.json           {"generation": "<hash>"}    (no-cache)
     search/index/<hash>/meta.json       sizes, units, departments, synonyms, fold table
@@ -33,11 +34,12 @@ import hashlib
 import json
 import os
 import shutil
+from decimal import Decimal
 from pathlib import Path
 
 from ..derive import CATEGORY_LABELS, CATEGORY_ORDER
 from .analysis import SHINGLE, _t2s, fold, term_positions
-from .documents import FIELDS, documents, field_texts, unit_docs
+from .documents import FIELDS, field_texts
 from .homophones import TABLE as HOMOPHONES, pinyin_key
 
 FOLDER = Path("search") / "index"
@@ -68,11 +70,13 @@ def _length_byte(length: int) -> int:
     return length_to_byte(length) if length else 0
 
 
-def build_files(catalog) -> dict[str, bytes]:
-    """relative path (inside the generation folder) → bytes."""
-    docs = documents(catalog)
+def build_files(gen) -> dict[str, bytes]:
+    """relative path (inside the generation folder) → bytes, for a whoosh generation
+    (``whoosh_search.Generation``): its stored documents, in site order, are indexed again
+    with the same fields and analyzer, so no record is read."""
+    docs = [gen.stored(p) for p in range(gen.n)]
     n = len(docs)
-    units = unit_docs(catalog)
+    units = [{k: v for k, v in u.items() if k != "folded"} for u in gen.units]
     unit_index = {u["id"]: k for k, u in enumerate(units)}
     departments = {}
     for d in docs:
@@ -129,9 +133,11 @@ def build_files(catalog) -> dict[str, bytes]:
     for term in sorted(encoded):
         grouped.setdefault(fnv1a(term.encode("utf-8")) % buckets, []).append(encoded[term])
 
-    files: dict[str, bytes] = {f"p/{b:x}.bin": b"".join(parts) for b, parts in grouped.items()}
+    files: dict[str, bytes] = {f"p/{b:x}.bin": b"".join(grouped.get(b, ())) for b in range(buckets)}
+    from ..render import amount_html          # the amount as the server's page shows it
     for pos, d in enumerate(docs):
-        files[f"d/{pos}.json"] = _json({k: d[k] for k in _STORED})
+        files[f"d/{pos}.json"] = _json({**{k: d[k] for k in _STORED},
+                                        "amount_html": str(amount_html(Decimal(d["annual_yuan"])))})
     from whoosh.util.numeric import byte_to_length
     table = [byte_to_length(b) if b else 0 for b in range(256)]
     averages = [(sum(table[b] for b in ls) / n if n else 0.0) or 1.0 for ls in lengths]
@@ -140,14 +146,14 @@ def build_files(catalog) -> dict[str, bytes]:
         "boosts": list(FIELDS.values()), "average": averages, "years": years,
         "units": units, "departments": departments,
         "categories": CATEGORY_ORDER, "category_labels": CATEGORY_LABELS,
-        "synonyms": [[fold(w) for w in g] for g in getattr(catalog, "synonyms", ())],
+        "synonyms": [list(g) for g in gen.synonyms],
         "length_table": table, "fold": _fold_table(),
     }
     files["meta.json"] = _json(meta)
     files["projects.bin"] = bytes(columns)
     files["homophones.txt"] = HOMOPHONES.read_bytes()
     files["names.txt"] = "\n".join(fold(d["title"]) for d in docs).encode("utf-8")
-    by_amount = sorted(range(n), key=lambda p: (-_decimal(docs[p]["annual_yuan"]), p))
+    by_amount = sorted(range(n), key=lambda p: (-Decimal(docs[p]["annual_yuan"]), p))
     unit_name = {u["id"]: u["name"] for u in units}
     files["sort.json"] = _json({
         "name": sorted(range(n), key=lambda p: (pinyin_key(fold(docs[p]["title"])), p)),
@@ -162,11 +168,6 @@ _STORED = ("id", "title", "url", "year", "unit", "annual_yuan", "department", "n
            "category", "goals", "sections", "indicators")
 
 
-def _decimal(text: str):
-    from decimal import Decimal
-    return Decimal(text)
-
-
 def _fold_table() -> str:
     """Traditional → simplified pairs for the script's folding (the rest of folding, NFKC
     and lower case, the browser has): one string, two characters per pair."""
@@ -177,11 +178,12 @@ def _json(value) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def write(catalog, out: Path) -> str:
-    """Write the static index of ``catalog`` into ``out/search/index/`` as a new generation
+def write(out: Path) -> str:
+    """Write the static index of the site's search index into ``out/search/index/`` as a new generation
     and point ``current.json`` at it; keep the previous generation (pages open in a browser
     may still read it) and remove older ones.  Returns the generation's name."""
-    files = build_files(catalog)
+    from . import open_backend
+    files = build_files(open_backend(out).generation())
     h = hashlib.sha256()
     for path in sorted(files):
         h.update(path.encode() + b"\0" + hashlib.sha256(files[path]).digest())
@@ -199,12 +201,17 @@ def write(catalog, out: Path) -> str:
     previous = _current(root)
     pointer = root / "current.json"
     tmp_pointer = root / f".current-{os.getpid()}.json"
-    tmp_pointer.write_text(json.dumps({"generation": name, "previous": previous}), "utf-8")
+    tmp_pointer.write_text(json.dumps({"generation": name}), "utf-8")
     os.replace(tmp_pointer, pointer)
     for entry in root.iterdir():
         if entry.is_dir() and entry.name not in (name, previous):
             shutil.rmtree(entry, ignore_errors=True)
     return name
+
+
+def remove(out: Path) -> None:
+    """No static index (the setting was turned off): the search page says to browse."""
+    shutil.rmtree(Path(out) / FOLDER, ignore_errors=True)
 
 
 def _current(root: Path) -> str | None:

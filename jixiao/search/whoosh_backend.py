@@ -48,6 +48,10 @@ class WhooshBackend:
         from .engine import matching
         return self._guarded(lambda: matching(self._current(), params, limit))
 
+    def generation(self):
+        """The generation readers use now (``static_index`` exports it as files)."""
+        return self._current()
+
     def _guarded(self, read):
         try:
             return read()

@@ -411,11 +411,15 @@
 
     async result(p, query, categories) {
       const d = await this.stored(p);
-      return {
+      const entry = {
         type: "project", id: d.id, title: d.title, url: d.url, year: d.year,
         unit: Object.assign({}, d.unit), annual_yuan: d.annual_yuan,
         snippets: snippets(d, query), indicators: matchedIndicators(d, query, categories),
       };
+      // the amount as the server's page shows it (万元/亿元, exact yuan in its title): for
+      // the page, not part of the /api/search document
+      Object.defineProperty(entry, "amount_html", { value: d.amount_html, enumerable: false });
+      return entry;
     }
   }
 
