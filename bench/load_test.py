@@ -208,23 +208,41 @@ def serve(content: Path, out: Path, wait: float = 180.0):
         log.close()
 
 
+class StaticHost(str):
+    """The base URL of ``static_files``, with what it has served: ``served`` lists
+    (path, bytes of body) per answer, in order (a 404's body included)."""
+
+    def __new__(cls, base: str, served: list):
+        s = super().__new__(cls, base)
+        s.served = served
+        return s
+
+
 @contextmanager
 def static_files(root: Path):
     """``root`` served as plain files on a free loopback port, as a web host or object
-    storage serves a site (no search server); yields the base URL."""
+    storage serves a site (no search server); yields its base URL (``StaticHost``)."""
     import functools
     import http.server
+
+    served: list[tuple[str, int]] = []           # (path, bytes of body) of each answer
 
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args):
             pass
 
+        def copyfile(self, source, outputfile):
+            n = len(data := source.read())
+            outputfile.write(data)
+            served.append((self.path, n))
+
     handler = functools.partial(Quiet, directory=str(root))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd.served = served
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+        yield StaticHost(f"http://127.0.0.1:{httpd.server_address[1]}", served)
     finally:
         httpd.shutdown()
         httpd.server_close()

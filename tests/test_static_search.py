@@ -111,6 +111,8 @@ def test_a_generation_is_written_beside_the_previous_one(site, catalog, tmp_path
     name = json.loads((root / "current.json").read_text())["generation"]
     assert static_index.write(site) == name                 # same content: same folder
     assert sorted(p.name for p in root.iterdir() if p.is_dir()) == [name]
-    files = static_index.build_files(open_backend(site).generation())
-    assert {"meta.json", "projects.bin", "names.txt", "sort.json", "homophones.txt"} <= files.keys()
-    assert len([f for f in files if f.startswith("d/")]) == len(catalog.projects)
+    folder = root / name
+    assert {"meta.json", "projects.bin", "names.txt", "sort.json", "homophones.txt"} <= \
+        {p.name for p in folder.iterdir()}
+    assert len(list((folder / "d").iterdir())) == len(catalog.projects)
+    assert all(p.read_bytes()[:2] == b"\x1f\x8b" for p in folder.rglob("*") if p.is_file())

@@ -3,48 +3,62 @@
 ``templates/static/search-engine.js`` answers ``/search/?q=…`` in the browser from these
 files with the server's semantics (``engine.py``: the same tiers, ranking, highlights,
 facets, filters and paging); ``tests/test_static_search.py`` holds the two to the same
-answers.  The files are an export of the whoosh generation just published: its stored
-documents indexed again with the same fields and analyzer (``documents.field_texts``,
-``analysis.term_positions``), so the two agree on every term, and a rebuild reads no
-record for it.
+answers.  The files are an export of the whoosh generation just published — its postings,
+field lengths and stored documents — so the two agree on every term, and a rebuild reads
+no record and tokenizes no text for it.
 
     search/index/current.json           {"generation": "<hash>"}    (no-cache)
     search/index/<hash>/meta.json       sizes, units, departments, synonyms, fold table
     search/index/<hash>/projects.bin    per project: year, categories, field length bytes, unit
-    search/index/<hash>/names.txt       folded project names, one per line (relaxed tier)
-    search/index/<hash>/sort.json       name/unit orders (pinyin), amounts, amount order
-    search/index/<hash>/p/<xx>.bin      postings, bucketed by a hash of the term
+    search/index/<hash>/p/<b>.bin       postings: per term and field, projects and frequencies
+    search/index/<hash>/q/<b>.bin       … and the positions (read for multi-token parts only)
+    search/index/<hash>/n/<b>.bin       characters of the project names and where they stand
+                                        (the relaxed tier: characters in order in a name)
     search/index/<hash>/d/<n>.json      the stored document of the project at position n
+    search/index/<hash>/names.txt       folded names, one per line (suggestions only)
+    search/index/<hash>/homophones.txt  the homophone table (suggestions only)
+    search/index/<hash>/sort.json       name/unit orders (pinyin), amounts, amount order
 
-A query fetches ``current.json`` and ``meta.json`` and ``projects.bin`` once, one bucket
-per distinct term it needs, and the documents of the page's hits; ``names.txt`` when it
-reaches the relaxed tier or a suggestion, ``sort.json`` for another order or an amount
-range, and the homophone table (``homophones.txt``) only for a suggestion.
+Every file under ``<hash>/`` is gzip-compressed (the script inflates it with the browser's
+``DecompressionStream``), as Pagefind does: the bytes on the wire do not depend on whether
+the host compresses.  A query fetches ``current.json``, ``meta.json`` and ``projects.bin``
+once, one ``p/`` bucket per term it needs (and the ``q/`` bucket where a part is several
+tokens), ``n/`` buckets for a relaxed part, and the documents of the page's hits.
 Everything under ``<hash>/`` never changes once written (cache it for a year); a new
 build writes a new folder, points ``current.json`` at it and removes the one before the
 previous.
 
-Postings (varints, 7 bits a byte, low first): for each term and field in a bucket,
-``len(term) term field ndocs nbytes`` and ``nbytes`` of: per document ``Δposition tf``
-and, for terms that are not shingles, ``tf`` Δ-coded positions.
+Binary layouts (little-endian; ``v`` is a varint, 7 bits a byte, low first; entries follow
+each other; a term's bucket is FNV-1a of its UTF-8 bytes modulo ``meta.buckets``):
+
+    p/: v len(term), term, v field, v ndocs, ndocs × u32 site position, ndocs × u32 frequency
+    q/: v len(term), term, v field, v width (2 or 4), v nbytes, then each document's
+        positions (frequency of them, ``width`` bytes each), in the order of ``p/``
+    n/: v len(char), char, v ndocs, then per document: v Δposition, v count, count × v offset
+        (offsets in code points of the folded name)
 """
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
 import shutil
+import sys
+from array import array
 from decimal import Decimal
 from pathlib import Path
 
 from ..derive import CATEGORY_LABELS, CATEGORY_ORDER
-from .analysis import SHINGLE, _t2s, fold, term_positions
-from .documents import FIELDS, field_texts
+from .analysis import SHINGLE, _is_cjk, _t2s
+from .documents import FIELDS
 from .homophones import TABLE as HOMOPHONES, pinyin_key
 
 FOLDER = Path("search") / "index"
-VERSION = 1
-BUCKET_BYTES = 16_384          # aimed average size of a postings bucket
+VERSION = 2
+PER_BUCKET = 2.5               # projects per postings bucket (~16 KB before gzip at 10,000)
+NAMES_PER_BUCKET = 40          # projects per bucket of name characters
+PARALLEL_FROM = 400            # projects from which half the postings are written in a child
 
 
 def fnv1a(data: bytes) -> int:
@@ -63,105 +77,168 @@ def _varints(values, out: bytearray) -> None:
         out.append(v)
 
 
-def _length_byte(length: int) -> int:
-    """The field length as whoosh keeps it, one byte per document and field (BM25 reads
-    ``byte_to_length`` of it: ``meta.length_table``)."""
-    from whoosh.util.numeric import length_to_byte
-    return length_to_byte(length) if length else 0
+def _u32(values) -> bytes:
+    a = array("I", values)
+    if sys.byteorder == "big":
+        a.byteswap()
+    return a.tobytes()
 
 
-def build_files(gen) -> dict[str, bytes]:
-    """relative path (inside the generation folder) → bytes, for a whoosh generation
-    (``whoosh_search.Generation``): its stored documents, in site order, are indexed again
-    with the same fields and analyzer, so no record is read."""
-    docs = [gen.stored(p) for p in range(gen.n)]
-    n = len(docs)
+def _bucket_count(items: int, per_bucket: float) -> int:
+    """A power of two, at least 16, of about ``items / per_bucket``: a property of the live
+    documents only, so an incremental build and a clean one split the same way."""
+    count = 16
+    while count * per_bucket < items:
+        count *= 2
+    return count
+
+
+def _gz(folder: Path, path: str, data: bytes, digests: dict) -> None:
+    """Write ``data`` gzip-compressed (the same bytes for the same data) and note its digest."""
+    (folder / path).write_bytes(gzip.compress(data, compresslevel=6, mtime=0))
+    digests[path] = hashlib.sha256(data).hexdigest()
+
+
+def _terms(gen) -> dict[str, list[int]]:
+    """Every term of the index → the fields (their index in FIELDS) that hold it."""
+    fields = list(FIELDS)
+    terms: dict[str, set[int]] = {}
+    for reader, _ in gen.searcher().reader().leaf_readers():
+        for field, btext in reader.all_terms():
+            if field in FIELDS:
+                terms.setdefault(btext.decode("utf-8"), set()).add(fields.index(field))
+    return {t: sorted(ks) for t, ks in terms.items()}
+
+
+def _entries(gen, leaves, term: str, ks: list[int]) -> tuple[bytes, bytes]:
+    """A term's ``p/`` and ``q/`` entries, from whoosh's postings (``whoosh_search._term``:
+    each document's positions a machine array, its typecode byte first), put in site order
+    with numpy, deleted documents left out."""
+    import numpy as np
+    from .whoosh_search import _term
+    raw = term.encode("utf-8")
+    head = bytearray()
+    _varints((len(raw),), head)
+    head += raw
+    p_entry, q_entry = bytearray(), bytearray()
+    for k in ks:
+        hits = _term(leaves, list(FIELDS)[k], term)
+        site = gen.site_order[np.fromiter(hits, dtype=np.int64, count=len(hits))]
+        live = np.flatnonzero(site >= 0)
+        if not len(live):
+            continue
+        order = live[np.argsort(site[live], kind="stable")]
+        values = list(hits.values())
+        values = [values[i] for i in order.tolist()]
+        width = 4 if any(v[0] == ord("I") for v in values) else 2
+        if width == 4:           # a field of more than 65,535 tokens somewhere: all 4 wide
+            values = [v if v[0] == ord("I") else b"I" + _u32(array("H", v[1:])) for v in values]
+        sizes = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+        blob = np.frombuffer(b"".join(values), dtype=np.uint8)
+        typecodes = np.cumsum(sizes) - sizes              # where each value's typecode is
+        p_entry += head
+        _varints((k, len(values)), p_entry)
+        p_entry += _u32(site[order].tolist()) + _u32(((sizes - 1) // width).tolist())
+        if SHINGLE not in term:
+            body = np.delete(blob, typecodes).tobytes()
+            q_entry += head
+            _varints((k, width, len(body)), q_entry)
+            q_entry += body
+    return bytes(p_entry), bytes(q_entry)
+
+
+def _write_postings(gen, terms: dict, buckets: int, folder: Path, part: int, parts: int) -> dict:
+    """The ``p/`` and ``q/`` buckets ``b`` with ``b % parts == part``; returns their digests."""
+    leaves = gen.searcher().reader().leaf_readers()
+    p_files: dict[int, list[bytes]] = {}
+    q_files: dict[int, list[bytes]] = {}
+    for term in sorted(terms):
+        b = fnv1a(term.encode("utf-8")) % buckets
+        if b % parts != part:
+            continue
+        p_entry, q_entry = _entries(gen, leaves, term, terms[term])
+        p_files.setdefault(b, []).append(p_entry)
+        q_files.setdefault(b, []).append(q_entry)
+    digests: dict[str, str] = {}
+    for b in range(part, buckets, parts):
+        _gz(folder, f"p/{b:x}.bin", b"".join(p_files.get(b, ())), digests)
+        _gz(folder, f"q/{b:x}.bin", b"".join(q_files.get(b, ())), digests)
+    return digests
+
+
+def _name_chars(names: list[str], buckets: int) -> dict[int, bytes]:
+    """The ``n/`` buckets: each CJK character of the folded names → the projects whose name
+    holds it, and where."""
+    where: dict[str, list[tuple[int, list[int]]]] = {}
+    for pos, name in enumerate(names):
+        at: dict[str, list[int]] = {}
+        for i, ch in enumerate(name):
+            if _is_cjk(ch):
+                at.setdefault(ch, []).append(i)
+        for ch, offsets in at.items():
+            where.setdefault(ch, []).append((pos, offsets))
+    grouped: dict[int, bytearray] = {b: bytearray() for b in range(buckets)}
+    for ch in sorted(where):
+        rows = where[ch]
+        raw = ch.encode("utf-8")
+        entry = grouped[fnv1a(raw) % buckets]
+        _varints((len(raw),), entry)
+        entry += raw
+        _varints((len(rows),), entry)
+        last = 0
+        for pos, offsets in rows:
+            _varints((pos - last, len(offsets), *offsets), entry)
+            last = pos
+    return {b: bytes(data) for b, data in grouped.items()}
+
+
+def _write_rest(gen, buckets: int, folder: Path) -> dict:
+    """Everything but the postings: meta.json, projects.bin, n/, d/, names, sort orders."""
+    from whoosh.util.numeric import byte_to_length, length_to_byte
+    from ..render import amount_html          # the amount as the server's page shows it
+    digests: dict[str, str] = {}
+    n = gen.n
+    docs = [gen.stored(p) for p in range(n)]
+    for pos, d in enumerate(docs):
+        _gz(folder, f"d/{pos}.json", _json({**{k: d[k] for k in _STORED}, "amount_html":
+                                            str(amount_html(Decimal(d["annual_yuan"])))}), digests)
     units = [{k: v for k, v in u.items() if k != "folded"} for u in gen.units]
     unit_index = {u["id"]: k for k, u in enumerate(units)}
-    departments = {}
-    for d in docs:
-        departments.setdefault(d["department"]["id"], d["department"]["name"])
-    years = sorted({str(d["year"]) for d in docs}, reverse=True)
+    years = sorted(gen.masks["year"], reverse=True)
     year_index = {y: k for k, y in enumerate(years)}
     fields = list(FIELDS)
-
-    postings: dict[str, dict[int, list]] = {}       # term → field → [(position, positions)]
-    lengths = [[0] * n for _ in fields]
-    for pos, d in enumerate(docs):
-        for f, text in field_texts(d).items():
-            if not text:
-                continue
-            k = fields.index(f)
-            terms = term_positions(fold(text))
-            lengths[k][pos] = _length_byte(sum(map(len, terms.values())))
-            for term, positions in terms.items():
-                postings.setdefault(term, {}).setdefault(k, []).append((pos, positions))
-
-    columns = bytearray()
-    columns += bytes(year_index[str(d["year"])] for d in docs)
+    columns = bytearray(year_index[gen.year_of[p]] for p in range(n))
     columns += bytes(sum(1 << CATEGORY_ORDER.index(c) for c in d["categories"]) for d in docs)
-    for f in range(len(fields)):
-        columns += bytes(lengths[f])
-    columns += b"".join(unit_index[d["unit"]["id"]].to_bytes(2, "little") for d in docs)
-
-    encoded: dict[str, bytes] = {}
-    for term, by_field in postings.items():
-        out = bytearray()
-        raw = term.encode("utf-8")
-        for k, rows in sorted(by_field.items()):
-            body = bytearray()
-            last = 0
-            shingled = SHINGLE in term
-            for pos, positions in rows:
-                _varints((pos - last, len(positions)), body)
-                last = pos
-                if not shingled:
-                    prev = 0
-                    for p in positions:
-                        _varints((p - prev,), body)
-                        prev = p
-            _varints((len(raw),), out)
-            out += raw
-            _varints((k, len(rows), len(body)), out)
-            out += body
-        encoded[term] = bytes(out)
-    total = sum(map(len, encoded.values()))
-    buckets = 16
-    while total / buckets > BUCKET_BYTES:
-        buckets *= 2
-    grouped: dict[int, list[bytes]] = {}
-    for term in sorted(encoded):
-        grouped.setdefault(fnv1a(term.encode("utf-8")) % buckets, []).append(encoded[term])
-
-    files: dict[str, bytes] = {f"p/{b:x}.bin": b"".join(grouped.get(b, ())) for b in range(buckets)}
-    from ..render import amount_html          # the amount as the server's page shows it
-    for pos, d in enumerate(docs):
-        files[f"d/{pos}.json"] = _json({**{k: d[k] for k in _STORED},
-                                        "amount_html": str(amount_html(Decimal(d["annual_yuan"])))})
-    from whoosh.util.numeric import byte_to_length
-    table = [byte_to_length(b) if b else 0 for b in range(256)]
-    averages = [(sum(table[b] for b in ls) / n if n else 0.0) or 1.0 for ls in lengths]
+    for f in fields:                            # whoosh's length byte of each field
+        by_doc = gen.lengths[f]
+        columns += bytes(length_to_byte(int(by_doc[gen.docnum[p]])) if by_doc[gen.docnum[p]]
+                         else 0 for p in range(n))
+    columns += b"".join(unit_index[gen.unit_of[p]].to_bytes(2, "little") for p in range(n))
+    _gz(folder, "projects.bin", bytes(columns), digests)
+    name_buckets = _bucket_count(n, NAMES_PER_BUCKET)
+    for b, data in _name_chars(gen.names, name_buckets).items():
+        _gz(folder, f"n/{b:x}.bin", data, digests)
     meta = {
-        "version": VERSION, "n": n, "buckets": buckets, "fields": fields,
-        "boosts": list(FIELDS.values()), "average": averages, "years": years,
-        "units": units, "departments": departments,
+        "version": VERSION, "n": n, "buckets": buckets, "name_buckets": name_buckets,
+        "fields": fields, "boosts": list(FIELDS.values()),
+        "average": [gen.average[f] for f in fields], "years": years,
+        "units": units, "departments": {d["department"]["id"]: d["department"]["name"] for d in docs},
         "categories": CATEGORY_ORDER, "category_labels": CATEGORY_LABELS,
         "synonyms": [list(g) for g in gen.synonyms],
-        "length_table": table, "fold": _fold_table(),
+        "length_table": [byte_to_length(b) if b else 0 for b in range(256)],
+        "fold": _fold_table(),
     }
-    files["meta.json"] = _json(meta)
-    files["projects.bin"] = bytes(columns)
-    files["homophones.txt"] = HOMOPHONES.read_bytes()
-    files["names.txt"] = "\n".join(fold(d["title"]) for d in docs).encode("utf-8")
-    by_amount = sorted(range(n), key=lambda p: (-Decimal(docs[p]["annual_yuan"]), p))
+    _gz(folder, "meta.json", _json(meta), digests)
+    _gz(folder, "homophones.txt", HOMOPHONES.read_bytes(), digests)
+    _gz(folder, "names.txt", gen.names_text.encode("utf-8"), digests)
     unit_name = {u["id"]: u["name"] for u in units}
-    files["sort.json"] = _json({
-        "name": sorted(range(n), key=lambda p: (pinyin_key(fold(docs[p]["title"])), p)),
-        "unit": sorted(range(n), key=lambda p: (pinyin_key(unit_name[docs[p]["unit"]["id"]]), p)),
-        "amount": by_amount,
-        "yuan": [docs[p]["annual_yuan"] for p in by_amount],
-    })
-    return files
+    _gz(folder, "sort.json", _json({
+        "name": sorted(range(n), key=lambda p: (pinyin_key(gen.names[p]), p)),
+        "unit": sorted(range(n), key=lambda p: (pinyin_key(unit_name[gen.unit_of[p]]), p)),
+        "amount": gen.by_amount,
+        "yuan": [str(a) for a in gen.amounts_desc],
+    }), digests)
+    return digests
 
 
 _STORED = ("id", "title", "url", "year", "unit", "annual_yuan", "department", "nature",
@@ -179,24 +256,39 @@ def _json(value) -> bytes:
 
 
 def write(out: Path) -> str:
-    """Write the static index of the site's search index into ``out/search/index/`` as a new generation
-    and point ``current.json`` at it; keep the previous generation (pages open in a browser
-    may still read it) and remove older ones.  Returns the generation's name."""
+    """Write the static index of the site's search index into ``out/search/index/`` as a
+    new generation and point ``current.json`` at it; keep the previous generation (pages
+    open in a browser may still read it) and remove older ones.  Returns its name.
+
+    Half of the postings buckets are written by a forked child meanwhile (the build's
+    other steps are done: both cores are free)."""
+    from ..background import Background
     from . import open_backend
-    files = build_files(open_backend(out).generation())
-    h = hashlib.sha256()
-    for path in sorted(files):
-        h.update(path.encode() + b"\0" + hashlib.sha256(files[path]).digest())
-    name = h.hexdigest()[:16]
+    gen = open_backend(out).generation()
     root = Path(out) / FOLDER
-    folder = root / name
-    if not folder.is_dir():
-        tmp = root / f".tmp-{name}-{os.getpid()}"
+    tmp = root / f".tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    for sub in ("p", "q", "n", "d"):
+        (tmp / sub).mkdir(parents=True)
+    terms = _terms(gen)
+    buckets = _bucket_count(gen.n, PER_BUCKET)
+    parts = 2 if gen.n >= PARALLEL_FROM and hasattr(os, "fork") else 1
+    child = Background(_write_postings, gen, terms, buckets, tmp, 1, 2) if parts == 2 else None
+    try:
+        digests = _write_postings(gen, terms, buckets, tmp, 0, parts)
+        digests.update(_write_rest(gen, buckets, tmp))
+        if child is not None:
+            digests.update(child.result())
+    except BaseException:
+        if child is not None:
+            child.cancel()
         shutil.rmtree(tmp, ignore_errors=True)
-        for path, data in files.items():
-            target = tmp / path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
+        raise
+    name = hashlib.sha256(json.dumps(sorted(digests.items())).encode()).hexdigest()[:16]
+    folder = root / name
+    if folder.is_dir():
+        shutil.rmtree(tmp)
+    else:
         os.replace(tmp, folder)
     previous = _current(root)
     pointer = root / "current.json"

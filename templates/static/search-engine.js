@@ -218,6 +218,48 @@
     return v;
   }
 
+  function u32s(buf, from, count) {      // little-endian u32s at any offset (a copy)
+    const out = new Uint32Array(count);
+    const view = new DataView(buf.buffer, buf.byteOffset + from, 4 * count);
+    for (let i = 0; i < count; i++) out[i] = view.getUint32(4 * i, true);
+    return out;
+  }
+
+  // every file of a generation is gzip-compressed (static_index.py): inflated here
+  async function inflate(data) {
+    const bytes = new Uint8Array(data);
+    if (bytes[0] !== 0x1f || bytes[1] !== 0x8b) return data;
+    const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+    return new Response(stream).arrayBuffer();
+  }
+
+  // the entries of the index's buckets (jixiao/search/static_index.py: binary layouts)
+  const PARSE = {
+    p(buf, at) {
+      const field = varint(buf, at), ndocs = varint(buf, at);
+      const words = u32s(buf, at.i, 2 * ndocs);
+      at.i += 8 * ndocs;
+      return { field, docs: words.subarray(0, ndocs), tfs: words.subarray(ndocs) };
+    },
+    q(buf, at) {
+      const field = varint(buf, at), width = varint(buf, at), nbytes = varint(buf, at);
+      const body = buf.slice(at.i, at.i + nbytes);
+      at.i += nbytes;
+      return { field, values: width === 2 ? new Uint16Array(body.buffer) : new Uint32Array(body.buffer) };
+    },
+    n(buf, at) {
+      const ndocs = varint(buf, at), where = new Map();
+      let doc = 0;
+      for (let k = 0; k < ndocs; k++) {
+        doc += varint(buf, at);
+        const count = varint(buf, at), offsets = [];
+        for (let j = 0; j < count; j++) offsets.push(varint(buf, at));
+        where.set(doc, offsets);
+      }
+      return where;
+    },
+  };
+
   class Generation {
     constructor(load, folder, meta, columns, encoder) {
       this.load = load; this.folder = folder; this.meta = meta;
@@ -256,22 +298,18 @@
       }
     }
 
-    file(path) { return this.load(this.folder + path); }
+    async file(path) {
+      const data = await this.load(this.folder + path);
+      return data && inflate(data);
+    }
 
     async json(path) {
       const data = await this.file(path);
       return data && JSON.parse(decoder.decode(data));
     }
 
-    async names() {                   // the folded project names, one per line
-      if (!this._names) {
-        this._names = this.file("names.txt").then((data) => {
-          const text = decoder.decode(data);
-          const starts = [0];
-          for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) starts.push(i + 1);
-          return { text, starts, names: text.split("\n") };
-        });
-      }
+    async names() {                   // the folded project names, one per line (suggestions)
+      if (!this._names) this._names = this.file("names.txt").then((data) => ({ text: decoder.decode(data) }));
       return this._names;
     }
 
@@ -280,53 +318,54 @@
       return this._sorts;
     }
 
-    async bucket(b) {
-      if (!this.buckets.has(b)) {
-        this.buckets.set(b, this.file(`p/${b.toString(16)}.bin`).then((data) => {
-          const terms = new Map();
-          if (!data) return terms;
+    // one bucket of a kind, parsed into key → [entries] (PARSE[kind]); fetched once
+    async bucket(kind, b) {
+      const key = kind + b;
+      if (!this.buckets.has(key)) {
+        this.buckets.set(key, this.file(`${kind}/${b.toString(16)}.bin`).then((data) => {
+          const entries = new Map();
+          if (!data) return entries;
           const buf = new Uint8Array(data), at = { i: 0 };
           while (at.i < buf.length) {
             const len = varint(buf, at);
-            const term = decoder.decode(buf.subarray(at.i, at.i + len));
+            const k = decoder.decode(buf.subarray(at.i, at.i + len));
             at.i += len;
-            const field = varint(buf, at), ndocs = varint(buf, at), nbytes = varint(buf, at);
-            if (!terms.has(term)) terms.set(term, new Map());
-            terms.get(term).set(field, { ndocs, body: buf.subarray(at.i, at.i + nbytes) });
-            at.i += nbytes;
+            if (!entries.has(k)) entries.set(k, []);
+            entries.get(k).push(PARSE[kind](buf, at));
           }
-          return terms;
+          return entries;
         }));
       }
-      return this.buckets.get(b);
+      return this.buckets.get(key);
     }
 
-    // field index → {docs, tfs, positions (null for shingles)} of one term
+    bucketOf(text, count) { return fnv1a(this.encoder.encode(text)) % count; }
+
+    // field index → {docs, tfs} of one term (site positions, frequencies)
     async term(text) {
-      const raw = this.encoder.encode(text);
-      const terms = await this.bucket(fnv1a(raw) % this.meta.buckets);
-      const fields = terms.get(text);
-      if (!fields) return new Map();
-      for (const [f, entry] of fields) {
-        if (entry.docs) continue;
-        const docs = new Int32Array(entry.ndocs), tfs = new Int32Array(entry.ndocs);
-        const positions = text.includes(SHINGLE) ? null : [];
-        const at = { i: 0 };
-        let last = 0;
-        for (let k = 0; k < entry.ndocs; k++) {
-          last += varint(entry.body, at);
-          docs[k] = last;
-          const tf = tfs[k] = varint(entry.body, at);
-          if (positions) {
-            const ps = new Int32Array(tf);
-            let prev = 0;
-            for (let j = 0; j < tf; j++) ps[j] = prev += varint(entry.body, at);
-            positions.push(ps);
-          }
-        }
-        fields.set(f, { docs, tfs, positions });
+      const entries = (await this.bucket("p", this.bucketOf(text, this.meta.buckets))).get(text) || [];
+      return new Map(entries.map((e) => [e.field, e]));
+    }
+
+    // site position → the positions of one term in field k (static_index.py: q/)
+    async positions(text, k) {
+      const entries = (await this.bucket("q", this.bucketOf(text, this.meta.buckets))).get(text) || [];
+      const entry = entries.find((e) => e.field === k);
+      const docs = (await this.term(text)).get(k);
+      const byDoc = new Map();
+      if (!entry || !docs) return byDoc;
+      let from = 0;
+      for (let i = 0; i < docs.docs.length; i++) {
+        byDoc.set(docs.docs[i], entry.values.subarray(from, from + docs.tfs[i]));
+        from += docs.tfs[i];
       }
-      return fields;
+      return byDoc;
+    }
+
+    // site position → where a character stands in that project's folded name
+    async nameChar(ch) {
+      const entries = await this.bucket("n", this.bucketOf(ch, this.meta.name_buckets));
+      return (entries.get(ch) || [new Map()])[0];
     }
 
     // docnum → how often the slots stand at consecutive positions in field k (_run_hits)
@@ -338,14 +377,8 @@
         if (e) for (let i = 0; i < e.docs.length; i++) out.set(e.docs[i], e.tfs[i]);
         return out;
       }
-      const lists = [];
-      for (const slot of slots) {
-        const e = (await this.term(slot)).get(k);
-        if (!e) return out;
-        const byDoc = new Map();
-        for (let i = 0; i < e.docs.length; i++) byDoc.set(e.docs[i], e.positions[i]);
-        lists.push(byDoc);
-      }
+      for (const slot of slots) if (!(await this.term(slot)).has(k)) return out;
+      const lists = await Promise.all(slots.map((slot) => this.positions(slot, k)));
       const rarest = lists.reduce((a, b) => (b.size < a.size ? b : a));
       for (const d of rarest.keys()) {
         if (!lists.every((l) => l.has(d))) continue;
@@ -368,6 +401,12 @@
     }
 
     async _match(query) {
+      // every term the query reads, fetched at once (one request per bucket, in parallel)
+      await Promise.all(query.slots.flatMap((slots) => {
+        const single = slots.length === 1 ? slots[0] : shingle(slots);
+        return single !== null ? [this.term(single)]
+          : slots.flatMap((s) => [this.term(s), this.bucket("q", this.bucketOf(s, this.meta.buckets))]);
+      }));
       const n = this.n, scores = new Float64Array(n);
       let matched = null, inName = null, inUnit = null, inHeader = null;
       const meet = (a, b) => (a === null ? b : new Set([...a].filter((x) => b.has(x))));
@@ -847,28 +886,37 @@
     return [m, r, abbreviated];
   }
 
-  function upperBound(arr, x) {       // bisect_right
-    let lo = 0, hi = arr.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (x < arr[mid]) hi = mid; else lo = mid + 1;
+  // The projects whose name holds every character of the part, and each one's name with
+  // only those characters kept (the others stand in as U+E000): the patterns match the
+  // characters of the part and "any character", so they match there exactly as in the
+  // name, and no request fetches all the names.
+  async function namesHolding(gen, part) {
+    const cs = [...new Set(chars(part))];
+    const where = await Promise.all(cs.map((c) => gen.nameChar(c)));
+    const rarest = where.reduce((a, b) => (b.size < a.size ? b : a));
+    const out = new Map();
+    for (const p of rarest.keys()) {
+      if (!where.every((w) => w.has(p))) continue;
+      const name = [];
+      where.forEach((w, i) => { for (const o of w.get(p)) name[o] = cs[i]; });
+      out.set(p, Array.from(name, (c) => c || "\ue000").join(""));
     }
-    return lo;
+    return out;
   }
 
   async function relaxedProjects(gen, query) {
     const part = singlePart(query);
     if (part === null) return [0n, []];
-    const { text, starts } = await gen.names();
+    const names = await namesHolding(gen, part);
     const found = new Map();
     patterns(part).forEach((pattern, rank) => {
-      pattern.lastIndex = 0;
-      let m;
-      while ((m = pattern.exec(text)) !== null) {
-        const p = upperBound(starts, m.index) - 1;
-        const key = rank * 1000 + clen(m[0]);
-        if (key < (found.has(p) ? found.get(p) : 1 << 30)) found.set(p, key);
-        if (m[0].length === 0) pattern.lastIndex++;
+      for (const [p, name] of names) {
+        pattern.lastIndex = 0;
+        let m;
+        while ((m = pattern.exec(name)) !== null) {
+          const key = rank * 1000 + clen(m[0]);
+          if (key < (found.has(p) ? found.get(p) : 1 << 30)) found.set(p, key);
+        }
       }
     });
     const order = [...found.keys()].sort((a, b) => found.get(a) - found.get(b) || a - b);
@@ -1135,7 +1183,8 @@
     const pointer = await load(base + "current.json");
     if (!pointer) return null;
     const folder = base + JSON.parse(decoder.decode(pointer)).generation + "/";
-    const [metaData, columns] = await Promise.all([load(folder + "meta.json"), load(folder + "projects.bin")]);
+    const [metaData, columns] = await Promise.all(["meta.json", "projects.bin"].map(
+      (name) => load(folder + name).then((data) => data && inflate(data))));
     if (!metaData || !columns) return null;
     const meta = JSON.parse(decoder.decode(metaData));
     T2S = new Map();

@@ -129,6 +129,7 @@
     const doc = await engine.search(args);
     if (params.q) document.title = `${params.q} · ${document.title}`;
     notice.outerHTML = render(params, doc);
+    performance.mark("first-results");     // bench/static_search.py: time to first results
   }
 
   run().catch((e) => {
