@@ -8,13 +8,16 @@ field lengths and stored documents — so the two agree on every term, and a reb
 no record and tokenizes no text for it.
 
     search/index/current.json           {"generation": "<hash>"}    (no-cache)
-    search/index/<hash>/meta.json       sizes, units, departments, synonyms, fold table
+    search/index/<hash>/meta.json       sizes, units, departments, synonyms
     search/index/<hash>/projects.bin    per project: year, categories, field length bytes, unit
     search/index/<hash>/p/<b>.bin       postings: per term and field, projects and frequencies
     search/index/<hash>/q/<b>.bin       … and the positions (read for multi-token parts only)
     search/index/<hash>/n/<b>.bin       characters of the project names and where they stand
                                         (the relaxed tier: characters in order in a name)
     search/index/<hash>/d/<n>.json      the stored document of the project at position n
+    search/index/<hash>/f/<block>.txt   traditional → simplified pairs, by code point >> 8
+                                        (the query's characters; a document carries its own)
+    search/index/<hash>/fold.txt        all of them (suggestions only)
     search/index/<hash>/names.txt       folded names, one per line (suggestions only)
     search/index/<hash>/homophones.txt  the homophone table (suggestions only)
     search/index/<hash>/sort.json       name/unit orders (pinyin), amounts, amount order
@@ -31,9 +34,9 @@ previous.
 Binary layouts (little-endian; ``v`` is a varint, 7 bits a byte, low first; entries follow
 each other; a term's bucket is FNV-1a of its UTF-8 bytes modulo ``meta.buckets``):
 
-    p/: v len(term), term, v field, v ndocs, ndocs × u32 site position, ndocs × u32 frequency
-    q/: v len(term), term, v field, v width (2 or 4), v nbytes, then each document's
-        positions (frequency of them, ``width`` bytes each), in the order of ``p/``
+    p/: v len(term), term, v field, v ndocs, then per document: v Δsite position, v frequency
+    q/: v len(term), term, v field, v nbytes, then each document's positions (frequency of
+        them, v Δposition from 0), in the order of ``p/``
     n/: v len(char), char, v ndocs, then per document: v Δposition, v count, count × v offset
         (offsets in code points of the folded name)
 """
@@ -55,7 +58,7 @@ from .documents import FIELDS
 from .homophones import TABLE as HOMOPHONES, pinyin_key
 
 FOLDER = Path("search") / "index"
-VERSION = 2
+VERSION = 3
 PER_BUCKET = 2.5               # projects per postings bucket (~16 KB before gzip at 10,000)
 NAMES_PER_BUCKET = 40          # projects per bucket of name characters
 PARALLEL_FROM = 400            # projects from which half the postings are written in a child
@@ -110,10 +113,26 @@ def _terms(gen) -> dict[str, list[int]]:
     return {t: sorted(ks) for t, ks in terms.items()}
 
 
+def _varint_array(values) -> bytes:
+    """``_varints`` of a numpy array of non-negative integers, vectorized."""
+    import numpy as np
+    v = np.asarray(values, dtype=np.uint64)
+    n = 1 + sum((v >= (1 << (7 * k))).astype(np.int64) for k in range(1, 5))
+    out = np.empty(int(n.sum()), dtype=np.uint8)
+    starts = np.cumsum(n) - n
+    for k in range(5):
+        sel = n > k
+        if not sel.any():
+            break
+        more = (n[sel] > k + 1).astype(np.uint64) << np.uint64(7)
+        out[starts[sel] + k] = ((v[sel] >> np.uint64(7 * k)) & np.uint64(0x7F)) | more
+    return out.tobytes()
+
+
 def _entries(gen, leaves, term: str, ks: list[int]) -> tuple[bytes, bytes]:
     """A term's ``p/`` and ``q/`` entries, from whoosh's postings (``whoosh_search._term``:
     each document's positions a machine array, its typecode byte first), put in site order
-    with numpy, deleted documents left out."""
+    and Δ-coded with numpy, deleted documents left out."""
     import numpy as np
     from .whoosh_search import _term
     raw = term.encode("utf-8")
@@ -130,20 +149,29 @@ def _entries(gen, leaves, term: str, ks: list[int]) -> tuple[bytes, bytes]:
         order = live[np.argsort(site[live], kind="stable")]
         values = list(hits.values())
         values = [values[i] for i in order.tolist()]
-        width = 4 if any(v[0] == ord("I") for v in values) else 2
-        if width == 4:           # a field of more than 65,535 tokens somewhere: all 4 wide
+        if any(v[0] == ord("I") for v in values):   # a field of more than 65,535 tokens
             values = [v if v[0] == ord("I") else b"I" + _u32(array("H", v[1:])) for v in values]
+        width = 4 if values[0][0] == ord("I") else 2
         sizes = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
-        blob = np.frombuffer(b"".join(values), dtype=np.uint8)
-        typecodes = np.cumsum(sizes) - sizes              # where each value's typecode is
+        tfs = (sizes - 1) // width
+        docs = site[order].astype(np.int64)
         p_entry += head
         _varints((k, len(values)), p_entry)
-        p_entry += _u32(site[order].tolist()) + _u32(((sizes - 1) // width).tolist())
+        body = np.empty(2 * len(docs), dtype=np.int64)
+        body[0::2] = np.diff(docs, prepend=0)
+        body[1::2] = tfs
+        p_entry += _varint_array(body)
         if SHINGLE not in term:
-            body = np.delete(blob, typecodes).tobytes()
+            blob = np.frombuffer(b"".join(values), dtype=np.uint8)
+            blob = np.delete(blob, np.cumsum(sizes) - sizes)      # the typecode bytes
+            positions = np.frombuffer(blob.tobytes(), dtype="<u2" if width == 2 else "<u4")
+            deltas = np.diff(positions.astype(np.int64), prepend=0)
+            firsts = np.cumsum(tfs) - tfs                  # each document starts from 0
+            deltas[firsts] = positions[firsts]
+            data = _varint_array(deltas)
             q_entry += head
-            _varints((k, width, len(body)), q_entry)
-            q_entry += body
+            _varints((k, len(data)), q_entry)
+            q_entry += data
     return bytes(p_entry), bytes(q_entry)
 
 
@@ -199,10 +227,13 @@ def _write_rest(gen, buckets: int, folder: Path) -> dict:
     digests: dict[str, str] = {}
     n = gen.n
     docs = [gen.stored(p) for p in range(n)]
+    t2s = _t2s()
     for pos, d in enumerate(docs):
-        _gz(folder, f"d/{pos}.json", _json({**{k: d[k] for k in _STORED}, "amount_html":
-                                            str(amount_html(Decimal(d["annual_yuan"])))}), digests)
-    units = [{k: v for k, v in u.items() if k != "folded"} for u in gen.units]
+        stored = {k: d[k] for k in _STORED}
+        text = json.dumps(stored, ensure_ascii=False)
+        _gz(folder, f"d/{pos}.json", _json({**stored, "amount_html": str(amount_html(
+            Decimal(d["annual_yuan"]))), "fold": _pairs(t2s, text)}), digests)
+    units = [dict(u) for u in gen.units]          # with their folded names
     unit_index = {u["id"]: k for k, u in enumerate(units)}
     years = sorted(gen.masks["year"], reverse=True)
     year_index = {y: k for k, y in enumerate(years)}
@@ -226,9 +257,15 @@ def _write_rest(gen, buckets: int, folder: Path) -> dict:
         "categories": CATEGORY_ORDER, "category_labels": CATEGORY_LABELS,
         "synonyms": [list(g) for g in gen.synonyms],
         "length_table": [byte_to_length(b) if b else 0 for b in range(256)],
-        "fold": _fold_table(),
+        "fold_blocks": sorted({ord(t) >> 8 for t in _fold_pairs(t2s)}),
     }
     _gz(folder, "meta.json", _json(meta), digests)
+    blocks: dict[int, str] = {}
+    for t, simple in _fold_pairs(t2s).items():
+        blocks[ord(t) >> 8] = blocks.get(ord(t) >> 8, "") + t + simple
+    for block, pairs in blocks.items():
+        _gz(folder, f"f/{block:x}.txt", pairs.encode("utf-8"), digests)
+    _gz(folder, "fold.txt", "".join(blocks.values()).encode("utf-8"), digests)
     _gz(folder, "homophones.txt", HOMOPHONES.read_bytes(), digests)
     _gz(folder, "names.txt", gen.names_text.encode("utf-8"), digests)
     unit_name = {u["id"]: u["name"] for u in units}
@@ -245,10 +282,15 @@ _STORED = ("id", "title", "url", "year", "unit", "annual_yuan", "department", "n
            "category", "goals", "sections", "indicators")
 
 
-def _fold_table() -> str:
-    """Traditional → simplified pairs for the script's folding (the rest of folding, NFKC
-    and lower case, the browser has): one string, two characters per pair."""
-    return "".join(t + s for t, s in sorted(_t2s().items()) if len(s) == 1 and t != s)
+def _fold_pairs(t2s: dict) -> dict[str, str]:
+    """Traditional → simplified, for the script's folding (the rest of folding, NFKC and
+    lower case, the browser has): every pair is one character to one."""
+    return {t: s for t, s in sorted(t2s.items()) if len(s) == 1 and t != s}
+
+
+def _pairs(t2s: dict, text: str) -> str:
+    """The pairs of the characters of ``text`` (a document carries those it needs)."""
+    return "".join(ch + t2s[ch] for ch in sorted(set(text)) if ch in t2s and t2s[ch] != ch)
 
 
 def _json(value) -> bytes:
@@ -268,7 +310,7 @@ def write(out: Path) -> str:
     root = Path(out) / FOLDER
     tmp = root / f".tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
-    for sub in ("p", "q", "n", "d"):
+    for sub in ("p", "q", "n", "d", "f"):
         (tmp / sub).mkdir(parents=True)
     terms = _terms(gen)
     buckets = _bucket_count(gen.n, PER_BUCKET)

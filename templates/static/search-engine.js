@@ -25,8 +25,15 @@
   const WORD = /^[0-9a-z]+$/;
   const SPLIT = new RegExp(`[${SPACE}]+`, "u");
 
-  let T2S = new Map();
+  // traditional → simplified, loaded as needed (Generation.folding): the query's blocks,
+  // each document's own pairs, the whole table for suggestions
+  const T2S = new Map();
   const FOLDED = new Map();
+  function addPairs(pairs) {
+    const cs = chars(pairs);
+    for (let i = 0; i + 1 < cs.length; i += 2) T2S.set(cs[i], cs[i + 1]);
+    FOLDED.clear();
+  }
   function foldChar(ch) {
     let f = FOLDED.get(ch);
     if (f === undefined) {
@@ -218,13 +225,6 @@
     return v;
   }
 
-  function u32s(buf, from, count) {      // little-endian u32s at any offset (a copy)
-    const out = new Uint32Array(count);
-    const view = new DataView(buf.buffer, buf.byteOffset + from, 4 * count);
-    for (let i = 0; i < count; i++) out[i] = view.getUint32(4 * i, true);
-    return out;
-  }
-
   // every file of a generation is gzip-compressed (static_index.py): inflated here
   async function inflate(data) {
     const bytes = new Uint8Array(data);
@@ -237,15 +237,19 @@
   const PARSE = {
     p(buf, at) {
       const field = varint(buf, at), ndocs = varint(buf, at);
-      const words = u32s(buf, at.i, 2 * ndocs);
-      at.i += 8 * ndocs;
-      return { field, docs: words.subarray(0, ndocs), tfs: words.subarray(ndocs) };
+      const docs = new Uint32Array(ndocs), tfs = new Uint32Array(ndocs);
+      let doc = 0;
+      for (let i = 0; i < ndocs; i++) {
+        docs[i] = doc += varint(buf, at);
+        tfs[i] = varint(buf, at);
+      }
+      return { field, docs, tfs };
     },
-    q(buf, at) {
-      const field = varint(buf, at), width = varint(buf, at), nbytes = varint(buf, at);
-      const body = buf.slice(at.i, at.i + nbytes);
+    q(buf, at) {                         // Δ-coded: decoded per document in positions()
+      const field = varint(buf, at), nbytes = varint(buf, at);
+      const body = buf.subarray(at.i, at.i + nbytes);
       at.i += nbytes;
-      return { field, values: width === 2 ? new Uint16Array(body.buffer) : new Uint32Array(body.buffer) };
+      return { field, body };
     },
     n(buf, at) {
       const ndocs = varint(buf, at), where = new Map();
@@ -277,7 +281,7 @@
       const unitsAt = (2 + meta.fields.length) * n;
       const unitOf = new Uint16Array(n);
       for (let p = 0; p < n; p++) unitOf[p] = bytes[unitsAt + 2 * p] | (bytes[unitsAt + 2 * p + 1] << 8);
-      this.units = meta.units.map((u) => Object.assign({}, u, { folded: fold(u.name) }));
+      this.units = meta.units;                    // with their folded names
       this.synonyms = meta.synonyms;
       const values = { year: new Map(), unit: new Map(), department: new Map(), category: new Map() };
       const push = (f, v, p) => { if (!values[f].has(v)) values[f].set(v, []); values[f].get(v).push(p); };
@@ -306,6 +310,29 @@
     async json(path) {
       const data = await this.file(path);
       return data && JSON.parse(decoder.decode(data));
+    }
+
+    // the fold pairs of the blocks the characters of ``text`` (and what they fold to) are in
+    async folding(text) {
+      this.blocks = this.blocks || new Map();
+      for (let round = 0; round < 2; round++) {
+        const wanted = new Set();
+        for (const ch of text + fold(text)) {
+          const block = ch.codePointAt(0) >> 8;
+          if (!this.blocks.has(block) && this.meta.fold_blocks.includes(block)) wanted.add(block);
+        }
+        if (!wanted.size) return;
+        await Promise.all([...wanted].map((block) => {
+          const loaded = this.file(`f/${block.toString(16)}.txt`).then((data) => data && addPairs(decoder.decode(data)));
+          this.blocks.set(block, loaded);
+          return loaded;
+        }));
+      }
+    }
+
+    async foldingAll() {
+      if (!this._all) this._all = this.file("fold.txt").then((data) => addPairs(decoder.decode(data)));
+      return this._all;
     }
 
     async names() {                   // the folded project names, one per line (suggestions)
@@ -354,10 +381,12 @@
       const docs = (await this.term(text)).get(k);
       const byDoc = new Map();
       if (!entry || !docs) return byDoc;
-      let from = 0;
+      const at = { i: 0 };
       for (let i = 0; i < docs.docs.length; i++) {
-        byDoc.set(docs.docs[i], entry.values.subarray(from, from + docs.tfs[i]));
-        from += docs.tfs[i];
+        const ps = new Uint32Array(docs.tfs[i]);
+        let p = 0;
+        for (let j = 0; j < ps.length; j++) ps[j] = p += varint(entry.body, at);
+        byDoc.set(docs.docs[i], ps);
       }
       return byDoc;
     }
@@ -450,6 +479,7 @@
 
     async result(p, query, categories) {
       const d = await this.stored(p);
+      addPairs(d.fold);                           // the pairs of its own characters
       const entry = {
         type: "project", id: d.id, title: d.title, url: d.url, year: d.year,
         unit: Object.assign({}, d.unit), annual_yuan: d.annual_yuan,
@@ -673,6 +703,7 @@
   }
 
   async function matched(gen, params) {
+    await gen.folding(params.q);
     const query = parseQuery(params.q);
     if (query.empty) return [query, params.q.trim() ? new Tiers() : Tiers.everything(gen)];
     return [query, await cachedTiers(gen, query)];
@@ -942,6 +973,7 @@
   async function derived(gen) {
     if (!gen._derived) {
       gen._derived = (async () => {
+        await gen.foldingAll();                   // homophones include traditional characters
         const [{ text: names }, table] = await Promise.all([gen.names(), gen.file("homophones.txt")]);
         const text = names + "\n" + gen.units.map((u) => u.folded).join("\n");
         const cs = chars(text), vocabulary = new Set();
@@ -1187,9 +1219,7 @@
       (name) => load(folder + name).then((data) => data && inflate(data))));
     if (!metaData || !columns) return null;
     const meta = JSON.parse(decoder.decode(metaData));
-    T2S = new Map();
-    const pairs = chars(meta.fold);
-    for (let i = 0; i + 1 < pairs.length; i += 2) T2S.set(pairs[i], pairs[i + 1]);
+    T2S.clear();
     FOLDED.clear();
     const gen = new Generation(load, folder, meta, columns, new TextEncoder());
     return {
