@@ -548,3 +548,29 @@ def test_static_host_results_fit_a_phone(browser, static_host):
         page.wait_for_selector(".search-results")
         assert page.evaluate("document.documentElement.scrollWidth") <= 390, q
     context.close()
+
+
+def test_no_script_runs_in_static_host_search(browser, tmp_path):
+    """The same payloads through the browser's own search (search-page.js renders them)."""
+    from jixiao.pipeline import build
+    content = tmp_path / "content"
+    shutil.copytree(XSS_CONTENT, content)
+    (content / "site.yaml").write_text("static_search: true\n", "utf-8")
+    build(content, tmp_path / "site", log=None)
+    with load_test.static_files(tmp_path / "site") as base:
+        context = browser.new_context()
+        page = context.new_page()
+        dialogs = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        for params in ({"q": "pwned"}, {"q": "<script>"}, {"q": "onerror"}, {"q": "满意度"},
+                       {"q": "攻击测试单位"}, {"q": PAYLOAD_QUERY}, {"q": "跨站", "unit": "xss-unit"},
+                       {"q": "测试", "year": PAYLOAD_QUERY}, {"q": PAYLOAD_QUERY, "page": PAYLOAD_QUERY}):
+            page.goto(base + "/search/?" + urllib.parse.urlencode(params))
+            page.wait_for_selector(".search-results, .search-error")
+            assert page.evaluate("window.__pwned") is None, params
+            assert page.locator("main script, main img, main svg").count() == 0, params
+        page.goto(base + "/search/?" + urllib.parse.urlencode({"q": "pwned"}))
+        page.wait_for_selector(".search-hits li")
+        assert page.locator(".search-hits li").count() >= 1
+        context.close()
+        assert dialogs == []
