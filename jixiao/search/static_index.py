@@ -194,6 +194,13 @@ def _write_postings(gen, terms: dict, buckets: int, folder: Path, part: int, par
     return digests
 
 
+def _positions(mask: int) -> list[int]:
+    """The set bits of a facet mask (bit p: the project at site position p)."""
+    import numpy as np
+    data = np.frombuffer(mask.to_bytes((mask.bit_length() + 7) // 8, "little"), dtype=np.uint8)
+    return np.flatnonzero(np.unpackbits(data, bitorder="little")).tolist()
+
+
 def _name_chars(names: list[str], buckets: int) -> dict[int, bytes]:
     """The ``n/`` buckets: each CJK character of the folded names → the projects whose name
     holds it, and where."""
@@ -229,7 +236,7 @@ def _write_rest(gen, buckets: int, folder: Path) -> dict:
     docs = [gen.stored(p) for p in range(n)]
     t2s = _t2s()
     for pos, d in enumerate(docs):
-        stored = {k: d[k] for k in _STORED}
+        stored = dict(d)
         text = json.dumps(stored, ensure_ascii=False)
         _gz(folder, f"d/{pos}.json", _json({**stored, "amount_html": str(amount_html(
             Decimal(d["annual_yuan"]))), "fold": _pairs(t2s, text)}), digests)
@@ -239,7 +246,11 @@ def _write_rest(gen, buckets: int, folder: Path) -> dict:
     year_index = {y: k for k, y in enumerate(years)}
     fields = list(FIELDS)
     columns = bytearray(year_index[gen.year_of[p]] for p in range(n))
-    columns += bytes(sum(1 << CATEGORY_ORDER.index(c) for c in d["categories"]) for d in docs)
+    categories = bytearray(n)                   # a bit per category, from the facet masks
+    for c, mask in gen.masks["category"].items():
+        for p in _positions(mask):
+            categories[p] |= 1 << CATEGORY_ORDER.index(c)
+    columns += categories
     for f in fields:                            # whoosh's length byte of each field
         by_doc = gen.lengths[f]
         columns += bytes(length_to_byte(int(by_doc[gen.docnum[p]])) if by_doc[gen.docnum[p]]
@@ -276,10 +287,6 @@ def _write_rest(gen, buckets: int, folder: Path) -> dict:
         "yuan": [str(a) for a in gen.amounts_desc],
     }), digests)
     return digests
-
-
-_STORED = ("id", "title", "url", "year", "unit", "annual_yuan", "department", "nature",
-           "category", "goals", "sections", "indicators")
 
 
 def _fold_pairs(t2s: dict) -> dict[str, str]:

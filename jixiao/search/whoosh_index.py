@@ -62,7 +62,7 @@ def index_dir(out: Path) -> Path:
     """Where the index of the site in ``out`` lives: ``.<name>.search`` beside it."""
     out = Path(out).absolute()
     return out.parent / f".{out.name}.search"
-INDEX_VERSION = 9          # bump when the analyzer or the schema changes: forces a new index
+INDEX_VERSION = 8          # bump when the analyzer or the schema changes: forces a new index
 CURRENT = "CURRENT"
 
 SEGMENT_DOCS = 2500        # a full build's segments hold at most this many projects
@@ -228,8 +228,8 @@ class _Writer(SegmentWriter):
 
 # ── documents ────────────────────────────────────────────────────────────────
 
-_STORED_KEYS = ("id", "title", "url", "year", "unit", "unit_code", "annual_yuan", "department",
-                "nature", "category", "goals", "sections", "indicators", "categories", "levels")
+_STORED_KEYS = ("id", "title", "url", "year", "unit", "annual_yuan", "department", "nature",
+                "category", "goals", "sections", "indicators")
 
 
 def pack(doc: dict) -> bytes:
