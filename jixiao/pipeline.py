@@ -154,7 +154,7 @@ class _Indexing:
         """The index as static files (``static_search: true`` in site.yaml), or none."""
         from .search import static_index
         if self.catalog.settings.static_search:
-            static_index.write(self.out)
+            static_index.write(self.out, self.catalog)
         else:
             static_index.remove(self.out)
 

@@ -46,9 +46,26 @@ def work(tmp_path):
     shutil.copytree(ROOT / "content", content)
     templates = tmp_path / "templates"
     shutil.copytree(TEMPLATES, templates)
+    _static_search(content, False)      # one test below turns it on (each build exports it)
     site = tmp_path / "site"
     build(content, site, templates, log=None)
     return content, templates, site, tmp_path
+
+
+def _static_search(content: Path, on: bool) -> None:
+    settings = content / "site.yaml"
+    lines = [l for l in settings.read_text("utf-8").splitlines() if not l.startswith("static_search:")]
+    settings.write_text("\n".join(lines + ["static_search: true"] * on) + "\n", "utf-8")
+
+
+def test_static_search_index_after_a_correction_is_a_clean_builds(work):
+    """The static export (search/index/<generation>/) of a rebuild equals a clean build's."""
+    content, templates, site, tmp = work
+    _static_search(content, True)
+    build(content, site, templates, log=None)
+    _edit(_project_file(content), "target: '>=95%'", "target: '>=96%'")
+    _rebuild_and_compare(content, templates, site, tmp)
+    assert (site / "search" / "index" / "current.json").is_file()
 
 
 @pytest.fixture()

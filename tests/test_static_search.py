@@ -110,6 +110,8 @@ def test_a_generation_is_written_beside_the_previous_one(site, catalog, tmp_path
     root = site / static_index.FOLDER
     name = json.loads((root / "current.json").read_text())["generation"]
     assert static_index.write(site) == name                 # same content: same folder
+    # made again from the catalog's documents (what a small site's build does): the same
+    assert static_index.write(site, catalog) == name
     assert sorted(p.name for p in root.iterdir() if p.is_dir()) == [name]
     folder = root / name
     assert {"meta.json", "projects.bin", "names.txt", "sort.json", "homophones.txt"} <= \

@@ -12,6 +12,8 @@ no record and tokenizes no text for it.
     search/index/<hash>/projects.bin    per project: year, categories, field length bytes, unit
     search/index/<hash>/p/<b>.bin       postings: per term and field, projects and frequencies
     search/index/<hash>/q/<b>.bin       … and the positions (read for multi-token parts only)
+    search/index/<hash>/t/<b>.bin       runs of three Chinese characters as terms (``p/``
+    search/index/<hash>/r/<b>.bin       and ``q/`` layouts): a phrase reads these, not pairs
     search/index/<hash>/n/<b>.bin       characters of the project names and where they stand
                                         (the relaxed tier: characters in order in a name)
     search/index/<hash>/d/<n>.json      the stored document of the project at position n
@@ -114,8 +116,13 @@ def _terms(gen) -> dict[str, list[int]]:
 
 
 def _varint_array(values) -> bytes:
-    """``_varints`` of a numpy array of non-negative integers, vectorized."""
+    """``_varints`` of a numpy array of non-negative integers, vectorized (a short one in
+    plain Python: numpy's cost per call is larger there)."""
     import numpy as np
+    if len(values) < 64:
+        out = bytearray()
+        _varints(map(int, values), out)
+        return bytes(out)
     v = np.asarray(values, dtype=np.uint64)
     n = 1 + sum((v >= (1 << (7 * k))).astype(np.int64) for k in range(1, 5))
     out = np.empty(int(n.sum()), dtype=np.uint8)
@@ -129,69 +136,224 @@ def _varint_array(values) -> bytes:
     return out.tobytes()
 
 
-def _entries(gen, leaves, term: str, ks: list[int]) -> tuple[bytes, bytes]:
-    """A term's ``p/`` and ``q/`` entries, from whoosh's postings (``whoosh_search._term``:
-    each document's positions a machine array, its typecode byte first), put in site order
-    and Δ-coded with numpy, deleted documents left out."""
+def _whoosh_postings(gen):
+    """``(term) → [(field, documents, frequencies, positions)]`` read from whoosh's postings
+    (``whoosh_search._term``: each document's positions a machine array, its typecode byte
+    first), in site order, deleted documents left out; numpy arrays, positions flat."""
     import numpy as np
     from .whoosh_search import _term
+    leaves = gen.searcher().reader().leaf_readers()
+    fields = list(FIELDS)
+
+    def read(term: str, ks: list[int]) -> list[tuple]:
+        out = []
+        for k in ks:
+            hits = _term(leaves, fields[k], term)
+            site = gen.site_order[np.fromiter(hits, dtype=np.int64, count=len(hits))]
+            live = np.flatnonzero(site >= 0)
+            if not len(live):
+                continue
+            order = live[np.argsort(site[live], kind="stable")]
+            values = list(hits.values())
+            values = [values[i] for i in order.tolist()]
+            if any(v[0] == ord("I") for v in values):   # a field of more than 65,535 tokens
+                values = [v if v[0] == ord("I") else b"I" + _u32(array("H", v[1:])) for v in values]
+            width = 4 if values[0][0] == ord("I") else 2
+            sizes = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+            blob = np.delete(np.frombuffer(b"".join(values), dtype=np.uint8),
+                             np.cumsum(sizes) - sizes)          # the typecode bytes
+            positions = np.frombuffer(blob.tobytes(), dtype="<u2" if width == 2 else "<u4")
+            out.append((k, site[order].astype(np.int64), (sizes - 1) // width,
+                        positions.astype(np.int64)))
+        return out
+    return read
+
+
+def _token_postings(catalog):
+    """The same as ``_whoosh_postings``, made from the catalog's documents with the analyzer
+    that made the whoosh index (``documents.field_texts``, ``analysis.term_positions``):
+    quicker for a small site, whose many terms each cost a whoosh lookup; lists."""
+    from .analysis import fold, term_positions
+    from .documents import documents, field_texts
+    fields = list(FIELDS)
+    post: dict[str, dict[int, tuple[list, list, list]]] = {}
+    for pos, d in enumerate(documents(catalog)):
+        for f, text in field_texts(d).items():
+            if not text:
+                continue
+            k = fields.index(f)
+            for term, ps in term_positions(fold(text)).items():
+                lists = post.setdefault(term, {}).get(k)
+                if lists is None:
+                    lists = post[term][k] = ([], [], [])
+                lists[0].append(pos)
+                lists[1].append(len(ps))
+                lists[2].extend(ps)
+    return lambda term, ks: [(k, *post[term][k]) for k in ks if k in post.get(term, {})]
+
+
+def _entries(term: str, rows: list[tuple], bigrams: list | None = None) -> tuple[bytes, bytes]:
+    """A term's ``p/`` and ``q/`` entries from its ``(field, documents, frequencies,
+    positions)`` rows, Δ-coded (with numpy for long rows).  For a pair of Chinese
+    characters, (field, documents, positions) are added to ``bigrams`` (``_trigrams``)."""
+    import numpy as np
     raw = term.encode("utf-8")
     head = bytearray()
     _varints((len(raw),), head)
     head += raw
     p_entry, q_entry = bytearray(), bytearray()
-    for k in ks:
-        hits = _term(leaves, list(FIELDS)[k], term)
-        site = gen.site_order[np.fromiter(hits, dtype=np.int64, count=len(hits))]
-        live = np.flatnonzero(site >= 0)
-        if not len(live):
-            continue
-        order = live[np.argsort(site[live], kind="stable")]
-        values = list(hits.values())
-        values = [values[i] for i in order.tolist()]
-        if any(v[0] == ord("I") for v in values):   # a field of more than 65,535 tokens
-            values = [v if v[0] == ord("I") else b"I" + _u32(array("H", v[1:])) for v in values]
-        width = 4 if values[0][0] == ord("I") else 2
-        sizes = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
-        tfs = (sizes - 1) // width
-        docs = site[order].astype(np.int64)
+    for k, docs, tfs, positions in rows:
         p_entry += head
-        _varints((k, len(values)), p_entry)
-        body = np.empty(2 * len(docs), dtype=np.int64)
-        body[0::2] = np.diff(docs, prepend=0)
-        body[1::2] = tfs
-        p_entry += _varint_array(body)
-        if SHINGLE not in term:
-            blob = np.frombuffer(b"".join(values), dtype=np.uint8)
-            blob = np.delete(blob, np.cumsum(sizes) - sizes)      # the typecode bytes
-            positions = np.frombuffer(blob.tobytes(), dtype="<u2" if width == 2 else "<u4")
-            deltas = np.diff(positions.astype(np.int64), prepend=0)
-            firsts = np.cumsum(tfs) - tfs                  # each document starts from 0
+        _varints((k, len(docs)), p_entry)
+        if len(positions) < 256:                     # plain Python: numpy costs more here
+            docs, tfs, positions = list(map(int, docs)), list(map(int, tfs)), list(map(int, positions))
+            last = 0
+            for d, tf in zip(docs, tfs):
+                _varints((d - last, tf), p_entry)
+                last = d
+            deltas, at = [], 0
+            for tf in tfs:
+                prev = 0
+                for p in positions[at:at + tf]:
+                    deltas.append(p - prev)
+                    prev = p
+                at += tf
+            data = bytearray()
+            _varints(deltas, data)
+            data = bytes(data)
+        else:
+            docs, tfs, positions = (np.asarray(x, dtype=np.int64) for x in (docs, tfs, positions))
+            body = np.empty(2 * len(docs), dtype=np.int64)
+            body[0::2] = np.diff(docs, prepend=0)
+            body[1::2] = tfs
+            p_entry += _varint_array(body)
+            deltas = np.diff(positions, prepend=0)
+            firsts = np.cumsum(tfs) - tfs                   # each document starts from 0
             deltas[firsts] = positions[firsts]
             data = _varint_array(deltas)
+        if SHINGLE not in term:
             q_entry += head
             _varints((k, len(data)), q_entry)
             q_entry += data
+        if bigrams is not None:
+            bigrams.append((k, docs, tfs, positions))
     return bytes(p_entry), bytes(q_entry)
 
 
-def _write_postings(gen, terms: dict, buckets: int, folder: Path, part: int, parts: int) -> dict:
-    """The ``p/`` and ``q/`` buckets ``b`` with ``b % parts == part``; returns their digests."""
-    leaves = gen.searcher().reader().leaf_readers()
+def _is_pair(term: str) -> bool:
+    return len(term) == 2 and _is_cjk(term[0]) and _is_cjk(term[1])
+
+
+def _write_postings(read, terms: dict, buckets: int, folder: Path, part: int, parts: int):
+    """The ``p/`` and ``q/`` buckets ``b`` with ``b % parts == part``, from ``read(term,
+    fields)``; returns their digests and the positions of the Chinese pairs among their
+    terms: (field, pair number in ``sorted(terms)``, document, position) arrays for
+    ``_trigrams``."""
+    import numpy as np
     p_files: dict[int, list[bytes]] = {}
     q_files: dict[int, list[bytes]] = {}
-    for term in sorted(terms):
+    found: list[tuple] = []
+    small: tuple[list, list, list, list] = ([], [], [], [])
+    for number, term in enumerate(sorted(terms)):
         b = fnv1a(term.encode("utf-8")) % buckets
         if b % parts != part:
             continue
-        p_entry, q_entry = _entries(gen, leaves, term, terms[term])
+        pairs: list | None = [] if _is_pair(term) else None
+        p_entry, q_entry = _entries(term, read(term, terms[term]), pairs)
         p_files.setdefault(b, []).append(p_entry)
         q_files.setdefault(b, []).append(q_entry)
+        for k, docs, tfs, positions in pairs or ():
+            if isinstance(docs, list):                  # short rows: Python lists
+                small[0].extend([k] * len(positions))
+                small[1].extend([number] * len(positions))
+                for d, tf in zip(docs, tfs):
+                    small[2].extend([d] * tf)
+                small[3].extend(positions)
+            else:
+                found.append((np.full(len(positions), k), np.full(len(positions), number),
+                              np.repeat(docs, tfs), positions))
     digests: dict[str, str] = {}
     for b in range(part, buckets, parts):
         _gz(folder, f"p/{b:x}.bin", b"".join(p_files.get(b, ())), digests)
         _gz(folder, f"q/{b:x}.bin", b"".join(q_files.get(b, ())), digests)
+    found.append(tuple(np.array(x, dtype=np.int64) for x in small))
+    return digests, tuple(np.concatenate([f[i] for f in found]).astype(np.int32) for i in range(4))
+
+
+def _trigrams(terms: dict, columns: list[tuple], buckets: int, folder: Path) -> dict:
+    """The ``t/`` and ``r/`` buckets: every run of three Chinese characters, as a term of
+    its own (``p/`` and ``q/`` layouts), made from the pairs' positions — a pair at p and
+    one at p + 1 are the same run (each character of a run has one position, and a run's
+    last character starts no pair).  An exact run of n ≥ 3 characters is then n − 2
+    three-character terms at consecutive positions instead of n − 1 pairs: the pairs of
+    everyday words (管理, 项目) stand tens of thousands of times, their threes seldom."""
+    import numpy as np
+    names = sorted(terms)
+    k, term, doc, pos = (np.concatenate([c[i] for c in columns]).astype(np.int64) for i in range(4))
+    order = np.lexsort((pos, doc, k))
+    k, term, doc, pos = k[order], term[order], doc[order], pos[order]
+    nxt = np.flatnonzero((k[1:] == k[:-1]) & (doc[1:] == doc[:-1]) & (pos[1:] == pos[:-1] + 1))
+    digests: dict[str, str] = {}
+    if not len(nxt):
+        for b in range(buckets):
+            _gz(folder, f"t/{b:x}.bin", b"", digests)
+            _gz(folder, f"r/{b:x}.bin", b"", digests)
+        return digests
+    key = term[nxt] * len(names) + term[nxt + 1]
+    k, doc, pos = k[nxt], doc[nxt], pos[nxt]
+    order = np.lexsort((pos, doc, k, key))
+    key, k, doc, pos = key[order], k[order], doc[order], pos[order]
+    # rows: one per (three, field, document); groups: one per (three, field)
+    row_start = np.flatnonzero(np.r_[True, (key[1:] != key[:-1]) | (k[1:] != k[:-1]) | (doc[1:] != doc[:-1])])
+    tfs = np.diff(np.r_[row_start, len(key)])
+    rkey, rk, rdoc = key[row_start], k[row_start], doc[row_start]
+    group_start = np.flatnonzero(np.r_[True, (rkey[1:] != rkey[:-1]) | (rk[1:] != rk[:-1])])
+    ndocs = np.diff(np.r_[group_start, len(rkey)])
+    # p/ bodies: Δdocument (from 0 in each group) and frequency, interleaved
+    ddoc = np.diff(rdoc, prepend=0)
+    ddoc[group_start] = rdoc[group_start]
+    p_numbers = np.empty(2 * len(rdoc), dtype=np.int64)
+    p_numbers[0::2], p_numbers[1::2] = ddoc, tfs
+    p_bytes, p_ends = _varint_chunks(p_numbers, np.cumsum(2 * ndocs))
+    # q/ bodies: Δposition (from 0 in each document)
+    dpos = np.diff(pos, prepend=0)
+    dpos[row_start] = pos[row_start]
+    rows_per_group_end = np.cumsum(ndocs)
+    positions_end = np.r_[row_start, len(pos)][rows_per_group_end]
+    q_bytes, q_ends = _varint_chunks(dpos, positions_end)
+    t_files: dict[int, list[bytes]] = {}
+    r_files: dict[int, list[bytes]] = {}
+    p_from = q_from = 0
+    for g, start in enumerate(group_start.tolist()):
+        a, b = divmod(int(rkey[start]), len(names))
+        raw = (names[a] + names[b][1]).encode("utf-8")
+        head = bytearray()
+        _varints((len(raw),), head)
+        head += raw
+        bucket = fnv1a(raw) % buckets
+        field = int(rk[start])
+        p_to, q_to = int(p_ends[g]), int(q_ends[g])
+        entry = bytearray(head)
+        _varints((field, int(ndocs[g])), entry)
+        t_files.setdefault(bucket, []).append(bytes(entry) + p_bytes[p_from:p_to])
+        entry = bytearray(head)
+        _varints((field, q_to - q_from), entry)
+        r_files.setdefault(bucket, []).append(bytes(entry) + q_bytes[q_from:q_to])
+        p_from, q_from = p_to, q_to
+    for b in range(buckets):
+        _gz(folder, f"t/{b:x}.bin", b"".join(t_files.get(b, ())), digests)
+        _gz(folder, f"r/{b:x}.bin", b"".join(r_files.get(b, ())), digests)
     return digests
+
+
+def _varint_chunks(numbers, ends) -> tuple[bytes, "np.ndarray"]:
+    """``_varint_array(numbers)`` and, for each ``ends[i]`` (a count of numbers), the byte
+    offset where that many numbers end."""
+    import numpy as np
+    v = np.asarray(numbers, dtype=np.uint64)
+    sizes = 1 + sum((v >= (1 << (7 * k))).astype(np.int64) for k in range(1, 5))
+    offsets = np.r_[0, np.cumsum(sizes)]
+    return _varint_array(v), offsets[np.asarray(ends, dtype=np.int64)]
 
 
 def _positions(mask: int) -> list[int]:
@@ -304,12 +466,15 @@ def _json(value) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def write(out: Path) -> str:
+def write(out: Path, catalog=None) -> str:
     """Write the static index of the site's search index into ``out/search/index/`` as a
     new generation and point ``current.json`` at it; keep the previous generation (pages
     open in a browser may still read it) and remove older ones.  Returns its name.
 
-    Half of the postings buckets are written by a forked child meanwhile (the build's
+    The postings are whoosh's (``_whoosh_postings``); for a small site, given its
+    ``catalog``, they are made again from its documents (``_token_postings``: the same
+    terms, and quicker where the terms far outnumber the projects).  From PARALLEL_FROM
+    projects, half of the buckets are written by a forked child meanwhile (the build's
     other steps are done: both cores are free)."""
     from ..background import Background
     from . import open_backend
@@ -317,17 +482,23 @@ def write(out: Path) -> str:
     root = Path(out) / FOLDER
     tmp = root / f".tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
-    for sub in ("p", "q", "n", "d", "f"):
+    for sub in ("p", "q", "t", "r", "n", "d", "f"):
         (tmp / sub).mkdir(parents=True)
     terms = _terms(gen)
     buckets = _bucket_count(gen.n, PER_BUCKET)
     parts = 2 if gen.n >= PARALLEL_FROM and hasattr(os, "fork") else 1
-    child = Background(_write_postings, gen, terms, buckets, tmp, 1, 2) if parts == 2 else None
+    read = _whoosh_postings(gen) if catalog is None or gen.n >= PARALLEL_FROM \
+        else _token_postings(catalog)
+    child = Background(_write_postings, read, terms, buckets, tmp, 1, 2) if parts == 2 else None
     try:
-        digests = _write_postings(gen, terms, buckets, tmp, 0, parts)
+        digests, pairs = _write_postings(read, terms, buckets, tmp, 0, parts)
         digests.update(_write_rest(gen, buckets, tmp))
+        columns = [pairs]
         if child is not None:
-            digests.update(child.result())
+            theirs, their_pairs = child.result()
+            digests.update(theirs)
+            columns.append(their_pairs)
+        digests.update(_trigrams(terms, columns, buckets, tmp))
     except BaseException:
         if child is not None:
             child.cancel()

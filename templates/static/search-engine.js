@@ -95,6 +95,26 @@
     }
   }
 
+  // What the static index looks up for a part's slots: [term, offset] pairs.  A symbol run
+  // is one shingle; two or more pairs of Chinese characters in a row (a run of n ≥ 3
+  // characters) are its n − 2 runs of three at consecutive offsets — they stand exactly
+  // where the pairs do, and far less often; anything else is its slot at its offset.
+  const isPair = (s) => { const cs = chars(s); return cs.length === 2 && cs.every(isCjk); };
+  const isThree = (s) => { const cs = chars(s); return cs.length === 3 && cs.every(isCjk); };
+  function lookups(slots) {
+    const one = slots.length === 1 ? slots[0] : shingle(slots);
+    if (one !== null) return [[one, 0]];
+    const out = [];
+    for (let i = 0; i < slots.length; i++) {
+      const next = slots[i + 1];
+      if (isPair(slots[i]) && next !== undefined && isPair(next) && chars(slots[i])[1] === chars(next)[0]) {
+        out.push([slots[i] + chars(next)[1], i]);
+        if (!(slots[i + 2] !== undefined && isPair(slots[i + 2]) && chars(next)[1] === chars(slots[i + 2])[0])) i++;
+      } else out.push([slots[i], i]);
+    }
+    return out;
+  }
+
   function shingle(slots) {
     if (slots.length > 1 && slots.length <= MAX_SHINGLE && !slots.some((s) => isCjk(s))) return slots.join(SHINGLE);
     return null;
@@ -264,6 +284,9 @@
     },
   };
 
+  PARSE.t = PARSE.p;                    // runs of three characters: the same layouts
+  PARSE.r = PARSE.q;
+
   class Generation {
     constructor(load, folder, meta, columns, encoder) {
       this.load = load; this.folder = folder; this.meta = meta;
@@ -368,15 +391,18 @@
 
     bucketOf(text, count) { return fnv1a(this.encoder.encode(text)) % count; }
 
-    // field index → {docs, tfs} of one term (site positions, frequencies)
+    // field index → {docs, tfs} of one term (site positions, frequencies); a run of three
+    // Chinese characters is a term of its own (static_index.py: t/)
     async term(text) {
-      const entries = (await this.bucket("p", this.bucketOf(text, this.meta.buckets))).get(text) || [];
+      const kind = isThree(text) ? "t" : "p";
+      const entries = (await this.bucket(kind, this.bucketOf(text, this.meta.buckets))).get(text) || [];
       return new Map(entries.map((e) => [e.field, e]));
     }
 
-    // site position → the positions of one term in field k (static_index.py: q/)
+    // site position → the positions of one term in field k (static_index.py: q/, r/)
     async positions(text, k) {
-      const entries = (await this.bucket("q", this.bucketOf(text, this.meta.buckets))).get(text) || [];
+      const kind = isThree(text) ? "r" : "q";
+      const entries = (await this.bucket(kind, this.bucketOf(text, this.meta.buckets))).get(text) || [];
       const entry = entries.find((e) => e.field === k);
       const docs = (await this.term(text)).get(k);
       const byDoc = new Map();
@@ -400,20 +426,21 @@
     // docnum → how often the slots stand at consecutive positions in field k (_run_hits)
     async runHits(k, slots) {
       const out = new Map();
-      const single = slots.length === 1 ? slots[0] : shingle(slots);
-      if (single !== null) {
-        const e = (await this.term(single)).get(k);
+      const units = lookups(slots);
+      if (units.length === 1) {
+        const e = (await this.term(units[0][0])).get(k);
         if (e) for (let i = 0; i < e.docs.length; i++) out.set(e.docs[i], e.tfs[i]);
         return out;
       }
-      for (const slot of slots) if (!(await this.term(slot)).has(k)) return out;
-      const lists = await Promise.all(slots.map((slot) => this.positions(slot, k)));
+      for (const [term] of units) if (!(await this.term(term)).has(k)) return out;
+      const lists = await Promise.all(units.map(([term]) => this.positions(term, k)));
       const rarest = lists.reduce((a, b) => (b.size < a.size ? b : a));
       for (const d of rarest.keys()) {
         if (!lists.every((l) => l.has(d))) continue;
         let starts = null;
         for (let i = 0; i < lists.length && (starts === null || starts.size); i++) {
-          const run = new Set(Array.from(lists[i].get(d), (p) => p - i));
+          const offset = units[i][1];
+          const run = new Set(Array.from(lists[i].get(d), (p) => p - offset));
           starts = starts === null ? run : new Set([...starts].filter((s) => run.has(s)));
         }
         if (starts && starts.size) out.set(d, starts.size);
@@ -432,9 +459,9 @@
     async _match(query) {
       // every term the query reads, fetched at once (one request per bucket, in parallel)
       await Promise.all(query.slots.flatMap((slots) => {
-        const single = slots.length === 1 ? slots[0] : shingle(slots);
-        return single !== null ? [this.term(single)]
-          : slots.flatMap((s) => [this.term(s), this.bucket("q", this.bucketOf(s, this.meta.buckets))]);
+        const units = lookups(slots);
+        return units.length === 1 ? [this.term(units[0][0])]
+          : units.flatMap(([t]) => [this.term(t), this.bucket(isThree(t) ? "r" : "q", this.bucketOf(t, this.meta.buckets))]);
       }));
       const n = this.n, scores = new Float64Array(n);
       let matched = null, inName = null, inUnit = null, inHeader = null;
