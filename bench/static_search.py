@@ -195,7 +195,8 @@ def main(argv=None) -> int:
     content, site = build_site(args.n, work)
     pagefind_seconds = pagefind_index(site)
     queries = list(dict.fromkeys(q for q in JUDGED + QUERIES if q))
-    ours_files, ours_size = folder_bytes(site / "search" / "index")
+    current = json.loads((site / "search" / "index" / "current.json").read_text())["generation"]
+    ours_files, ours_size = folder_bytes(site / "search" / "index" / current)
     pf_files, pf_size = folder_bytes(site / "pagefind")
     result = {"n": args.n, "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
                                       f"Python {platform.python_version()}",

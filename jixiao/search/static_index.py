@@ -19,9 +19,9 @@ no record and tokenizes no text for it.
     search/index/<hash>/d/<n>.json      the stored document of the project at position n
     search/index/<hash>/f/<block>.txt   traditional → simplified pairs, by code point >> 8
                                         (the query's characters; a document carries its own)
-    search/index/<hash>/fold.txt        all of them (suggestions only)
     search/index/<hash>/names.txt       folded names, one per line (suggestions only)
-    search/index/<hash>/homophones.txt  the homophone table (suggestions only)
+    search/index/<hash>/homophones.txt  the homophone table, the names' characters (suggestions)
+    search/index/<hash>/h/<block>.txt   the readings of every character, by code point >> 8
     search/index/<hash>/sort.json       name/unit orders (pinyin), amounts, amount order
 
 Every file under ``<hash>/`` is gzip-compressed (the script inflates it with the browser's
@@ -57,7 +57,7 @@ from pathlib import Path
 from ..derive import CATEGORY_LABELS, CATEGORY_ORDER
 from .analysis import SHINGLE, _is_cjk, _t2s
 from .documents import FIELDS
-from .homophones import TABLE as HOMOPHONES, pinyin_key
+from .homophones import TABLE as HOMOPHONES, _table as _homophone_table, pinyin_key
 
 FOLDER = Path("search") / "index"
 VERSION = 3
@@ -431,6 +431,7 @@ def _write_rest(gen, buckets: int, folder: Path) -> dict:
         "synonyms": [list(g) for g in gen.synonyms],
         "length_table": [byte_to_length(b) if b else 0 for b in range(256)],
         "fold_blocks": sorted({ord(t) >> 8 for t in _fold_pairs(t2s)}),
+        "reading_blocks": sorted({ord(ch) >> 8 for ch in _homophone_table()[1]}),
     }
     _gz(folder, "meta.json", _json(meta), digests)
     blocks: dict[int, str] = {}
@@ -438,8 +439,7 @@ def _write_rest(gen, buckets: int, folder: Path) -> dict:
         blocks[ord(t) >> 8] = blocks.get(ord(t) >> 8, "") + t + simple
     for block, pairs in blocks.items():
         _gz(folder, f"f/{block:x}.txt", pairs.encode("utf-8"), digests)
-    _gz(folder, "fold.txt", "".join(blocks.values()).encode("utf-8"), digests)
-    _gz(folder, "homophones.txt", HOMOPHONES.read_bytes(), digests)
+    _write_homophones(gen, folder, digests)
     _gz(folder, "names.txt", gen.names_text.encode("utf-8"), digests)
     unit_name = {u["id"]: u["name"] for u in units}
     _gz(folder, "sort.json", _json({
@@ -449,6 +449,25 @@ def _write_rest(gen, buckets: int, folder: Path) -> dict:
         "yuan": [str(a) for a in gen.amounts_desc],
     }), digests)
     return digests
+
+
+def _write_homophones(gen, folder: Path, digests: dict) -> None:
+    """The homophone table as a suggestion reads it: ``homophones.txt`` keeps every reading
+    but only the characters of the names (a corrected word must be made of the names'
+    pairs: another character never survives, engine.suggest), and ``h/<block>.txt`` the
+    readings of every character (``ch r1,r2``), fetched for the query's own characters."""
+    by_reading, by_char = _homophone_table()
+    names = set(gen.names_text) | {ch for u in gen.units for ch in u["folded"]}
+    lines = []
+    for line in HOMOPHONES.read_text("utf-8").splitlines():
+        reading, chars = line.split(" ", 1)
+        lines.append(reading + " " + "".join(ch for ch in chars if ch in names or ch == "|"))
+    _gz(folder, "homophones.txt", ("\n".join(lines) + "\n").encode("utf-8"), digests)
+    blocks: dict[int, list[str]] = {}
+    for ch in sorted(by_char):
+        blocks.setdefault(ord(ch) >> 8, []).append(ch + " " + ",".join(by_char[ch]))
+    for block, rows in blocks.items():
+        _gz(folder, f"h/{block:x}.txt", ("\n".join(rows) + "\n").encode("utf-8"), digests)
 
 
 def _fold_pairs(t2s: dict) -> dict[str, str]:
@@ -482,7 +501,7 @@ def write(out: Path, catalog=None) -> str:
     root = Path(out) / FOLDER
     tmp = root / f".tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
-    for sub in ("p", "q", "t", "r", "n", "d", "f"):
+    for sub in ("p", "q", "t", "r", "n", "d", "f", "h"):
         (tmp / sub).mkdir(parents=True)
     terms = _terms(gen)
     buckets = _bucket_count(gen.n, PER_BUCKET)

@@ -26,7 +26,7 @@
   const SPLIT = new RegExp(`[${SPACE}]+`, "u");
 
   // traditional → simplified, loaded as needed (Generation.folding): the query's blocks,
-  // each document's own pairs, the whole table for suggestions
+  // and each document's own pairs
   const T2S = new Map();
   const FOLDED = new Map();
   function addPairs(pairs) {
@@ -353,9 +353,24 @@
       }
     }
 
-    async foldingAll() {
-      if (!this._all) this._all = this.file("fold.txt").then((data) => addPairs(decoder.decode(data)));
-      return this._all;
+    // the readings of the characters of ``text`` (h/<block>.txt), into readingMap
+    async readingsOf(text) {
+      this.readingMap = this.readingMap || new Map();
+      this.readingBlocks = this.readingBlocks || new Map();
+      const wanted = new Set();
+      for (const ch of text) {
+        const block = ch.codePointAt(0) >> 8;
+        if (!this.readingBlocks.has(block) && this.meta.reading_blocks.includes(block)) wanted.add(block);
+      }
+      await Promise.all([...wanted].map((block) => {
+        const loaded = this.file(`h/${block.toString(16)}.txt`).then((data) => {
+          for (const line of decoder.decode(data).split("\n")) {
+            if (line) this.readingMap.set(chars(line)[0], line.slice(line.indexOf(" ") + 1).split(","));
+          }
+        });
+        this.readingBlocks.set(block, loaded);
+        return loaded;
+      }));
     }
 
     async names() {                   // the folded project names, one per line (suggestions)
@@ -1000,23 +1015,19 @@
   async function derived(gen) {
     if (!gen._derived) {
       gen._derived = (async () => {
-        await gen.foldingAll();                   // homophones include traditional characters
+        // the table keeps the names' characters only (static_index._write_homophones): a
+        // corrected word must be made of the names' pairs, no other character survives
         const [{ text: names }, table] = await Promise.all([gen.names(), gen.file("homophones.txt")]);
         const text = names + "\n" + gen.units.map((u) => u.folded).join("\n");
         const cs = chars(text), vocabulary = new Set();
         for (let i = 0; i + 1 < cs.length; i++) vocabulary.add(cs[i] + cs[i + 1]);
-        const byReading = new Map(), primary = new Map(), others = new Map();
+        const byReading = new Map();
         for (const line of decoder.decode(table).split("\n")) {
           if (!line) continue;
           const space = line.indexOf(" ");
-          const reading = line.slice(0, space), rest = line.slice(space + 1);
-          const bar = rest.indexOf("|");
-          const first = bar < 0 ? rest : rest.slice(0, bar), other = bar < 0 ? "" : rest.slice(bar + 1);
-          byReading.set(reading, first + other);
-          for (const ch of first) primary.set(ch, reading);
-          for (const ch of other) { if (!others.has(ch)) others.set(ch, []); others.get(ch).push(reading); }
+          byReading.set(line.slice(0, space), line.slice(space + 1).replace("|", ""));
         }
-        const readings = (ch) => (primary.has(ch) ? [primary.get(ch)] : []).concat(others.get(ch) || []);
+        const readings = (ch) => gen.readingMap.get(ch) || [];
         return { text, vocabulary, byReading, readings, sameSound: (r) => byReading.get(r) || "" };
       })();
     }
@@ -1083,6 +1094,7 @@
     const typed = await fromPinyin(gen, query);
     if (typed !== null) return typed;
     const d = await derived(gen);
+    await gen.readingsOf(query.parts.join(""));
     let best = null;
     for (let k = 0; k < query.parts.length; k++) {
       const part = query.parts[k];
