@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -37,8 +37,7 @@ class Settings:
     static_search: bool = False     # search/index/: search in the browser on a static host
 
     def key(self) -> tuple:
-        return (self.base_url, self.licence, self.licence_url, self.contact, self.contact_url,
-                self.static_search)
+        return astuple(self)
 
 
 def read_settings(root: Path) -> tuple[Settings, list[Problem]]:

@@ -29,6 +29,7 @@ def _content(tmp_path, text: str | None) -> Path:
     ("licence: [1, 2]\n", "1:10: licence: expected text"),
     ("contact: " + "很" * 201 + "\n", "1:10: contact: 201 characters; at most 200"),
     ("- a\n- b\n", "1:1: site: expected a mapping"),
+    ("static_search: sometimes\n", "1:16: static_search: expected true or false"),
 ])
 def test_bad_settings_are_located(tmp_path, text, where):
     content = _content(tmp_path, text)

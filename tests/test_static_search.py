@@ -20,18 +20,12 @@ import pytest
 from conftest import ROOT
 from jixiao.search import ParamError, index, open_backend, parse_params, static_index
 from jixiao.search.params import SORTS
-from jixiao.validate import load_content
-from test_search import CONTENT, JUDGED
+from test_search import JUDGED, catalog  # noqa: F401  (catalog: the judged content's fixture)
 from test_search_natural import QUERIES as NATURAL
 
 NODE = shutil.which("node")
 pytestmark = pytest.mark.skipif(NODE is None, reason="needs Node.js to run the browser's script")
 ANSWER = ROOT / "tests" / "static" / "answer.js"
-
-
-@pytest.fixture(scope="module")
-def catalog():
-    return load_content(CONTENT)
 
 
 @pytest.fixture(scope="module")

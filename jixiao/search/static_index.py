@@ -115,6 +115,20 @@ def _terms(gen) -> dict[str, list[int]]:
     return {t: sorted(ks) for t, ks in terms.items()}
 
 
+def _varint_sizes(v):
+    """How many bytes ``_varints`` writes for each value of a numpy array (1–5)."""
+    import numpy as np
+    return 1 + sum((v >= (1 << (7 * k))).astype(np.int64) for k in range(1, 5))
+
+
+def _head(term: str) -> bytearray:
+    """What every entry of a bucket starts with: the term's length and its UTF-8 bytes."""
+    raw = term.encode("utf-8")
+    out = bytearray()
+    _varints((len(raw),), out)
+    return out + raw
+
+
 def _varint_array(values) -> bytes:
     """``_varints`` of a numpy array of non-negative integers, vectorized (a short one in
     plain Python: numpy's cost per call is larger there)."""
@@ -124,7 +138,7 @@ def _varint_array(values) -> bytes:
         _varints(map(int, values), out)
         return bytes(out)
     v = np.asarray(values, dtype=np.uint64)
-    n = 1 + sum((v >= (1 << (7 * k))).astype(np.int64) for k in range(1, 5))
+    n = _varint_sizes(v)
     out = np.empty(int(n.sum()), dtype=np.uint8)
     starts = np.cumsum(n) - n
     for k in range(5):
@@ -197,10 +211,7 @@ def _entries(term: str, rows: list[tuple], bigrams: list | None = None) -> tuple
     positions)`` rows, Δ-coded (with numpy for long rows).  For a pair of Chinese
     characters, (field, documents, positions) are added to ``bigrams`` (``_trigrams``)."""
     import numpy as np
-    raw = term.encode("utf-8")
-    head = bytearray()
-    _varints((len(raw),), head)
-    head += raw
+    head = _head(term)
     p_entry, q_entry = bytearray(), bytearray()
     for k, docs, tfs, positions in rows:
         p_entry += head
@@ -293,14 +304,24 @@ def _trigrams(terms: dict, columns: list[tuple], buckets: int, folder: Path) -> 
     order = np.lexsort((pos, doc, k))
     k, term, doc, pos = k[order], term[order], doc[order], pos[order]
     nxt = np.flatnonzero((k[1:] == k[:-1]) & (doc[1:] == doc[:-1]) & (pos[1:] == pos[:-1] + 1))
+    t_files: dict[int, list[bytes]] = {}
+    r_files: dict[int, list[bytes]] = {}
+    if len(nxt):
+        _three_entries(names, term[nxt] * len(names) + term[nxt + 1], k[nxt], doc[nxt], pos[nxt],
+                       buckets, t_files, r_files)
     digests: dict[str, str] = {}
-    if not len(nxt):
-        for b in range(buckets):
-            _gz(folder, f"t/{b:x}.bin", b"", digests)
-            _gz(folder, f"r/{b:x}.bin", b"", digests)
-        return digests
-    key = term[nxt] * len(names) + term[nxt + 1]
-    k, doc, pos = k[nxt], doc[nxt], pos[nxt]
+    for b in range(buckets):
+        _gz(folder, f"t/{b:x}.bin", b"".join(t_files.get(b, ())), digests)
+        _gz(folder, f"r/{b:x}.bin", b"".join(r_files.get(b, ())), digests)
+    return digests
+
+
+def _three_entries(names: list[str], key, k, doc, pos, buckets: int, t_files: dict,
+                   r_files: dict) -> None:
+    """The ``t/`` and ``r/`` entries of the runs of three (``key``: first pair number ×
+    len(names) + second pair number, at field ``k``, document ``doc``, position ``pos``),
+    vectorized but for one loop over (three, field) that slices the encoded bytes."""
+    import numpy as np
     order = np.lexsort((pos, doc, k, key))
     key, k, doc, pos = key[order], k[order], doc[order], pos[order]
     # rows: one per (three, field, document); groups: one per (three, field)
@@ -321,16 +342,15 @@ def _trigrams(terms: dict, columns: list[tuple], buckets: int, folder: Path) -> 
     rows_per_group_end = np.cumsum(ndocs)
     positions_end = np.r_[row_start, len(pos)][rows_per_group_end]
     q_bytes, q_ends = _varint_chunks(dpos, positions_end)
-    t_files: dict[int, list[bytes]] = {}
-    r_files: dict[int, list[bytes]] = {}
     p_from = q_from = 0
+    heads: dict[int, tuple[bytearray, int]] = {}          # a three's head and bucket, once
     for g, start in enumerate(group_start.tolist()):
-        a, b = divmod(int(rkey[start]), len(names))
-        raw = (names[a] + names[b][1]).encode("utf-8")
-        head = bytearray()
-        _varints((len(raw),), head)
-        head += raw
-        bucket = fnv1a(raw) % buckets
+        three = int(rkey[start])
+        if three not in heads:
+            a, b = divmod(three, len(names))
+            text = names[a] + names[b][1]
+            heads[three] = _head(text), fnv1a(text.encode("utf-8")) % buckets
+        head, bucket = heads[three]
         field = int(rk[start])
         p_to, q_to = int(p_ends[g]), int(q_ends[g])
         entry = bytearray(head)
@@ -340,10 +360,6 @@ def _trigrams(terms: dict, columns: list[tuple], buckets: int, folder: Path) -> 
         _varints((field, q_to - q_from), entry)
         r_files.setdefault(bucket, []).append(bytes(entry) + q_bytes[q_from:q_to])
         p_from, q_from = p_to, q_to
-    for b in range(buckets):
-        _gz(folder, f"t/{b:x}.bin", b"".join(t_files.get(b, ())), digests)
-        _gz(folder, f"r/{b:x}.bin", b"".join(r_files.get(b, ())), digests)
-    return digests
 
 
 def _varint_chunks(numbers, ends) -> tuple[bytes, "np.ndarray"]:
@@ -351,8 +367,7 @@ def _varint_chunks(numbers, ends) -> tuple[bytes, "np.ndarray"]:
     offset where that many numbers end."""
     import numpy as np
     v = np.asarray(numbers, dtype=np.uint64)
-    sizes = 1 + sum((v >= (1 << (7 * k))).astype(np.int64) for k in range(1, 5))
-    offsets = np.r_[0, np.cumsum(sizes)]
+    offsets = np.r_[0, np.cumsum(_varint_sizes(v))]
     return _varint_array(v), offsets[np.asarray(ends, dtype=np.int64)]
 
 
@@ -377,10 +392,8 @@ def _name_chars(names: list[str], buckets: int) -> dict[int, bytes]:
     grouped: dict[int, bytearray] = {b: bytearray() for b in range(buckets)}
     for ch in sorted(where):
         rows = where[ch]
-        raw = ch.encode("utf-8")
-        entry = grouped[fnv1a(raw) % buckets]
-        _varints((len(raw),), entry)
-        entry += raw
+        entry = grouped[fnv1a(ch.encode("utf-8")) % buckets]
+        entry += _head(ch)
         _varints((len(rows),), entry)
         last = 0
         for pos, offsets in rows:
