@@ -90,11 +90,13 @@ def child_floor(content: Path, out: Path, templates: Path) -> dict:
               lambda: {"summary": c.indicator_summary})]
 
     def paged(url, projects, template, view, heading, show_unit=True):
-        """The pages of a list (render.paged): the first with its own view."""
-        return [(path, template if k == 0 else "list_page.html",
-                 (lambda v=view, ctx=ctx: {**v(), **ctx()}) if k == 0 else ctx)
-                for k, (path, _, ctx) in enumerate(R.paged(url, projects, heading, show_unit))]
-    pages += [(path, "units.html", view) for path, view in R.unit_pages(c)]
+        """The pages of a list (render.list_pages): the first with its own view."""
+        plain = {"heading": heading, "show_unit": show_unit, "sorts": R.list_sorts(None)}
+        return [(path, template if k == 1 else "list_page.html",
+                 lambda k=k: {**(view() if k == 1 else {}), **plain,
+                              **R.list_page(url, projects, k)})
+                for k, path in enumerate(R.page_paths(url, len(projects), R.PAGE_SIZE), 1)]
+    pages += [(path, "units.html", lambda view=view: view(c)) for path, view in R.unit_pages(c)]
     pages += paged("/projects/", c.projects, "projects.html", dict, "全部项目")
     for u in c.units.values():
         pages += paged(u.url, c.by_unit[u.id], "unit.html", lambda u=u: R.unit_view(c, u),

@@ -11,8 +11,7 @@ what changed (``render.Renderer``).  ``Memory`` is all of it as the build sees i
   each file as written (``write.identity``), so that a rebuild copies the pieces of unchanged projects from
   the files on disk instead of making them again or keeping a second copy of 190 MB; the
   indicator pages' aggregate, by the key of what it is made of; which templates each
-  template references; and which projects each output's templates read beyond their
-  summaries (``render._Recording``).
+  template references; and what each output read of the content (``reads``).
 
 Both are JSON: whoever can write the output folder (a restored CI cache) can change what
 the next build copies, but cannot run code through them (compiled templates only under an
@@ -77,7 +76,7 @@ class Memory:
 class BuildState:
     FILE = ".build-state.json"
     CACHE = ".build-cache/render.json"
-    VERSION = 3
+    VERSION = 4
 
     def __init__(self, out: Path, code: str = ""):
         self.out = Path(out)
@@ -97,7 +96,7 @@ class BuildState:
         # template → (hash of it and what it references, [(each of them, source hash)])
         self.closures: dict[str, tuple] = {}
         self.old_closures: dict[str, tuple] = {}
-        # output → the projects its templates read beyond their summaries (``render``)
+        # output → what it read of the content when made (``reads``)
         self.reads: dict[str, list[str]] = {}
         self.old_reads: dict[str, list[str]] = {}
         # compiled templates: jinja's bucket key → [base64 code, its HMAC] (``Bytecode``)
@@ -126,9 +125,10 @@ class BuildState:
                 self.old_closures = {name: (closure, [tuple(m) for m in members])
                                      for name, (closure, members) in cached["closures"].items()}
                 self.old_bytecode = cached.get("bytecode", {}).get(jinja2.__version__, {})
-                self.old_reads = cached.get("reads", {})
+                self.old_reads = cached["reads"]
             except Exception:       # missing or unreadable: every piece made anew
                 self.old_pieces, self.old_indicators, self.old_closures = {}, None, {}
+                self.old_reads = {}
 
     def reusable(self, path: str, key: str) -> str | None:
         """The digest of the file on disk when it was made from the same inputs."""

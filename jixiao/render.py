@@ -1,18 +1,19 @@
 """Render the catalog into pages and data files with Jinja2 (autoescape, StrictUndefined).
 
 ``render_site`` lists every kind of output, top to bottom.  Each page gets its
-context from a small ``*_view`` function; the templates only lay it out.
-Nothing here is written to disk: ``write`` does that once everything rendered.
+context from a small ``*_view`` function of the catalog as ``reads.Reading`` shows it
+(what the view and the templates read is recorded, and keys the output); the templates
+only lay it out.  Nothing here is written to disk: ``write`` does that once everything
+rendered.
 """
 from __future__ import annotations
 
 import re
 import traceback
 
-import hashlib
-import operator
 import os
 from collections import Counter
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -26,10 +27,11 @@ from .catalog import INDICATOR_SAMPLE, Catalog, Department, total, year_groups
 from .derive import CATEGORY_LABELS, level_label
 from .model import Project, Unit
 from .build_state import DATA_FILES, BuildState, Bytecode
+from .reads import SUMMARY, Reading, Values, digest
+from .stored import StoredProject
 from .outputs import Outputs, Parts
 from .problems import ContentError, Problem
 from .settings import build_date
-from .stored import StoredProject
 from .targets import parse_target
 
 SITE_NAME = "财政项目支出绩效目标公开平台"
@@ -178,25 +180,17 @@ def target_units(targets) -> list[str]:
     return out
 
 
-# What a list shows of a project (its summary, ``Fingerprints.summary``).  A template that
-# reads anything else of a project is recorded doing so (``_Recording``), and the key of
-# what it rendered then holds that project's whole record: nothing a template reads of the
-# records goes unkeyed, whatever the templates come to show.
-SUMMARY = ("id", "name", "year", "unit", "category", "nature", "indicator_count", "funds")
-_summary_of = operator.attrgetter(*SUMMARY[:-1])
-_FREE = frozenset(SUMMARY) | {"url"}            # url: made of the id
-_PROJECTS = (Project, StoredProject)
-
-
 class _Recording(jinja2.Environment):
-    """Jinja's environment, noting (while ``reads`` is a set) the ids of the projects whose
-    fields outside the summary a template reads: ``p.goals``, ``p['source']``, and the
-    attributes that ``map``, ``sort`` or ``groupby`` read through ``getitem``."""
+    """Jinja's environment, noting (while ``reads`` is a set: ``reads.Reading``) each
+    project a template reads: its summary (``SUMMARY``) or, for any other field
+    (``p.goals``, ``p['source']``, what ``map``, ``sort`` or ``groupby`` read through
+    ``getitem``), its whole record.  A project read from a list (``reads.Noted``) notes
+    a read of its record itself; its summary was read with the list."""
     reads: set | None = None
 
     def getattr(self, obj, attribute):      # jinja2.Environment.getattr, inline (hot)
-        if self.reads is not None and attribute not in _FREE and isinstance(obj, _PROJECTS):
-            self.reads.add(obj.id)
+        if self.reads is not None and type(obj) in _RAW:
+            self.reads.add(("p\t" if attribute in _SUMMARY else "r\t") + obj.id)
         try:
             return getattr(obj, attribute)
         except AttributeError:
@@ -207,22 +201,30 @@ class _Recording(jinja2.Environment):
             return self.undefined(obj=obj, name=attribute)
 
     def getitem(self, obj, argument):
-        if self.reads is not None and argument not in _FREE and isinstance(obj, _PROJECTS):
-            self.reads.add(obj.id)
+        if self.reads is not None and type(obj) in _RAW:
+            self.reads.add(("p\t" if argument in _SUMMARY else "r\t") + obj.id)
         return super().getitem(obj, argument)
 
 
-def _recorded(env: _Recording, template: str, own: str | None = None, **context
-              ) -> tuple[str, list[str]]:
-    """``template`` rendered, and the projects (other than ``own``) whose fields outside
-    the summary it read."""
-    env.reads = set()
+_SUMMARY = frozenset(SUMMARY)
+_RAW = frozenset((Project, StoredProject))
+
+
+def _recorded(r: "Renderer", make, own: str | None = None) -> tuple[object, list]:
+    """What ``make()`` returns, and what it read (sorted; ``own``: the project whose
+    record it is made of)."""
+    reads = r.env.reads = r.reading.reads = set()
     try:
-        text = env.get_template(template).render(**context)
+        made = make()
     finally:
-        reads, env.reads = env.reads, None
-    reads.discard(own)
-    return text, sorted(reads)
+        r.env.reads = r.reading.reads = None
+    if own is not None:
+        reads.add("r\t" + own)
+        reads.discard("p\t" + own)           # in its record
+    # a list read whole: its length and its pages too
+    whole = {t[4:] for t in reads if t.startswith("all\t")}
+    return made, sorted(t for t in reads if not t.startswith(("len\t", "slice\t"))
+                        or "\t".join(t.split("\t")[1:3]) not in whole)
 
 
 def environment(templates: Path) -> jinja2.Environment:
@@ -246,25 +248,6 @@ def environment(templates: Path) -> jinja2.Environment:
     return env
 
 
-class _Lent:
-    """The catalog as the templates see it (``catalog.…``), for one build.  Jinja's
-    environment and templates refer to each other and copy their globals into cached
-    contexts, so only the cycle collector frees them; a catalog among their globals went
-    with them (collected at exit, or kept by the preview server until a full
-    collection).  ``release``
-    takes it back once the site is rendered."""
-    __slots__ = ("_catalog",)
-
-    def __init__(self, catalog: Catalog):
-        self._catalog = catalog
-
-    def __getattr__(self, name: str):
-        return getattr(self._catalog, name)
-
-    def release(self) -> None:
-        self._catalog = None
-
-
 class Renderer:
     def __init__(self, catalog: Catalog, templates: Path, base_url: str | None = None,
                  state: "BuildState | None" = None):
@@ -276,50 +259,56 @@ class Renderer:
         self.env.globals["settings"] = catalog.settings
         if state is not None:
             self.env.bytecode_cache = Bytecode(state)
-        self.lent = _Lent(catalog)
-        self.env.globals["catalog"] = self.lent
-        self.outputs = Outputs()
         self.state = state
+        self.documents = available_sources(catalog)
+        self.indicators = indicators = _indicator_summary(state, catalog)
+        self.reading = Reading(catalog, self.documents, indicators)
+        self.env.globals["catalog"] = self.reading
+        self.outputs = Outputs()
         self.rendered = 0              # outputs produced this time (the others were kept)
         self.deferred: list[tuple] = []   # (path, source, kind, project id): see ``flush``
         if state is not None:
-            self.fp = Fingerprints(catalog)
-            self.site_key = _h(state.code, self.base_url, catalog.settings.key(),
-                               [(p.slug, p.title) for p in catalog.pages])
+            self.values = Values(catalog, self.documents, indicators)
+            # what every output reads: the code, the base URL, the settings, the footer
+            self.site_key = digest(state.code, self.base_url, catalog.settings.key(),
+                                   [(p.slug, p.title) for p in catalog.pages])
             self.piece_keys: dict[str, str] = {}     # project id → key of its data pieces
             self.rows: dict[str, tuple] = {}         # project id → CSV rows made now
 
     # An output's key is a hash of everything it is made of: the templates it uses (with
-    # what they extend, include and import), the site-wide inputs (code, base URL, the
-    # free pages in the footer) and ``deps``, the data its view reads.  Same key as the
-    # previous build and the file still on disk with its manifest digest → kept unrendered.
-    def _key(self, path: str, template: str | None, deps) -> str | None:
-        if self.state is None or deps is None:
-            return None
-        return _h(self.site_key, self._closure(template) if template else "", deps,
-                  self._read(path))
+    # what they extend, include and import), the site-wide inputs, the plain values it
+    # was given and what it read (``reads``), each as it is worth in this build.  An output
+    # whose reads last time are worth what they were, with its file still on disk as the
+    # manifest says, is kept unrendered.
+    def _key(self, template: str | None, reads: list, plain=()) -> str:
+        """(Keys are compared path by path: the path itself need not be in them.)"""
+        return digest(self.site_key, self._closure(template) if template else "", plain,
+                      self.values.key(reads))
 
-    def _read(self, path: str) -> list:
-        """The whole records of the projects the output's templates read beyond their
-        summaries when it was last rendered (none, mostly)."""
-        return [self.fp.record.get(pid) for pid in self.state.old_reads.get(path, ())]
-
-    def _kept(self, path: str, source: str, key: str | None) -> bool:
-        if key is None:
+    def _kept(self, path: str, source: str, template: str | None, plain=()) -> bool:
+        reads = None if self.state is None else self.state.old_reads.get(path)
+        if reads is None:
             return False
-        self.state.keys[path] = key
-        digest = self.state.reusable(path, key)
-        if digest is None:
+        key = self._key(template, reads, plain)
+        if not self._keep(path, source, key):
             return False
-        self.outputs.add(path, None, source, digest)
-        if path in self.state.old_reads:
-            self.state.reads[path] = self.state.old_reads[path]
+        self.state.reads[path] = reads
         return True
 
-    def _note_reads(self, path: str, reads: list[str]) -> None:
-        """The projects ``path``'s templates read beyond their summaries, for its next key."""
-        if reads and self.state is not None:
-            self.state.reads[path] = reads
+    def _keep(self, path: str, source: str, key: str) -> bool:
+        self.state.keys[path] = key
+        digest_ = self.state.reusable(path, key)
+        if digest_ is not None:
+            self.outputs.add(path, None, source, digest_)
+        return digest_ is not None
+
+    def _made(self, path: str, template: str | None, reads: list, plain=()) -> str | None:
+        """Note what ``path`` read as made now, and return its key."""
+        if self.state is None:
+            return None
+        self.state.reads[path] = reads
+        key = self.state.keys[path] = self._key(template, reads, plain)
+        return key
 
     def _closure(self, name: str) -> str:
         """Hash of a template and every template it references, transitively: the
@@ -328,7 +317,7 @@ class Renderer:
         if name not in self.state.closures:
             source = lambda n: self.env.loader.get_source(self.env, n)[0]
             cached = self.state.old_closures.get(name)
-            if cached is not None and all(_h(source(n)) == d for n, d in cached[1]):
+            if cached is not None and all(digest(source(n)) == d for n, d in cached[1]):
                 closure, members = cached
             else:
                 from jinja2 import meta
@@ -341,46 +330,45 @@ class Renderer:
                     parts.append((n, source(n)))
                     todo += [r for r in meta.find_referenced_templates(self.env.parse(parts[-1][1]))
                              if r is not None]
-                closure, members = _h(sorted(parts)), [(n, _h(text)) for n, text in parts]
+                closure, members = digest(sorted(parts)), [(n, digest(text)) for n, text in parts]
             self.state.closures[name] = (closure, members)
         return self.state.closures[name][0]
 
-    def page(self, path: str, template: str, source: str, deps=None, view=None,
-             **context) -> None:
-        """``view``: a function returning (more of) the context, called unless kept."""
-        if self._kept(path, source, self._key(path, template, deps)):
+    def page(self, path: str, template: str, source: str, view=None, **context) -> None:
+        """``view``: a function of the catalog (``Reading``) returning more of the context,
+        called unless kept; ``context``: plain values, which the key holds as they are."""
+        plain = _plain(context)
+        if self._kept(path, source, template, plain):
             return
-        if view is not None:
-            context.update(view())
-        html, reads = _recorded(self.env, template, page_path="/" + path, **context)
-        self._note_reads(path, reads)
+        html, reads = _recorded(self, lambda: self.env.get_template(template).render(
+            page_path="/" + path, **context, **(view(self.reading) if view else {})))
+        self._made(path, template, reads, plain)
         self.outputs.add(path, html, source)
         self.rendered += 1
 
-    def project(self, p: Project, origin: str, key, links=None) -> None:
-        """A project's page and JSON, unless kept: made later, by ``flush``.  One key of
-        its inputs serves its JSON and its pieces of the data files, and, with the
-        templates' and ``links`` (what the page shows of other projects), its page (three
-        hashes per project cost more than the pages they keep)."""
-        own = None if self.state is None else _h(self.site_key, key)
-        path = f"projects/{p.id}/index.html"
-        page = None if own is None else _h(own, self._closure("project.html"), links,
-                                           self._read(path))
-        for path, kind, k in ((path, "page", page), (f"projects/{p.id}.json", "json", own)):
-            if not self._kept(path, origin, k):
-                self.deferred.append((path, origin, kind, p.id))
-        if own is not None:            # its pieces of the data files: on disk already?
-            self.piece_keys[p.id] = own
-            if not self.state.has_pieces(p.id, own):
-                self.deferred.append((own, origin, "csv", p.id))
+    def project(self, p: Project, origin: str) -> None:
+        """A project's page, and its data (its JSON and its rows of the data files: one
+        job, which reads the same), unless kept: made later, by ``flush``."""
+        page, data = f"projects/{p.id}/index.html", f"projects/{p.id}.json"
+        if not self._kept(page, origin, "project.html"):
+            self.deferred.append((page, origin, "page", p.id))
+        if self.state is None:          # no data file is made of pieces: its JSON alone
+            self.deferred.append((data, origin, "json", p.id))
+            return
+        reads = self.state.old_reads.get(data)
+        key = None if reads is None else self._key(None, reads)
+        if key is not None and self.state.has_pieces(p.id, key) and self._keep(data, origin, key):
+            self.piece_keys[p.id], self.state.reads[data] = key, reads
+        else:
+            self.deferred.append((data, origin, "data", p.id))
 
-    def flush(self, sources: dict) -> None:
+    def flush(self) -> None:
         """Make the deferred outputs: in this process, or, when there are many, in a pool
         of processes (fork: the workers share the catalog as it is) by chunks.  The
         outputs are the same bytes either way, added in the same order."""
         jobs, self.deferred = self.deferred, []
         global _WORK
-        _WORK = (self, sources, os.getpid())
+        _WORK = (self, os.getpid())
         try:
             workers = min(os.cpu_count() or 1, 8)
             if len(jobs) >= PARALLEL_MIN and workers > 1:
@@ -400,22 +388,23 @@ class Renderer:
                 made = _make_chunk([(kind, pid) for _, _, kind, pid in jobs])
         finally:
             _WORK = None
-        for (path, origin, kind, pid), data in zip(jobs, made):
-            if kind == "csv":          # its rows of the two CSVs
-                self.rows[pid] = data
-                continue
-            if kind == "page":         # with the other projects it read in full
-                data, reads = data
-                self._note_reads(path, reads)
+        for (path, origin, kind, pid), (data, reads) in zip(jobs, made):
+            key = self._made(path, "project.html" if kind == "page" else None, reads)
+            if kind == "data":         # its JSON, and its rows of the two CSVs
+                data, self.rows[pid] = data
+                self.piece_keys[pid] = key
             self.outputs.add(path, data, origin)
             self.rendered += 1
 
     def text(self, path: str, template: str, source: str, **context) -> None:
         self.outputs.add(path, self.env.get_template(template).render(**context), source)
 
-    def data(self, path: str, data, source: str, deps=None) -> None:
-        """``data``: bytes or text, or a function making it (called unless kept)."""
-        if self._kept(path, source, self._key(path, None, deps)):
+    def data(self, path: str, data, source: str, parts=None) -> None:
+        """``data``: bytes or text, or a function making it (called unless kept);
+        ``parts``: the keys of what it is made of (when it is made of outputs or pieces
+        that have keys), or None (made every time)."""
+        if parts is not None and self.state is not None and self._keep(
+                path, source, digest(self.site_key, path, parts)):
             return
         if callable(data):             # made here (copies of files are not counted)
             self.rendered += 1
@@ -423,8 +412,24 @@ class Renderer:
         self.outputs.add(path, data, source)
 
 
+def _plain(context: dict) -> tuple:
+    """The context an output is given as it is (sorted), for its key: plain values only
+    (anything read from the catalog is read through a view, and recorded)."""
+    def check(x):
+        if isinstance(x, (list, tuple)):
+            for v in x:
+                check(v)
+        elif isinstance(x, dict):
+            for v in x.values():
+                check(v)
+        elif x is not None and not isinstance(x, (str, int, Decimal, date)):
+            raise TypeError(f"{type(x).__name__} given to a page as it is: read it in a view")
+    check(context)
+    return tuple(sorted(context.items()))
+
+
 PARALLEL_MIN = 500          # fewer deferred outputs than this are made in this process
-_WORK = None                # (renderer, sources) while ``Renderer.flush`` runs
+_WORK = None                # (renderer, pid) while ``Renderer.flush`` runs
 
 
 def _make_chunk(jobs) -> list:
@@ -433,7 +438,7 @@ def _make_chunk(jobs) -> list:
     try:
         return _make(jobs)
     except jinja2.TemplateError as exc:
-        if _WORK[2] == os.getpid():
+        if _WORK[1] == os.getpid():
             raise                       # made in the build's own process: as it was
         return _Failed(template_problem(exc, _WORK[0].templates))
 
@@ -455,21 +460,22 @@ class _Failed:
 
 
 def _make(jobs) -> list:
-    r, sources, _ = _WORK
-    c = r.catalog
-    out = []
+    """(bytes, or a project's JSON and its rows of the two CSVs; what making it read)
+    of each job."""
+    r = _WORK[0]
+    c, out = r.reading, []
     for kind, pid in jobs:
-        p = c.project_by_id[pid]
+        p = r.catalog.project_by_id[pid]
         if kind == "page":
-            # (its own record is in its key already: own)
-            html, reads = _recorded(r.env, "project.html", own=p.id,
-                                    page_path=f"/projects/{p.id}/index.html",
-                                    **project_view(c, p, sources))
-            out.append((html.encode("utf-8"), reads))
+            make = lambda: r.env.get_template("project.html").render(
+                page_path=f"/projects/{p.id}/index.html", **project_view(c, p, c.documents)
+            ).encode("utf-8")
         elif kind == "json":
-            out.append(export.to_json(export.project_dict(c, p)).encode("utf-8"))
+            make = lambda: export.to_json(export.project_dict(c, p)).encode("utf-8")
         else:
-            out.append(_csv_pieces(c, p))
+            make = lambda: (export.to_json(export.project_dict(c, p)).encode("utf-8"),
+                            _csv_pieces(c, p))
+        out.append(_recorded(r, make, own=p.id))    # each is made of its project's record
     return out
 
 
@@ -478,33 +484,6 @@ def _csv_pieces(c: Catalog, p) -> tuple[bytes, bytes]:
     unit = c.unit_of(p)
     return (export.csv_rows([export.project_row(unit, p)]),
             export.csv_rows(export.indicator_rows(unit, p)))
-
-
-def _h(*parts) -> str:
-    """A short stable hash of parts (strings, numbers, None, lists and tuples of them):
-    their ``repr``, which is deterministic for these and twice as fast as JSON."""
-    return hashlib.sha1(repr(parts).encode("utf-8")).hexdigest()
-
-
-class Fingerprints:
-    """Hashes of the inputs pages read: each record in full, each project's summary (what
-    project lists show), each unit; and the site-wide combinations of them."""
-
-    def __init__(self, c: Catalog):
-        self.record = {p.id: c.digest("project", p) for p in c.projects}
-        self.summary = {p.id: _h(_summary_of(p), p.funds.model_dump_json())   # SUMMARY
-                        for p in c.projects}
-        self.unit = {u.id: c.digest("unit", u) for u in c.units.values()}
-        self.units_all = _h(sorted(self.unit.items()))
-        self.all_summary = _h(self.units_all, [self.summary[p.id] for p in c.projects])
-        # what totals and counts read (home, /units/, /departments/, /years/): each
-        # project's unit, year and amount, not its name or targets
-        self.money = _h(self.units_all, [(p.id, p.unit, p.year, str(p.funds.annual_yuan))
-                                         for p in c.projects])
-        self.all_full = _h(self.units_all, [self.record[p.id] for p in c.projects])
-
-    def summaries(self, projects) -> str:
-        return _h([self.summary[p.id] for p in projects])
 
 
 def render_site(catalog: Catalog, templates: Path, base_url: str | None = None,
@@ -519,105 +498,85 @@ def render_site(catalog: Catalog, templates: Path, base_url: str | None = None,
     except jinja2.TemplateError as exc:
         raise ContentError([template_problem(exc, templates)]) from exc
     finally:
-        r.lent.release()
+        r.reading.release()
     if outputs.problems:
         raise ContentError(outputs.problems)
     return outputs
 
 
 def _all_outputs(r: Renderer) -> Outputs:
-    c, state = r.catalog, r.state
-    fp = r.fp if state is not None else None
-
-    def deps(*parts):              # the key parts, computed only for an incremental build
-        return None if fp is None else [p() if callable(p) else p for p in parts]
-
-    summary = _indicator_summary(r, c)
+    c = r.catalog
     updated = build_date()              # 数据更新于: the home page and /data/ say it
     r.page("index.html", "home.html", "site route /",
-           deps("home", fp and fp.money, lambda: _indicator_key(_counts(summary)),
-                updated.isoformat()),
-           view=lambda: home_view(c, summary), updated=updated)
+           view=lambda c: home_view(c, c.indicator_counts), updated=updated)
 
-    for k, (path, view) in enumerate(unit_pages(c), 1):
-        r.page(path, "units.html", "site route /units/", deps("units", fp and fp.money, k),
-               view=view)
+    for path, view in unit_pages(c):
+        r.page(path, "units.html", "site route /units/", view=view)
     for u in c.units.values():
-        list_pages(r, deps, u.url, c.by_unit[u.id], "unit.html", c.origins.get(("unit", u.id), u.id),
-                   deps("unit", fp and fp.unit[u.id], lambda: fp.summaries(c.by_unit[u.id])),
-                   lambda: unit_view(c, u), heading=u.name, show_unit=False,
-                   sort_filter=("unit", u.id))
+        list_pages(r, u.url, lambda c, u=u.id: c.by_unit[u], len(c.by_unit[u.id]), "unit.html",
+                   c.origins.get(("unit", u.id), u.id), lambda c, u=u.id: unit_view(c, c.unit(u)),
+                   heading=u.name, show_unit=False, sort_filter=("unit", u.id))
 
     r.page("departments/index.html", "departments.html", "site route /departments/",
-           deps("departments", fp and fp.money), departments=c.departments)
+           view=lambda c: {"departments": c.departments})
     for d in c.departments:
-        list_pages(r, deps, d.url, d.projects, "department.html", f"site route {d.url}",
-                   deps("department", d.name, lambda: [fp.unit[u.id] for u in d.units],
-                        lambda: fp.summaries(d.projects)),
-                   lambda: department_view(c, d), heading=d.name,
+        list_pages(r, d.url, lambda c, d=d.name: c.department(d).projects, len(d.projects),
+                   "department.html", f"site route {d.url}",
+                   lambda c, d=d.name: department_view(c, c.department(d)), heading=d.name,
                    sort_filter=("department", d.slug))
 
     r.page("years/index.html", "years.html", "site route /years/",
-           deps("years", fp and fp.money), view=lambda: {"years": year_groups(c.projects)})
+           view=lambda c: {"years": year_groups(c.projects)})
     for year, projects in c.by_year.items():
-        list_pages(r, deps, f"/years/{year}/", projects, "year.html", f"site route /years/{year}/",
-                   deps("year", year, fp and fp.units_all, lambda: fp.summaries(projects)),
-                   lambda: year_view(c, year, projects), heading=f"{year}年度",
+        list_pages(r, f"/years/{year}/", lambda c, y=year: c.by_year[y], len(projects),
+                   "year.html", f"site route /years/{year}/",
+                   lambda c, y=year: year_view(c, y, c.by_year[y]), heading=f"{year}年度",
                    sort_filter=("year", str(year)))
 
-    list_pages(r, deps, "/projects/", c.projects, "projects.html", "site route /projects/",
-               deps("projects", fp and fp.units_all, len(c.projects),
-                    lambda: [sorted(c.by_year), [len(ps) for ps in c.by_year.values()]]),
-               lambda: {}, heading="全部项目", sort_filter=None)
-    sources = available_sources(c)
+    list_pages(r, "/projects/", lambda c: c.projects, len(c.projects), "projects.html",
+               "site route /projects/", lambda c: {}, heading="全部项目", sort_filter=None)
     for p in c.projects:
-        origin = c.origins.get(("project", p.id), p.id)
-        source_url = (f"/sources/{p.source.document}"
-                      if sources and p.source.document in sources else None)
-        key = deps(fp and fp.record[p.id], fp and fp.unit[p.unit], source_url)
-        # its page links the same-named projects of its unit's other years
-        links = deps(lambda: [(q.id, q.year, q.url) for q in c.other_years(p)])
-        r.project(p, origin, key, links)
-    r.flush(sources)                 # before projects.json and the sitemap, which read them
+        r.project(p, c.origins.get(("project", p.id), p.id))
+    r.flush()                        # before projects.json and the sitemap, which read them
 
-    # the indicator pages show aggregates bounded by the vocabulary, not by N: their key
-    # is what they show (a change elsewhere in a record leaves them alone)
+    # the indicator pages show aggregates bounded by the vocabulary, not by N
     r.page("indicators/index.html", "indicators.html", "site route /indicators/",
-           deps("indicators", lambda: _indicator_key(_counts(summary))), summary=summary)
-    for group in summary:
-        r.page(f"indicators/{group['category']}/index.html", "indicator_category.html",
-               f"site route /indicators/{group['category']}/",
-               deps("indicator_category", lambda: _indicator_key(group)),
-               category=group["category"], level2s=group["level2s"], sample=INDICATOR_SAMPLE,
-               shown=INDICATOR_NAMES_SHOWN)
+           view=lambda c: {"summary": c.indicator_counts})
+    for group in r.indicators:
+        category = group["category"]
+        r.page(f"indicators/{category}/index.html", "indicator_category.html",
+               f"site route /indicators/{category}/",
+               view=lambda c, cat=category: {"level2s": c.indicator_group(cat)["level2s"]},
+               category=category, sample=INDICATOR_SAMPLE, shown=INDICATOR_NAMES_SHOWN)
 
-    r.page("data/index.html", "data.html", "site route /data/",
-           deps("data", fp and fp.all_full, updated.isoformat()), view=lambda: data_view(c),
+    r.page("data/index.html", "data.html", "site route /data/", view=data_view,
            updated=updated)
+    whole = lambda kind, arg, keys: None if r.state is None else [
+        r.values(f"all\t{kind}\t{arg}"), keys]
     r.data("data/projects.json", lambda: _projects_json(r, c), "site route /data/",
-           deps("projects.json", fp and fp.all_full))
+           whole("projects", "", r.state and [r.state.keys[f"projects/{p.id}.json"]
+                                                for p in c.projects]))
+    pieces = lambda projects: r.state and [r.piece_keys[p.id] for p in projects]
     r.data("data/projects.csv", lambda: _csv_file(r, c, 0), "site route /data/",
-           deps("projects.csv", fp and fp.all_full))
+           whole("projects", "", pieces(c.projects)))
     r.data("data/indicators.csv", lambda: _csv_file(r, c, 1), "site route /data/",
-           deps("indicators.csv", fp and fp.all_full))
+           whole("projects", "", pieces(c.projects)))
     # the same rows for each unit and each year (after the site's files: their pieces)
-    for base, name, projects in ([(u.url, u.id, c.by_unit[u.id]) for u in c.units.values()]
-                                 + [(f"/years/{y}/", str(y), ps) for y, ps in c.by_year.items()]):
-        for which, kind in enumerate(("projects", "indicators")):
-            r.data(f"{base.lstrip('/')}{name}-{kind}.csv",
+    for base, name, kind, arg, projects in (
+            [(u.url, u.id, "unit", u.id, c.by_unit[u.id]) for u in c.units.values()]
+            + [(f"/years/{y}/", str(y), "year", y, ps) for y, ps in c.by_year.items()]):
+        for which, what in enumerate(("projects", "indicators")):
+            r.data(f"{base.lstrip('/')}{name}-{what}.csv",
                    lambda which=which, projects=projects: _csv_subset(r, c, which, projects),
-                   f"site route {base}", deps("csv", which, lambda projects=projects: [
-                       r.piece_keys[p.id] for p in projects]))
+                   f"site route {base}", whole(kind, arg, [which, pieces(projects)]))
 
     for page in c.pages:                          # after the routes: a clash names the page
         r.page(f"{page.slug}/index.html", "page.html", page.path,
-               deps("page", page.slug, page.title, page.body),
-               view=lambda: {"page": page, "body": markdown(page.body)})
+               view=lambda c, slug=page.slug: _free_page(c.page(slug)))
 
-    r.page("search/index.html", "search.html", "site route /search/", deps("search"),
-           search=None)
-    r.page("404.html", "404.html", "site route /404.html", deps("404"))
-    for name, data in sorted(sources.items()):
+    r.page("search/index.html", "search.html", "site route /search/", search=None)
+    r.page("404.html", "404.html", "site route /404.html")
+    for name, data in sorted(r.documents.items()):
         r.data(f"sources/{name}", data.read_bytes(), str(data))
     for static in sorted((r.templates / "static").rglob("*")):
         if static.is_file():
@@ -631,11 +590,8 @@ def _all_outputs(r: Renderer) -> Outputs:
     return r.outputs
 
 
-def _counts(summary: list[dict]) -> list[dict]:
-    """What /indicators/ shows of the summary: categories and level2 labels with their
-    counts (not the names, their samples and targets, which only the category pages show)."""
-    return [{**group, "level2s": [{**l2, "names": None} for l2 in group["level2s"]]}
-            for group in summary]
+def _free_page(page) -> dict:
+    return {"page": page, "body": markdown(page.body)}
 
 
 PAGE_SIZE = 200             # projects per list page (≈70 KB of HTML)
@@ -644,38 +600,35 @@ INDICATOR_NAMES_SHOWN = 40  # names per 二级指标 with their samples on a cat
                             # others as a list of links): a page stays under ~300 KB
 
 
-def list_pages(r: "Renderer", deps, url: str, projects: list, template: str, source: str,
-               key, view, heading: str, show_unit: bool = True, sort_filter=None) -> None:
-    """A list of ``projects`` (site order: newest year first) in pages of ``PAGE_SIZE``:
-    the first is ``template`` at ``url`` (its ``view`` plus the first page of projects), the
-    others ``list_page.html`` at ``url``page-2/ …, each keyed by its own projects only, so
-    that renaming a project renders the pages that show it, not the whole list.
-    ``sort_filter``: the search filter (field, value) that lists the same projects, for the
-    other orders (sorting needs the search server; the lists are in site order)."""
-    fp = r.fp if r.state is not None else None
-    units = fp and (fp.units_all if show_unit else None)
-    pages = paged(url, projects, heading, show_unit, sort_filter)
-    for k, (path, chunk, context) in enumerate(pages, 1):
+def list_pages(r: "Renderer", url: str, projects_of, n: int, template: str, source: str,
+               view, heading: str, show_unit: bool = True, sort_filter=None) -> None:
+    """A list of projects (``projects_of(catalog)``, ``n`` of them; site order: newest
+    year first) in pages of ``PAGE_SIZE``: the first is ``template`` at ``url`` (its
+    ``view`` plus the first page of projects), the others ``list_page.html`` at
+    ``url``page-2/ …; each reads its own projects only, so that renaming a project renders
+    the pages that show it, not the whole list.  ``sort_filter``: the search filter
+    (field, value) that lists the same projects, for the other orders (sorting needs the
+    search server; the lists are in site order)."""
+    plain = {"heading": heading, "show_unit": show_unit, "sorts": list_sorts(sort_filter)}
+    for k, path in enumerate(page_paths(url, n, PAGE_SIZE), 1):
+        page = lambda c, k=k: list_page(url, projects_of(c), k)
         if k == 1:
-            r.page(path, template, source, deps(key, len(pages), lambda: fp.summaries(chunk)),
-                   view=lambda: {**view(), **context()})
+            r.page(path, template, source, view=lambda c: {**view(c), **page(c)}, **plain)
         else:
-            r.page(path, "list_page.html", source,
-                   deps("list_page", heading, url, k, len(pages), len(projects), units,
-                        sort_filter, lambda chunk=chunk: fp.summaries(chunk)),
-                   view=context)
+            r.page(path, "list_page.html", source, view=page, **plain)
 
 
-def paged(url: str, projects: list, heading: str, show_unit: bool = True, sort_filter=None
-          ) -> list[tuple]:
-    """(path, its projects, a function returning its context) of each page of a list."""
-    chunks = _chunks(projects, PAGE_SIZE)
-    return [(url.lstrip("/") + ("" if k == 1 else f"page-{k}/") + "index.html", chunk,
-             lambda k=k, chunk=chunk: {
-                 "pager": pager(url, k, len(chunks), len(projects), PAGE_SIZE),
-                 "page_groups": year_groups(chunk), "show_unit": show_unit,
-                 "heading": heading, "sorts": list_sorts(sort_filter)})
-            for k, chunk in enumerate(chunks, 1)]
+def page_paths(url: str, n: int, size: int) -> list[str]:
+    """The output paths of a list of ``n`` in pages of ``size`` (one page when empty)."""
+    return [url.lstrip("/") + ("" if k == 1 else f"page-{k}/") + "index.html"
+            for k in range(1, max(1, -(-n // size)) + 1)]
+
+
+def list_page(url: str, projects, k: int) -> dict:
+    """Page ``k`` of a list of projects: its pager and its projects by year."""
+    n = len(projects)
+    return {"pager": pager(url, k, max(1, -(-n // PAGE_SIZE)), n, PAGE_SIZE),
+            "page_groups": year_groups(projects[(k - 1) * PAGE_SIZE:k * PAGE_SIZE])}
 
 
 def page_numbers(number: int, count: int) -> list[int]:
@@ -707,20 +660,6 @@ def list_sorts(sort_filter) -> list[dict]:
     base = [sort_filter] if sort_filter else []
     return [{"label": label, "href": "/search/?" + urlencode(base + [("sort", s)])}
             for s, label in LIST_SORTS]
-
-
-def _indicator_key(summary) -> str:
-    """A hash of what an indicator page shows (projects by id, name, year and url, the
-    targets shown for them)."""
-    def plain(x):
-        if isinstance(x, dict):
-            return [[k, plain(v)] for k, v in x.items()]
-        if isinstance(x, list):
-            return [plain(v) for v in x]
-        if isinstance(x, (Project, StoredProject)):
-            return [x.id, x.name, x.year]
-        return x
-    return _h(plain(summary))
 
 
 _CSV = ((export.projects_csv, export.PROJECT_COLUMNS),          # which = 0
@@ -765,18 +704,18 @@ def _projects_json(r: Renderer, c: Catalog) -> bytes | Parts:
                              for p in c.projects))
 
 
-def _indicator_summary(r: Renderer, c: Catalog) -> list[dict]:
+def _indicator_summary(state: BuildState | None, c: Catalog) -> list[dict]:
     """``catalog.indicator_summary``; in an incremental build, the previous build's when
     what it is made of is the same (each project's id, year and indicator key):
     computing it reads the 328k indicators of a 10k-project site, and a correction to an
     amount leaves it as it was.  A corrected target changes only the targets shown for
     the projects sampled: those whose ``target_key`` is not the one kept with the
     aggregate are read again (they alone), and their targets replaced."""
-    if r.state is None:
+    if state is None:
         return c.indicator_summary
-    key = _h([[p.id, p.year, p.indicator_key] for p in c.projects])    # not the names: the
+    key = digest([[p.id, p.year, p.indicator_key] for p in c.projects])    # not the names: the
     # samples are projects by id, whose current name the pages show (and are keyed by)
-    old = r.state.old_indicators
+    old = state.old_indicators
     if old is not None and len(old) == 3 and old[0] == key:
         summary = _samples(old[1], c.project_by_id.__getitem__)
         changed = {pid for pid, tk in old[2].items() if c.project_by_id[pid].target_key != tk}
@@ -786,7 +725,7 @@ def _indicator_summary(r: Renderer, c: Catalog) -> list[dict]:
         summary = c.indicator_summary
     sampled = {p.id for group in summary for l2 in group["level2s"] for row in l2["names"]
                for p in row["projects"]}
-    r.state.indicators = (key, _samples(summary, lambda p: p.id),
+    state.indicators = (key, _samples(summary, lambda p: p.id),
                           {pid: c.project_by_id[pid].target_key for pid in sorted(sampled)})
     return summary
 
@@ -858,20 +797,18 @@ def coverage(c: Catalog) -> dict:
 
 
 def unit_pages(c: Catalog) -> list[tuple]:
-    """(path, a function returning its context) of each page of /units/, like the project
-    lists in pages of a bounded size."""
+    """(path, a function of the catalog returning its context) of each page of /units/,
+    like the project lists in pages of a bounded size."""
+    return [(path, lambda c, k=k: units_page(c, k))
+            for k, path in enumerate(page_paths("/units/", len(c.units), UNITS_PER_PAGE), 1)]
+
+
+def units_page(c: Catalog, k: int) -> dict:
     units = list(c.units.values())
-    chunks = _chunks(units, UNITS_PER_PAGE)
-    return [(f"units/{'' if k == 1 else f'page-{k}/'}index.html",
-             lambda k=k, chunk=chunk: {
-                 "units": unit_rows(c, chunk), "unit_count": len(units),
-                 "pager": pager("/units/", k, len(chunks), len(units), UNITS_PER_PAGE)})
-            for k, chunk in enumerate(chunks, 1)]
-
-
-def _chunks(items: list, size: int) -> list[list]:
-    """``items`` in runs of ``size`` (one empty run for none: a list page says so)."""
-    return [items[i:i + size] for i in range(0, len(items), size)] or [[]]
+    return {"units": unit_rows(c, units[(k - 1) * UNITS_PER_PAGE:k * UNITS_PER_PAGE]),
+            "unit_count": len(units),
+            "pager": pager("/units/", k, max(1, -(-len(units) // UNITS_PER_PAGE)), len(units),
+                           UNITS_PER_PAGE)}
 
 
 def unit_rows(c: Catalog, units=None) -> list[dict]:

@@ -201,9 +201,12 @@ class App:
         Only those are kept, not the catalog: at 10,000 projects that is hundreds of MB
         the server need not hold (``validate.load_pages`` reads them without the records).
         """
-        from .render import Renderer
-        env = (Renderer(_Chrome(pages, settings), self.templates).env if pages is not None
-               else None)
+        from .render import environment
+        env = None
+        if pages is not None:
+            chrome = _Chrome(pages, settings)
+            env = environment(self.templates)
+            env.globals.update(catalog=chrome, settings=chrome.settings)
         with self._env_lock:
             self._env = env
 

@@ -852,3 +852,74 @@ def test_a_project_page_that_comes_to_show_another_projects_field_stays_right(wo
     other.write_text(text[:start] + text[text.index("\n- level1: ", start) + 1:], "utf-8")
     _rebuild_and_compare(content, templates, site, tmp)          # one indicator fewer
     assert f"2021年度（{count - 1} 项指标）" in first.read_text("utf-8")
+
+
+def _first_of_newest_year(catalog) -> tuple[str, Path]:
+    year = max(catalog.by_year)
+    p = catalog.by_year[year][0]
+    return p.id, Path(catalog.origins[("project", p.id)])
+
+
+def test_a_view_that_comes_to_read_a_field_outside_the_summary_stays_right(work, monkeypatch):
+    """What a page's view (Python, not its template) reads is recorded too: a year page
+    whose view comes to read the goal of its first project (not in the summary) is made
+    again when that goal is corrected, and the site equals a clean build."""
+    import jixiao.render as R
+    content, templates, site, tmp = work
+    real = R.year_view
+    monkeypatch.setattr(R, "year_view", lambda c, year, projects: {
+        **real(c, year, projects), "first_goal": projects[0].goals.overall})
+    _edit(templates / "year.html", "{% block main %}", "{% block main %}<p id=goal>{{ first_goal }}</p>")
+    catalog = build(content, site, templates, log=None)
+    pid, path = _first_of_newest_year(catalog)
+    _edit(path, "overall: ", "overall: 更正：")
+    t = _rebuild_and_compare(content, templates, site, tmp)
+    year = max(catalog.by_year)
+    assert "<p id=goal>更正：" in (site / "years" / str(year) / "index.html").read_text("utf-8")
+    assert 0 < t.rendered < 40
+
+
+def test_a_view_reads_what_lists_show_of_the_projects_it_is_given(work, monkeypatch):
+    """A view that reads a list reads its projects' summaries: a year page whose view
+    comes to show the name of its last project (on another page of the list) is made
+    again when that project is renamed."""
+    import jixiao.render as R
+    content, templates, site, tmp = work
+    real = R.year_view
+    monkeypatch.setattr(R, "year_view", lambda c, year, projects: {
+        **real(c, year, projects), "last_name": list(projects)[-1].name})
+    _edit(templates / "year.html", "{% block main %}", "{% block main %}<p id=last>{{ last_name }}</p>")
+    catalog = build(content, site, templates, log=None)
+    year = max(catalog.by_year)
+    last = catalog.by_year[year][-1]
+    path = Path(catalog.origins[("project", last.id)])
+    _edit(path, f"name: {last.name}", f"name: {last.name}（更名）")
+    _rebuild_and_compare(content, templates, site, tmp)
+    assert f"<p id=last>{last.name}（更名）" in (site / "years" / str(year) / "index.html").read_text("utf-8")
+
+
+def test_a_page_given_a_catalog_object_as_it_is_is_refused(work):
+    """Context given to a page as it is must be plain values (it is keyed as it is):
+    a project or a unit given that way would go unrecorded, so it is a programming error."""
+    from jixiao.render import _plain
+    content, templates, site, tmp = work
+    catalog = build(content, site, templates, log=None)
+    with pytest.raises(TypeError, match="read it in a view"):
+        _plain({"project": catalog.projects[0]})
+    assert _plain({"heading": "x", "n": 3, "sorts": [{"a": "b"}]})
+
+
+def test_reads_are_kept_as_plain_json_and_evaluated_against_the_new_catalog(work):
+    """The build state keeps each output's reads; a list page reads its slice, its
+    length and its projects' summaries; a project page its own record."""
+    import json
+    content, templates, site, tmp = work
+    reads = json.loads((site / ".build-cache" / "render.json").read_text("utf-8"))["reads"]
+    unit = reads["units/sh-gjjglzx/index.html"]             # its view reads the list whole
+    assert "all\tunit\tsh-gjjglzx" in unit and "u\tsh-gjjglzx" in unit
+    projects = reads["projects/index.html"]                 # a page of the list, and its length
+    assert "slice\tprojects\t\t0\t60" in projects and "len\tprojects\t" in projects
+    assert not [t for t in projects if t.startswith("p\t")]    # in the page's summaries
+    pid = _project_file(content).stem
+    assert f"r\t{pid}" in reads[f"projects/{pid}/index.html"]
+    assert f"r\t{pid}" in reads[f"projects/{pid}.json"]      # its JSON and its rows of the CSVs

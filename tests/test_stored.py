@@ -9,14 +9,15 @@ from pathlib import Path
 import pytest
 
 from jixiao.model import Project
+from jixiao.reads import SUMMARY as LIST_SUMMARY
 from jixiao.pipeline import check
 from jixiao.record_cache import RecordCache
 from jixiao.stored import StoredProject, summary_of
 from jixiao.validate import load_content
 
 ROOT = Path(__file__).resolve().parent.parent
-SUMMARY = ("id", "year", "name", "unit", "nature", "category", "funds", "source", "url",
-           "indicator_count", "categories", "indicator_key")
+# what lists show (reads.SUMMARY, which keys them) and what keys and aggregates read
+SUMMARY = tuple(LIST_SUMMARY) + ("source", "categories", "indicator_key", "target_key")
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,330 @@
+"""What an output read of the content while it was made, and what that is worth now.
+
+Lektor's way, not hand-kept keys: a page's view and its templates see the catalog only
+through a ``Reading``, which notes every read as a plain string, and Jinja's attribute
+lookups note the projects a template reads (``render._Recording``).  The reads are kept
+with the build; the next build asks ``Values`` what each of them is worth in its own
+catalog, and an output whose reads are all worth what they were is not made again.
+
+A read is a string, its parts apart by tabs (ids are slugs; the 95,000 reads of a
+10,000-project site save and load as JSON in a third of the time lists of parts take):
+
+  p id                           a project's summary (``SUMMARY``: what lists show)
+  r id                           a project's whole record
+  u id                           a unit
+  units, departments, years      the site's units, departments, years
+  all|len kind arg               a list of projects, whole (summaries) or its length …
+  slice kind arg a b             … or its projects a..b: kind "projects" (arg empty),
+                                 "unit" (arg: the unit), "year", "department" (its
+                                 slug), "other" (the same unit's same-named projects of
+                                 other years than project arg)
+  page slug, source hash-of-name, indicator_counts, indicator_group category
+
+A project in a list is read as its summary: what Python code reads of the projects it
+gets from a list (years, units, amounts for totals) is in it, and a template that reads
+more of one notes that project's record.
+"""
+from __future__ import annotations
+
+import hashlib
+import operator
+
+from .catalog import Catalog, Department, total
+from .model import Project
+from .stored import StoredProject
+
+# What a list shows of a project: a read of any other field is a read of the record.
+SUMMARY = ("id", "name", "year", "unit", "category", "nature", "indicator_count", "funds",
+           "url")
+_summary_of = operator.attrgetter(*SUMMARY[:-2])
+
+
+class Noted:
+    """A project as code reads it from a ``Seq``: its summary as it is (read with the
+    list), any other field noted as a read of its whole record."""
+    __slots__ = SUMMARY + ("_p", "_reading")
+
+    def __init__(self, p, reading: "Reading"):
+        (self.id, self.name, self.year, self.unit, self.category, self.nature,
+         self.indicator_count, self.funds, self.url) = _whole_summary(p)
+        self._p, self._reading = p, reading
+
+    def __getattr__(self, name: str):
+        self._reading.note("r\t" + self.id)
+        return getattr(self._p, name)
+
+    def __repr__(self) -> str:
+        return f"Noted({self.id!r})"
+
+
+_whole_summary = operator.attrgetter(*SUMMARY)
+PROJECTS = (Project, StoredProject, Noted)
+
+
+def digest(*parts) -> str:
+    """A short stable hash of parts (strings, numbers, None, lists and tuples of them):
+    their ``repr``, which is deterministic for these and twice as fast as JSON."""
+    return hashlib.sha1(repr(parts).encode("utf-8")).hexdigest()
+
+
+class Seq:
+    """A list of projects that notes how it is read: iterated (every summary), its
+    length, or a slice (a list page's projects)."""
+    __slots__ = ("_items", "_name", "_reads")
+
+    def __init__(self, name: str, items: list, reads: "Reading"):
+        self._name, self._items, self._reads = name, items, reads
+
+    def __iter__(self):
+        self._reads.note("all\t" + self._name)
+        return map(self._reads.noted, self._items)
+
+    def __len__(self) -> int:
+        self._reads.note("len\t" + self._name)
+        return len(self._items)
+
+    def __bool__(self) -> bool:
+        return len(self) > 0
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            a, b, _ = i.indices(len(self._items))
+        else:
+            a = i if i >= 0 else len(self._items) + i
+            b = a + 1
+        self._reads.note(f"slice\t{self._name}\t{a}\t{b}")
+        if isinstance(i, slice):
+            return [self._reads.noted(p) for p in self._items[i]]
+        return self._reads.noted(self._items[i])
+
+
+class _Lists:
+    """``catalog.by_unit`` / ``by_year`` as ``Seq``s."""
+    __slots__ = ("_kind", "_lists", "_reads")
+
+    def __init__(self, kind: str, lists: dict, reads):
+        self._kind, self._lists, self._reads = kind, lists, reads
+
+    def __getitem__(self, key) -> Seq:
+        return Seq(f"{self._kind}\t{key}", self._lists[key], self._reads)
+
+
+class _Documents:
+    """The published documents under content/sources/ (name → path), noting which names
+    are looked up."""
+    __slots__ = ("_docs", "_reads")
+
+    def __init__(self, docs: dict, reads):
+        self._docs, self._reads = docs, reads
+
+    def __contains__(self, name) -> bool:
+        self._reads.note("source\t" + digest(name)[:16])
+        return name in self._docs
+
+
+class Reading:
+    """The catalog as views and templates see it while an output is made, each read
+    noted in ``reads`` (a set, while recording; ``render._Recording`` shares it).  It has
+    only what the pages read: anything else is an error, not an unrecorded read."""
+
+    def __init__(self, catalog: Catalog, documents: dict, indicators: list[dict]):
+        self._c = catalog
+        self.reads: set | None = None
+        self.documents = _Documents(documents, self)
+        self._indicators = indicators
+        self._noted: dict[str, Noted] = {}
+        self.pages = catalog.pages         # the footer's links: in every output's key
+
+    def noted(self, p) -> Noted:
+        """``p`` as code reads it from a list (one ``Noted`` per project)."""
+        n = self._noted.get(p.id)
+        if n is None or n._p is not p:
+            n = self._noted[p.id] = Noted(p, self)
+        return n
+
+    def note(self, token: str) -> None:
+        if self.reads is not None:
+            self.reads.add(token)
+
+    def release(self) -> None:
+        """Let go of the catalog once the site is rendered (Jinja's environment, which
+        holds this among its globals, is freed by the cycle collector only)."""
+        self._c = self._indicators = None
+        self._noted = {}
+
+    @property
+    def projects(self) -> Seq:
+        return Seq("projects\t", self._c.projects, self)
+
+    @property
+    def by_unit(self) -> _Lists:
+        return _Lists("unit", self._c.by_unit, self)
+
+    @property
+    def by_year(self) -> _Lists:
+        return _Lists("year", self._c.by_year, self)
+
+    @property
+    def units(self) -> dict:
+        self.note("units")
+        return self._c.units
+
+    def unit(self, uid: str):
+        self.note("u\t" + uid)
+        return self._c.units[uid]
+
+    def unit_of(self, p):
+        return self.unit(p.unit)
+
+    def department_of(self, p) -> str:
+        self.note("u\t" + p.unit)
+        return self._c.department_of(p)
+
+    def department_url(self, name: str | None) -> str:
+        return Catalog.department_url(self, name)
+
+    @property
+    def departments(self) -> list[Department]:
+        self.note("departments")
+        return [Department(d.name, d.units, Seq("department\t" + d.slug, d.projects, self))
+                for d in self._c.departments]
+
+    def department(self, name: str) -> Department:
+        return next(d for d in self.departments if d.name == name)
+
+    @property
+    def years(self) -> list[int]:
+        self.note("years")
+        return self._c.years
+
+    def other_years(self, p) -> Seq:
+        return Seq("other\t" + p.id, self._c.other_years(p), self)
+
+    def page(self, slug: str):
+        self.note("page\t" + slug)
+        return next(p for p in self._c.pages if p.slug == slug)
+
+    @property
+    def total_yuan(self):
+        return total(self.projects)
+
+    def unit_groups(self, projects):
+        return Catalog.unit_groups(self, projects)
+
+    def department_groups(self, projects):
+        return Catalog.department_groups(self, projects)
+
+    @property
+    def indicator_counts(self) -> list[dict]:
+        """The indicator aggregate's categories and 二级指标 with their counts (not the
+        names with their samples, which only the category pages show)."""
+        self.note("indicator_counts")
+        return indicator_counts(self._indicators)
+
+    def indicator_group(self, category: str) -> dict:
+        self.note("indicator_group\t" + category)
+        return next(g for g in self._indicators if g["category"] == category)
+
+
+def indicator_counts(summary: list[dict]) -> list[dict]:
+    return [{**group, "level2s": [{**l2, "names": None} for l2 in group["level2s"]]}
+            for group in summary]
+
+
+class Values:
+    """What each read is worth in this build's catalog (each worked out once)."""
+
+    def __init__(self, catalog: Catalog, documents: dict, indicators: list[dict]):
+        self._c, self._documents, self._indicators = catalog, documents, indicators
+        self._memo: dict[str, object] = {}
+        self._summaries: dict[str, str] | None = None
+        self._departments: dict | None = None
+        self._documents_by_digest: set | None = None
+
+    def __call__(self, token: str):
+        try:
+            return self._memo[token]
+        except KeyError:
+            value = self._memo[token] = self._value(token)
+            return value
+
+    def key(self, reads) -> list:
+        memo = self._memo
+        return [memo[t] if t in memo else self(t) for t in reads]
+
+    def _summary_of(self, projects) -> list[str]:
+        """The summaries' hashes of ``projects`` (every project's worked out at once: a
+        rebuild reads each list's, which is every project's)."""
+        s = self._summaries
+        if s is None:
+            s = self._summaries = {p.id: digest(_summary_of(p), p.funds.model_dump_json())
+                                   for p in self._c.projects}
+        return [s[p.id] for p in projects]
+
+    def _list(self, kind: str, arg: str) -> list:
+        c = self._c
+        if kind == "projects":
+            return c.projects
+        if kind == "unit":
+            return c.by_unit.get(arg, [])
+        if kind == "year":
+            return c.by_year.get(int(arg), [])
+        if kind == "department":
+            if self._departments is None:
+                self._departments = {d.slug: d.projects for d in c.departments}
+            return self._departments.get(arg, [])
+        p = c.project_by_id.get(arg)                 # "other"
+        return c.other_years(p) if p is not None else []
+
+    def _value(self, token: str):
+        c = self._c
+        if token[:2] == "r\t":                   # the commonest: a record, by its digest
+            d = c.digests.get(("project", token[2:]))
+            if d is not None:
+                return d
+        kind, *args = token.split("\t")
+        if kind in ("p", "r"):
+            p = c.project_by_id.get(args[0])
+            return (None if p is None else self._summary_of([p])[0] if kind == "p"
+                    else c.digest("project", p))
+        if kind == "u":
+            u = c.units.get(args[0])
+            return None if u is None else c.digest("unit", u)
+        if kind == "all":                # (joined, not hashed: the key hashes them)
+            return "\n".join(self._summary_of(self._list(*args)))
+        if kind == "len":
+            return len(self._list(*args))
+        if kind == "slice":
+            return "\n".join(self._summary_of(self._list(*args[:2])[int(args[2]):int(args[3])]))
+        if kind == "units":
+            return digest([(uid, c.digest("unit", u)) for uid, u in c.units.items()])
+        if kind == "departments":
+            return digest([(d.name, [self("u\t" + u.id) for u in d.units])
+                           for d in c.departments])
+        if kind == "years":
+            return c.years
+        if kind == "page":
+            return next(((p.title, p.body) for p in c.pages if p.slug == args[0]), None)
+        if kind == "source":
+            if self._documents_by_digest is None:
+                self._documents_by_digest = {digest(name)[:16] for name in self._documents}
+            return args[0] in self._documents_by_digest
+        if kind == "indicator_counts":
+            return indicator_key(indicator_counts(self._indicators))
+        if kind == "indicator_group":
+            return indicator_key([g for g in self._indicators if g["category"] == args[0]])
+        raise ValueError(f"unknown read {token!r}")
+
+
+def indicator_key(summary) -> str:
+    """A hash of the indicator aggregate with its sample projects by id (what a template
+    reads of them is a read of its own)."""
+    def plain(x):
+        if isinstance(x, dict):
+            return [[k, plain(v)] for k, v in x.items()]
+        if isinstance(x, list):
+            return [plain(v) for v in x]
+        if isinstance(x, PROJECTS):
+            return x.id
+        return x
+    return digest(plain(summary))
