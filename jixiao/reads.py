@@ -36,7 +36,7 @@ from .stored import StoredProject
 # What a list shows of a project: a read of any other field is a read of the record.
 SUMMARY = ("id", "name", "year", "unit", "category", "nature", "indicator_count", "funds",
            "url")
-_summary_of = operator.attrgetter(*SUMMARY[:-2])
+_summary_fields = operator.attrgetter(*SUMMARY[:-2])     # (funds as JSON, url from the id)
 
 
 class Noted:
@@ -122,6 +122,20 @@ class _Documents:
         return name in self._docs
 
 
+class _Page:
+    """A free page as the footer reads it: its slug, title and URL (in every output's
+    key), anything else noted as a read of the page."""
+    __slots__ = ("slug", "title", "url", "_page", "_reading")
+
+    def __init__(self, page, reading: "Reading"):
+        self.slug, self.title, self.url = page.slug, page.title, page.url
+        self._page, self._reading = page, reading
+
+    def __getattr__(self, name: str):
+        self._reading.note("page\t" + self.slug)
+        return getattr(self._page, name)
+
+
 class Reading:
     """The catalog as views and templates see it while an output is made, each read
     noted in ``reads`` (a set, while recording; ``render._Recording`` shares it).  It has
@@ -133,7 +147,7 @@ class Reading:
         self.documents = _Documents(documents, self)
         self._indicators = indicators
         self._noted: dict[str, Noted] = {}
-        self.pages = catalog.pages         # the footer's links: in every output's key
+        self.pages = [_Page(page, self) for page in catalog.pages]     # the footer's links
 
     def noted(self, p) -> Noted:
         """``p`` as code reads it from a list (one ``Noted`` per project)."""
@@ -252,12 +266,12 @@ class Values:
         memo = self._memo
         return [memo[t] if t in memo else self(t) for t in reads]
 
-    def _summary_of(self, projects) -> list[str]:
+    def _summaries_of(self, projects) -> list[str]:
         """The summaries' hashes of ``projects`` (every project's worked out at once: a
         rebuild reads each list's, which is every project's)."""
         s = self._summaries
         if s is None:
-            s = self._summaries = {p.id: digest(_summary_of(p), p.funds.model_dump_json())
+            s = self._summaries = {p.id: digest(_summary_fields(p), p.funds.model_dump_json())
                                    for p in self._c.projects}
         return [s[p.id] for p in projects]
 
@@ -285,17 +299,17 @@ class Values:
         kind, *args = token.split("\t")
         if kind in ("p", "r"):
             p = c.project_by_id.get(args[0])
-            return (None if p is None else self._summary_of([p])[0] if kind == "p"
+            return (None if p is None else self._summaries_of([p])[0] if kind == "p"
                     else c.digest("project", p))
         if kind == "u":
             u = c.units.get(args[0])
             return None if u is None else c.digest("unit", u)
         if kind == "all":                # (joined, not hashed: the key hashes them)
-            return "\n".join(self._summary_of(self._list(*args)))
+            return "\n".join(self._summaries_of(self._list(*args)))
         if kind == "len":
             return len(self._list(*args))
         if kind == "slice":
-            return "\n".join(self._summary_of(self._list(*args[:2])[int(args[2]):int(args[3])]))
+            return "\n".join(self._summaries_of(self._list(*args[:2])[int(args[2]):int(args[3])]))
         if kind == "units":
             return digest([(uid, c.digest("unit", u)) for uid, u in c.units.items()])
         if kind == "departments":
@@ -304,7 +318,7 @@ class Values:
         if kind == "years":
             return c.years
         if kind == "page":
-            return next(((p.title, p.body) for p in c.pages if p.slug == args[0]), None)
+            return next(((p.title, p.body, p.path) for p in c.pages if p.slug == args[0]), None)
         if kind == "source":
             if self._documents_by_digest is None:
                 self._documents_by_digest = {digest(name)[:16] for name in self._documents}

@@ -1,10 +1,10 @@
 """Projects of unchanged files, as the build cache keeps them.
 
 A clean build validates every record into a ``model.Project``.  An incremental build
-takes the records of unchanged files from the cache, and validating all of them again
-was the largest part of a one-record rebuild at 10,000 projects (1.3 of 5.8 s).  A
-``StoredProject`` holds what lists, keys and aggregates read (id, year, name, unit,
-nature, category, funds, source, the count, categories and key of its indicators) and
+takes the records of unchanged files from the cache without validating them again (which
+would cost as much as the rest of a one-record rebuild).  A ``StoredProject`` holds what
+lists, keys and aggregates read (``reads.SUMMARY``, and the source, the categories and
+key of its indicators: ``summary_of``; a test holds the two together) and
 makes the full record from its cached JSON the first time anything else is read: its
 own page, its search document, its rows of the data files.  The values are the same
 either way: the cache keeps a record only when its JSON gives back the same record.

@@ -923,3 +923,19 @@ def test_reads_are_kept_as_plain_json_and_evaluated_against_the_new_catalog(work
     pid = _project_file(content).stem
     assert f"r\t{pid}" in reads[f"projects/{pid}/index.html"]
     assert f"r\t{pid}" in reads[f"projects/{pid}.json"]      # its JSON and its rows of the CSVs
+
+
+def test_a_free_page_edited_renders_its_page_and_a_footer_that_comes_to_show_it_everywhere(work):
+    """A free page's text is read by its own page only (the footer reads titles); a footer
+    changed to show something of the text reads it, on every page."""
+    content, templates, site, tmp = work
+    about = content / "pages" / "about.md"
+    about.write_text(about.read_text("utf-8") + "\n补充说明一。\n", "utf-8")
+    t = _rebuild_and_compare(content, templates, site, tmp)
+    assert t.rendered == 1 and "补充说明一" in (site / "about" / "index.html").read_text("utf-8")
+    _edit(templates / "base.html", "{{ p.title }}</a>{% if not loop.last %}",
+          "{{ p.title }}（{{ p.body|length }} 字）</a>{% if not loop.last %}")
+    _rebuild_and_compare(content, templates, site, tmp)
+    about.write_text(about.read_text("utf-8") + "\n补充说明二。\n", "utf-8")
+    t = _rebuild_and_compare(content, templates, site, tmp)
+    assert t.rendered == len(list(site.rglob("*.html")))       # every page's footer
