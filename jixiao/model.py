@@ -177,6 +177,11 @@ class Project(Record):
     def url(self) -> str:
         return project_url(self.id)
 
+    @property
+    def funds_json(self) -> str:
+        """Its funds as JSON (what keys hash; a ``StoredProject`` has it without parsing)."""
+        return self.funds.model_dump_json()
+
     # What lists, aggregates and the search index's facets read of the indicators; a
     # ``stored.StoredProject`` keeps these without its indicators.
     @property

@@ -271,7 +271,7 @@ class Values:
         rebuild reads each list's, which is every project's)."""
         s = self._summaries
         if s is None:
-            s = self._summaries = {p.id: digest(_summary_fields(p), p.funds.model_dump_json())
+            s = self._summaries = {p.id: digest(_summary_fields(p), p.funds_json)
                                    for p in self._c.projects}
         return [s[p.id] for p in projects]
 

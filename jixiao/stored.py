@@ -24,18 +24,29 @@ def summary_of(p: Project) -> tuple:
 
 
 class StoredProject:
-    __slots__ = ("id", "year", "name", "unit", "nature", "category", "funds", "_source",
+    __slots__ = ("id", "year", "name", "unit", "nature", "category", "_funds", "_source",
                  "indicator_count", "categories", "indicator_key", "target_key", "_json",
                  "_full")
 
     def __init__(self, summary: tuple, json: Callable[[], bytes]):
         """``json``: a function returning the record's ``model_dump_json``, called once,
         when the full record is first needed."""
-        (self.id, self.year, self.name, self.unit, self.nature, self.category, funds,
+        (self.id, self.year, self.name, self.unit, self.nature, self.category, self._funds,
          self._source, self.indicator_count, self.categories, self.indicator_key,
          self.target_key) = summary
-        self.funds = Funds.model_validate_json(funds)
         self._json, self._full = json, None
+
+    @property
+    def funds(self) -> Funds:
+        """(Parsed when first read: a rebuild that renders no list of it keys it by
+        ``funds_json``.)"""
+        if isinstance(self._funds, str):
+            self._funds = Funds.model_validate_json(self._funds)
+        return self._funds
+
+    @property
+    def funds_json(self) -> str:
+        return self._funds if isinstance(self._funds, str) else self._funds.model_dump_json()
 
     @property
     def source(self) -> Source:
