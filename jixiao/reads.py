@@ -13,16 +13,16 @@ A read is a string, its parts apart by tabs (ids are slugs; the 95,000 reads of 
   r id                           a project's whole record
   u id                           a unit
   units, departments, years      the site's units, departments, years
-  all|len kind arg               a list of projects, whole (summaries) or its length …
+  all|len kind arg               a list of projects, whole (what totals read of each:
+                                 ``TOTALS``) or its length …
   slice kind arg a b             … or its projects a..b: kind "projects" (arg empty),
                                  "unit" (arg: the unit), "year", "department" (its
                                  slug), "other" (the same unit's same-named projects of
                                  other years than project arg)
   page slug, source hash-of-name, indicator_counts, indicator_group category
 
-A project in a list is read as its summary: what Python code reads of the projects it
-gets from a list (years, units, amounts for totals) is in it, and a template that reads
-more of one notes that project's record.
+A project got from a list is read for its totals (years, units, amounts, counts); code
+or a template that reads more of it (its name, its goals) notes so (``Noted``).
 """
 from __future__ import annotations
 
@@ -36,17 +36,31 @@ from .stored import StoredProject
 # What a list shows of a project: a read of any other field is a read of the record.
 SUMMARY = ("id", "name", "year", "unit", "category", "nature", "indicator_count", "funds",
            "url")
+# … of which totals and counts read (a list read whole is read for these: renaming a
+# project leaves the pages that count and total it alone)
+TOTALS = ("id", "year", "unit", "indicator_count", "funds", "url")
 _summary_fields = operator.attrgetter(*SUMMARY[:-2])     # (funds as JSON, url from the id)
+_totals_fields = operator.attrgetter(*TOTALS[:-2])
+
+
+def _noted_field(name: str) -> property:
+    """A summary field outside ``TOTALS``, read as a read of the project's summary."""
+    def read(self):
+        self._reading.note("p\t" + self.id)
+        return getattr(self._p, name)
+    return property(read)
 
 
 class Noted:
-    """A project as code reads it from a ``Seq``: its summary as it is (read with the
-    list), any other field noted as a read of its whole record."""
-    __slots__ = SUMMARY + ("_p", "_reading")
+    """A project as code reads it from a ``Seq``: what totals read as it is (read with
+    the list), the rest of its summary noted as a read of its summary, any other field
+    as a read of its whole record."""
+    __slots__ = TOTALS + ("_p", "_reading")
+    name, category, nature = (_noted_field(f) for f in ("name", "category", "nature"))
 
     def __init__(self, p, reading: "Reading"):
-        (self.id, self.name, self.year, self.unit, self.category, self.nature,
-         self.indicator_count, self.funds, self.url) = _whole_summary(p)
+        (self.id, self.year, self.unit, self.indicator_count, self.funds,
+         self.url) = _whole_totals(p)
         self._p, self._reading = p, reading
 
     def __getattr__(self, name: str):
@@ -57,7 +71,7 @@ class Noted:
         return f"Noted({self.id!r})"
 
 
-_whole_summary = operator.attrgetter(*SUMMARY)
+_whole_totals = operator.attrgetter(*TOTALS)
 PROJECTS = (Project, StoredProject, Noted)
 
 
@@ -252,6 +266,7 @@ class Values:
         self._c, self._documents, self._indicators = catalog, documents, indicators
         self._memo: dict[str, object] = {}
         self._summaries: dict[str, str] | None = None
+        self._totals: dict[str, str] | None = None
         self._departments: dict | None = None
         self._documents_by_digest: set | None = None
 
@@ -266,14 +281,22 @@ class Values:
         memo = self._memo
         return [memo[t] if t in memo else self(t) for t in reads]
 
-    def _summaries_of(self, projects) -> list[str]:
-        """The summaries' hashes of ``projects`` (every project's worked out at once: a
-        rebuild reads each list's, which is every project's)."""
-        s = self._summaries
+    def _summary_of(self, p) -> str:
+        if self._summaries is None:
+            self._summaries = {}
+        s = self._summaries.get(p.id)
         if s is None:
-            s = self._summaries = {p.id: digest(_summary_fields(p), p.funds_json)
-                                   for p in self._c.projects}
-        return [s[p.id] for p in projects]
+            s = self._summaries[p.id] = digest(_summary_fields(p), p.funds_json)
+        return s
+
+    def _totals_of(self, projects) -> str:
+        """What totals read of ``projects``, in order (every project's worked out at once:
+        a rebuild reads each list's, which is every project's)."""
+        t = self._totals
+        if t is None:
+            t = self._totals = {p.id: digest(_totals_fields(p), p.funds_json)
+                                for p in self._c.projects}
+        return "\n".join([t[p.id] for p in projects])     # (not hashed: keys hash them)
 
     def _list(self, kind: str, arg: str) -> list:
         c = self._c
@@ -299,17 +322,17 @@ class Values:
         kind, *args = token.split("\t")
         if kind in ("p", "r"):
             p = c.project_by_id.get(args[0])
-            return (None if p is None else self._summaries_of([p])[0] if kind == "p"
+            return (None if p is None else self._summary_of(p) if kind == "p"
                     else c.digest("project", p))
         if kind == "u":
             u = c.units.get(args[0])
             return None if u is None else c.digest("unit", u)
-        if kind == "all":                # (joined, not hashed: the key hashes them)
-            return "\n".join(self._summaries_of(self._list(*args)))
+        if kind == "all":
+            return self._totals_of(self._list(*args))
         if kind == "len":
             return len(self._list(*args))
         if kind == "slice":
-            return "\n".join(self._summaries_of(self._list(*args[:2])[int(args[2]):int(args[3])]))
+            return self._totals_of(self._list(*args[:2])[int(args[2]):int(args[3])])
         if kind == "units":
             return digest([(uid, c.digest("unit", u)) for uid, u in c.units.items()])
         if kind == "departments":

@@ -752,6 +752,9 @@ def test_renaming_a_project_renders_only_the_list_pages_that_show_it(paged):
     page = index // 7 + 1
     assert f"projects/page-{page}" in changed or (page == 1 and "projects" in changed)
     assert len([c for c in list_pages if c.startswith("projects")]) == 1, list_pages
+    # the pages that count and total it (home, the indexes of units, departments and years)
+    # read what totals read of it, not its name
+    assert not {".", "units", "departments", "years"} & set(changed), changed
     assert t.rendered < 30
 
 
@@ -910,8 +913,9 @@ def test_a_page_given_a_catalog_object_as_it_is_is_refused(work):
 
 
 def test_reads_are_kept_as_plain_json_and_evaluated_against_the_new_catalog(work):
-    """The build state keeps each output's reads; a list page reads its slice, its
-    length and its projects' summaries; a project page its own record."""
+    """The build state keeps each output's reads: a list page reads its slice, the list's
+    length and its projects' summaries; the home page what totals read of every project;
+    a project page its own record."""
     import json
     content, templates, site, tmp = work
     reads = json.loads((site / ".build-cache" / "render.json").read_text("utf-8"))["reads"]
@@ -919,7 +923,10 @@ def test_reads_are_kept_as_plain_json_and_evaluated_against_the_new_catalog(work
     assert "all\tunit\tsh-gjjglzx" in unit and "u\tsh-gjjglzx" in unit
     projects = reads["projects/index.html"]                 # a page of the list, and its length
     assert "slice\tprojects\t\t0\t60" in projects and "len\tprojects\t" in projects
-    assert not [t for t in projects if t.startswith("p\t")]    # in the page's summaries
+    # … and each of its projects' summary (its rows show their names)
+    assert len({t for t in projects if t.startswith("p\t")}) == 60
+    home = reads["index.html"]              # what totals read of every project, not names
+    assert "all\tprojects\t" in home and not [t for t in home if t.startswith("p\t")]
     pid = _project_file(content).stem
     assert f"r\t{pid}" in reads[f"projects/{pid}/index.html"]
     assert f"r\t{pid}" in reads[f"projects/{pid}.json"]      # its JSON and its rows of the CSVs
