@@ -265,7 +265,7 @@ class Values:
     def __init__(self, catalog: Catalog, documents: dict, indicators: list[dict]):
         self._c, self._documents, self._indicators = catalog, documents, indicators
         self._memo: dict[str, object] = {}
-        self._summaries: dict[str, str] | None = None
+        self._summaries: dict[str, str] = {}
         self._totals: dict[str, str] | None = None
         self._departments: dict | None = None
         self._documents_by_digest: set | None = None
@@ -282,8 +282,6 @@ class Values:
         return [memo[t] if t in memo else self(t) for t in reads]
 
     def _summary_of(self, p) -> str:
-        if self._summaries is None:
-            self._summaries = {}
         s = self._summaries.get(p.id)
         if s is None:
             s = self._summaries[p.id] = digest(_summary_fields(p), p.funds_json)

@@ -551,24 +551,22 @@ def _all_outputs(r: Renderer) -> Outputs:
 
     r.page("data/index.html", "data.html", "site route /data/", view=data_view,
            updated=updated)
-    whole = lambda kind, arg, keys: None if r.state is None else [
-        r.values(f"all\t{kind}\t{arg}"), keys]
+    # a data file is made of its projects' data, in order: its key is their keys (one per
+    # project: its JSON and its CSV rows are made together)
+    parts = lambda projects: r.state and [r.piece_keys[p.id] for p in projects]
     r.data("data/projects.json", lambda: _projects_json(r, c), "site route /data/",
-           whole("projects", "", r.state and [r.state.keys[f"projects/{p.id}.json"]
-                                                for p in c.projects]))
-    pieces = lambda projects: r.state and [r.piece_keys[p.id] for p in projects]
+           parts(c.projects))
     r.data("data/projects.csv", lambda: _csv_file(r, c, 0), "site route /data/",
-           whole("projects", "", pieces(c.projects)))
+           parts(c.projects))
     r.data("data/indicators.csv", lambda: _csv_file(r, c, 1), "site route /data/",
-           whole("projects", "", pieces(c.projects)))
+           parts(c.projects))
     # the same rows for each unit and each year (after the site's files: their pieces)
-    for base, name, kind, arg, projects in (
-            [(u.url, u.id, "unit", u.id, c.by_unit[u.id]) for u in c.units.values()]
-            + [(f"/years/{y}/", str(y), "year", y, ps) for y, ps in c.by_year.items()]):
+    for base, name, projects in ([(u.url, u.id, c.by_unit[u.id]) for u in c.units.values()]
+                                 + [(f"/years/{y}/", str(y), ps) for y, ps in c.by_year.items()]):
         for which, what in enumerate(("projects", "indicators")):
             r.data(f"{base.lstrip('/')}{name}-{what}.csv",
                    lambda which=which, projects=projects: _csv_subset(r, c, which, projects),
-                   f"site route {base}", whole(kind, arg, [which, pieces(projects)]))
+                   f"site route {base}", parts(projects))
 
     for page in c.pages:                          # after the routes: a clash names the page
         r.page(f"{page.slug}/index.html", "page.html", page.path,

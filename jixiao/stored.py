@@ -18,7 +18,7 @@ from .model import Funds, Project, Source, project_url
 
 def summary_of(p: Project) -> tuple:
     """What a ``StoredProject`` is made of besides the record's JSON (plain values)."""
-    return (p.id, p.year, p.name, p.unit, p.nature, p.category, p.funds.model_dump_json(),
+    return (p.id, p.year, p.name, p.unit, p.nature, p.category, p.funds_json,
             p.source.model_dump_json(), p.indicator_count, p.categories, p.indicator_key,
             p.target_key)
 
