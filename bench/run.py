@@ -69,6 +69,8 @@ def child_floor(content: Path, out: Path, templates: Path) -> dict:
     from whoosh import index as whoosh_index
 
     from jixiao import render as R
+    from jixiao import views as V
+    from jixiao.catalog import INDICATOR_SAMPLE, year_groups
     from jixiao.search.documents import documents
     from whoosh.fields import ID, STORED, TEXT, Schema
 
@@ -81,38 +83,38 @@ def child_floor(content: Path, out: Path, templates: Path) -> dict:
     env.globals["catalog"] = c
     env.globals["settings"] = c.settings
     from jixiao.settings import build_date
-    sources = R.available_sources(c)
-    pages = [("index.html", "home.html", lambda: {**R.home_view(c, c.indicator_summary),
+    sources = V.available_sources(c)
+    pages = [("index.html", "home.html", lambda: {**V.home_view(c, c.indicator_summary),
                                                   "updated": build_date()}),
              ("departments/index.html", "departments.html", lambda: {"departments": c.departments}),
-             ("years/index.html", "years.html", lambda: {"years": R.year_groups(c.projects)}),
+             ("years/index.html", "years.html", lambda: {"years": year_groups(c.projects)}),
              ("indicators/index.html", "indicators.html",
               lambda: {"summary": c.indicator_summary})]
 
     def paged(url, projects, template, view, heading, show_unit=True):
         """The pages of a list (render.list_pages): the first with its own view."""
-        plain = {"heading": heading, "show_unit": show_unit, "sorts": R.list_sorts(None)}
+        plain = {"heading": heading, "show_unit": show_unit, "sorts": V.list_sorts(None)}
         return [(path, template if k == 1 else "list_page.html",
                  lambda k=k: {**(view() if k == 1 else {}), **plain,
-                              **R.list_page(url, projects, k)})
-                for k, path in enumerate(R.page_paths(url, len(projects), R.PAGE_SIZE), 1)]
-    pages += [(path, "units.html", lambda view=view: view(c)) for path, view in R.unit_pages(c)]
+                              **V.list_page(url, projects, k)})
+                for k, path in enumerate(V.page_paths(url, len(projects), V.PAGE_SIZE), 1)]
+    pages += [(path, "units.html", lambda view=view: view(c)) for path, view in V.unit_pages(c)]
     pages += paged("/projects/", c.projects, "projects.html", dict, "全部项目")
     for u in c.units.values():
-        pages += paged(u.url, c.by_unit[u.id], "unit.html", lambda u=u: R.unit_view(c, u),
+        pages += paged(u.url, c.by_unit[u.id], "unit.html", lambda u=u: V.unit_view(c, u),
                        u.name, show_unit=False)
     for d in c.departments:
         pages += paged(d.url, d.projects, "department.html",
-                       lambda d=d: R.department_view(c, d), d.name)
+                       lambda d=d: V.department_view(c, d), d.name)
     for y, ps in c.by_year.items():
         pages += paged(f"/years/{y}/", ps, "year.html",
-                       lambda y=y, ps=ps: R.year_view(c, y, ps), f"{y}年度")
+                       lambda y=y, ps=ps: V.year_view(c, y, ps), f"{y}年度")
     pages += [(f"projects/{p.id}/index.html", "project.html",
-               (lambda p=p: R.project_view(c, p, sources))) for p in c.projects]
+               (lambda p=p: V.project_view(c, p, sources))) for p in c.projects]
     pages += [(f"indicators/{g['category']}/index.html", "indicator_category.html",
                (lambda g=g: {"category": g["category"], "level2s": g["level2s"],
-                             "sample": R.INDICATOR_SAMPLE,
-                             "shown": R.INDICATOR_NAMES_SHOWN}))
+                             "sample": INDICATOR_SAMPLE,
+                             "shown": V.INDICATOR_NAMES_SHOWN}))
               for g in c.indicator_summary]
     t0 = time.perf_counter()
     rendered = []

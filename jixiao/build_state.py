@@ -76,7 +76,7 @@ class Memory:
 class BuildState:
     FILE = ".build-state.json"
     CACHE = ".build-cache/render.json"
-    VERSION = 4
+    VERSION = 5
 
     def __init__(self, out: Path, code: str = ""):
         self.out = Path(out)
@@ -99,6 +99,9 @@ class BuildState:
         # output → what it read of the content when made (``reads``)
         self.reads: dict[str, list[str]] = {}
         self.old_reads: dict[str, list[str]] = {}
+        # read → what it was worth (``reads.Values.saved``)
+        self.values: dict[str, object] = {}
+        self.old_values: dict[str, object] = {}
         # compiled templates: jinja's bucket key → [base64 code, its HMAC] (``Bytecode``)
         self.bytecode: dict[str, list] = {}
         self.old_bytecode: dict[str, list] = {}
@@ -125,10 +128,10 @@ class BuildState:
                 self.old_closures = {name: (closure, [tuple(m) for m in members])
                                      for name, (closure, members) in cached["closures"].items()}
                 self.old_bytecode = cached.get("bytecode", {}).get(jinja2.__version__, {})
-                self.old_reads = cached["reads"]
+                self.old_reads, self.old_values = cached["reads"], cached["values"]
             except Exception:       # missing or unreadable: every piece made anew
                 self.old_pieces, self.old_indicators, self.old_closures = {}, None, {}
-                self.old_reads = {}
+                self.old_reads, self.old_values = {}, {}
 
     def reusable(self, path: str, key: str) -> str | None:
         """The digest of the file on disk when it was made from the same inputs."""
@@ -220,7 +223,7 @@ class BuildState:
         replace_file(target, json.dumps(
             {"pieces": pieces, "indicators": self.indicators or self.old_indicators,
              "closures": self.closures, "bytecode": {jinja2.__version__: self.bytecode},
-             "reads": self.reads},
+             "reads": self.reads, "values": self.values},
             ensure_ascii=False).encode("utf-8"))
         for name in LEGACY:
             (self.out / name).unlink(missing_ok=True)

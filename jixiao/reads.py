@@ -20,6 +20,9 @@ A read is a string, its parts apart by tabs (ids are slugs; the 95,000 reads of 
                                  slug), "other" (the same unit's same-named projects of
                                  other years than project arg)
   page slug, source hash-of-name, indicator_counts, indicator_group category
+  setting name                   one of the site settings (content/site.yaml)
+  site, template name, plain hash  (the renderer's own: the code and the footer, a
+                                 template with what it references, plain values given)
 
 A project got from a list is read for its totals (years, units, amounts, counts); code
 or a template that reads more of it (its name, its goals) notes so (``Noted``).
@@ -28,6 +31,8 @@ from __future__ import annotations
 
 import hashlib
 import operator
+
+from jinja2 import TemplateNotFound
 
 from .catalog import Catalog, Department, total
 from .model import Project
@@ -150,6 +155,19 @@ class _Page:
         return getattr(self._page, name)
 
 
+class _Settings:
+    """The site settings, noting which of them are read (every footer reads the licence
+    and the contact; only the search page reads ``static_search``)."""
+    __slots__ = ("_settings", "_reading")
+
+    def __init__(self, settings, reading: "Reading"):
+        self._settings, self._reading = settings, reading
+
+    def __getattr__(self, name: str):
+        self._reading.note("setting\t" + name)
+        return getattr(self._settings, name)
+
+
 class Reading:
     """The catalog as views and templates see it while an output is made, each read
     noted in ``reads`` (a set, while recording; ``render._Recording`` shares it).  It has
@@ -162,6 +180,7 @@ class Reading:
         self._indicators = indicators
         self._noted: dict[str, Noted] = {}
         self.pages = [_Page(page, self) for page in catalog.pages]     # the footer's links
+        self.settings = _Settings(catalog.settings, self)
 
     def noted(self, p) -> Noted:
         """``p`` as code reads it from a list (one ``Noted`` per project)."""
@@ -262,8 +281,10 @@ def indicator_counts(summary: list[dict]) -> list[dict]:
 class Values:
     """What each read is worth in this build's catalog (each worked out once)."""
 
-    def __init__(self, catalog: Catalog, documents: dict, indicators: list[dict]):
+    def __init__(self, catalog: Catalog, documents: dict, indicators: list[dict], site: str,
+                 closure):
         self._c, self._documents, self._indicators = catalog, documents, indicators
+        self._site, self._closure = site, closure        # closure: template → its hash
         self._memo: dict[str, object] = {}
         self._summaries: dict[str, str] = {}
         self._totals: dict[str, str] | None = None
@@ -280,6 +301,14 @@ class Values:
     def key(self, reads) -> list:
         memo = self._memo
         return [memo[t] if t in memo else self(t) for t in reads]
+
+    def changed(self, old: dict) -> set:
+        """The reads in ``old`` (``saved`` by the previous build) worth something else now."""
+        return {t for t, v in old.items() if _short(self(t)) != v}
+
+    def saved(self, reads) -> dict:
+        """What ``reads`` are worth, as the next build compares them (``changed``)."""
+        return {t: _short(self(t)) for t in reads}
 
     def _summary_of(self, p) -> str:
         s = self._summaries.get(p.id)
@@ -338,6 +367,17 @@ class Values:
                            for d in c.departments])
         if kind == "years":
             return c.years
+        if kind == "site":
+            return self._site
+        if kind == "template":
+            try:
+                return self._closure(args[0])
+            except TemplateNotFound:
+                return None
+        if kind == "plain":
+            return args[0]
+        if kind == "setting":
+            return getattr(c.settings, args[0])
         if kind == "page":
             return next(((p.title, p.body, p.path) for p in c.pages if p.slug == args[0]), None)
         if kind == "source":
@@ -349,6 +389,13 @@ class Values:
         if kind == "indicator_group":
             return indicator_key([g for g in self._indicators if g["category"] == args[0]])
         raise ValueError(f"unknown read {token!r}")
+
+
+def _short(value):
+    """A value as saved: as it is when short (a hash, a number), else a hash of it."""
+    if value is None or type(value) in (int, bool) or (type(value) is str and len(value) <= 40):
+        return value
+    return "#" + digest(value)
 
 
 def indicator_key(summary) -> str:

@@ -1,183 +1,40 @@
 """Render the catalog into pages and data files with Jinja2 (autoescape, StrictUndefined).
 
 ``render_site`` lists every kind of output, top to bottom.  Each page gets its
-context from a small ``*_view`` function of the catalog as ``reads.Reading`` shows it
-(what the view and the templates read is recorded, and keys the output); the templates
-only lay it out.  Nothing here is written to disk: ``write`` does that once everything
+context from a small function of the catalog as ``reads.Reading`` shows it (``views``;
+what the view and the templates read is recorded, and keys the output); the templates
+only lay it out, with ``filters``.  Nothing here is written to disk: ``write`` does that once everything
 rendered.
 """
 from __future__ import annotations
 
-import re
-import traceback
-
 import os
+import traceback
 from collections import Counter
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
-from functools import lru_cache
+from decimal import Decimal
 from pathlib import Path
 from xml.sax.saxutils import escape as xml_escape
 
 import jinja2
-from markupsafe import Markup
 
-from . import downloads, export
-from .catalog import INDICATOR_SAMPLE, Catalog, Department, total, year_groups
-from .derive import CATEGORY_LABELS, level_label
-from .model import Project, Unit
+from . import export, views
 from .build_state import DATA_FILES, BuildState, Bytecode
-from .reads import SUMMARY, Reading, Values, digest
-from .stored import StoredProject
+from .catalog import INDICATOR_SAMPLE, Catalog, year_groups
+from .derive import level_label
+from .filters import FILTERS, GLOBALS
+from .model import Project
 from .outputs import Outputs, Parts
 from .problems import ContentError, Problem
+from .reads import SUMMARY, Reading, Values, digest
 from .settings import build_date
-from .targets import parse_target
+from .stored import StoredProject
+from .views import (INDICATOR_NAMES_SHOWN, available_sources, data_view,
+                    department_view, free_page_view, home_view, list_page, list_sorts,
+                    page_paths, project_view, unit_pages, unit_view, year_view)
 
-SITE_NAME = "财政项目支出绩效目标公开平台"
 # Absolute URLs (sitemap.xml, robots.txt) start with this; set JIXIAO_BASE_URL when deploying.
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
-# Top-level paths the site or the search server own; a free page may not take them.
-
-OP_WORDS = {"≥": "不低于", "≤": "不高于", "=": "等于", ">": "高于", "<": "低于"}
-FUND_LABELS = [
-    ("annual", "年度资金申请总额"), ("total", "项目资金总额"), ("fiscal", "其中：财政资金"),
-    ("appropriation", "当年财政拨款"), ("carryover", "上年结转资金"), ("other", "其他资金"),
-    ("prior_year_budget", "同名项目上年预算额"), ("prior_year_spent", "同名项目上年预算执行数"),
-]
-
-
-def money(value: Decimal | int | None, places: int | None = None) -> str:
-    """1234567.8 → 1,234,567.80 (exact: Decimal formatting, no floats).
-
-    At least two places, more when the amount was published with more
-    (29.3856 万元 stays 29.3856): an amount is never rounded for display.
-    """
-    if value is None:
-        return "—"
-    value = Decimal(value)
-    if places is None:
-        places = max(2, -value.as_tuple().exponent) if value.is_finite() else 2
-    return f"{value:,.{places}f}"
-
-
-_WAN, _YI = Decimal(10000), Decimal(100000000)
-
-
-def readable(value: Decimal | int | None) -> str:
-    """An amount in yuan as people read it: 3.6 万元, 13.91 亿元, 800 元.  Rounded to two
-    places of its unit, marked 约 when that lost something; the exact yuan are one step
-    away (the ``amount`` filter's title, the project page, the data files)."""
-    if value is None:
-        return "—"
-    value = Decimal(value)
-    unit, scale = ("亿元", _YI) if abs(value) >= _YI else ("万元", _WAN) if abs(value) >= _WAN \
-        else ("元", Decimal(1))
-    scaled = value / scale
-    shown = scaled.quantize(Decimal("0.01"))
-    text = f"{shown:,.2f}".rstrip("0").rstrip(".")
-    return f"{'' if shown == scaled else '约 '}{text} {unit}"
-
-
-def amount_html(value) -> Markup:
-    """An amount as people read it (万元/亿元), the exact yuan in its title: a filter, not
-    a macro (tens of thousands of list rows; a Jinja macro call costs ~10× a filter).
-    Both texts are digits, commas and fixed words: nothing to escape."""
-    return Markup(f'<span class="num" title="{money(value)} 元">{readable(value)}</span>')
-
-
-def prior_change(funds) -> dict | None:
-    """The year's money against the same-named project's prior-year budget (同名项目上年预算额),
-    when the table publishes it: ``{"word": 增加/减少/持平, "amount": |difference| in yuan,
-    "percent": "+8.5%" or None when the prior budget was 0}``.  Exact: Decimal throughout,
-    the percentage rounded half up to one place."""
-    prior = funds.yuan("prior_year_budget")
-    if prior is None:
-        return None
-    diff = funds.annual_yuan - prior
-    word = "增加" if diff > 0 else "减少" if diff < 0 else "持平"
-    percent = None
-    if prior:
-        shown = (abs(diff) * 100 / prior).quantize(Decimal("0.1"), ROUND_HALF_UP)
-        percent = f"{'+' if diff > 0 else '-' if diff < 0 else '±'}{shown}%"
-    return {"word": word, "amount": abs(diff), "percent": percent, "prior": prior}
-
-
-@lru_cache(maxsize=1)
-def _markdown_it():
-    """CommonMark with raw HTML off (made, and markdown-it imported, the first time a page
-    needs it: a rebuild that renders no free page does not pay for the import).  A link to
-    a refused scheme (javascript:, vbscript:, file:, data: other than images) keeps its
-    text and loses its URL entirely — markdown-it alone would leave the whole
-    ``[text](javascript:…)`` source visible on the page."""
-    from markdown_it import MarkdownIt
-    from markdown_it.token import Token
-    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
-    safe = md.validateLink                       # markdown-it's own scheme check
-    md.validateLink = lambda url: True           # parse every link; judge it below
-
-    def drop_unsafe(state):
-        for block in state.tokens:
-            for i, tok in enumerate(block.children or []):
-                if tok.type == "link_open" and not safe(tok.attrGet("href") or ""):
-                    depth, j = 0, i
-                    while j < len(block.children):
-                        t = block.children[j]
-                        depth += t.nesting if t.type.startswith("link_") else 0
-                        if t.type.startswith("link_") and depth == 0:
-                            break
-                        j += 1
-                    # an autolink's text is the URL itself: drop it with the tags
-                    drop = range(i, j + 1) if tok.markup == "autolink" else (i, j)
-                    for k in drop:
-                        block.children[k] = Token("text", "", 0, content="")
-                elif tok.type == "image" and not safe(tok.attrGet("src") or ""):
-                    block.children[i] = Token("text", "", 0, content=tok.content)
-
-    md.core.ruler.push("drop_unsafe_links", drop_unsafe)
-    return md
-
-
-def markdown(text: str) -> str:
-    """Markdown with raw HTML off; javascript:/vbscript:/file:/data: links are refused."""
-    return _markdown_it().render(text)
-
-
-def target_note(ind) -> dict | None:
-    """The parsed target as a short annotation: ``≥ 192 家次``, titled ``定量目标：不低于192家次``.
-
-    None when nothing was published.  Qualitative targets (及时, 合格) show their text
-    and have no title.  The title holds no free text (only the operator in words, the
-    number and the short unit), so published text never lands in an attribute.
-    """
-    return _note(ind.target)
-
-
-@lru_cache(maxsize=1 << 16)
-def _note(published: str | None) -> dict | None:
-    """``target_note`` by the published text (templates only read the result)."""
-    t = parse_target(published)
-    if t.value is not None:
-        short = " ".join(x for x in (t.op, str(t.value), t.unit) if x)
-        title = f"定量目标：{OP_WORDS.get(t.op, '') if t.op else ''}{t.value}{t.unit or ''}"
-        if t.text:
-            short = f"{short}（{t.text}）"
-        return {"kind": "quantitative", "short": short, "title": title}
-    if t.text:
-        short = f"{t.op} {t.text}" if t.op else t.text
-        return {"kind": "qualitative", "short": f"定性：{short}", "title": None}
-    return None
-
-
-def target_units(targets) -> list[str]:
-    """The measure units the published targets name (``≥90%`` → %, ``≥192家次`` → 家次),
-    each once, in order: what the indicator pages say a name is counted in."""
-    out: list[str] = []
-    for published in targets:
-        unit = parse_target(published).unit
-        if unit and unit not in out:
-            out.append(unit)
-    return out
 
 
 class _Recording(jinja2.Environment):
@@ -236,15 +93,8 @@ def environment(templates: Path) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters["money"] = money
-    env.filters["readable"] = readable
-    env.filters["amount"] = amount_html
-    env.globals["site_name"] = SITE_NAME
-    env.globals["indicator_rows"] = indicator_rows
-    env.globals["target_note"] = target_note
-    env.globals["target_units"] = target_units
-    env.globals["fund_labels"] = FUND_LABELS
-    env.globals["category_labels"] = CATEGORY_LABELS
+    env.filters.update(FILTERS)
+    env.globals.update(GLOBALS)
     return env
 
 
@@ -256,41 +106,56 @@ class Renderer:
         self.base_url = (base_url or os.environ.get("JIXIAO_BASE_URL")
                          or catalog.settings.base_url or DEFAULT_BASE_URL).rstrip("/")
         self.env = environment(self.templates)
-        self.env.globals["settings"] = catalog.settings
         if state is not None:
             self.env.bytecode_cache = Bytecode(state)
         self.state = state
         self.documents = available_sources(catalog)
         self.indicators = indicators = _indicator_summary(state, catalog)
         self.reading = Reading(catalog, self.documents, indicators)
-        self.env.globals["catalog"] = self.reading
+        self.env.globals.update(catalog=self.reading, settings=self.reading.settings)
         self.outputs = Outputs()
         self.rendered = 0              # outputs produced this time (the others were kept)
         self.deferred: list[tuple] = []   # (path, source, kind, project id): see ``flush``
         if state is not None:
-            self.values = Values(catalog, self.documents, indicators)
-            # what every output reads: the code, the base URL, the settings, the footer
-            self.site_key = digest(state.code, self.base_url, catalog.settings.key(),
-                                   [(p.slug, p.title) for p in catalog.pages])
+            # what every output reads: the code, and the footer's links to the free pages
+            site = digest(state.code, [(p.slug, p.title) for p in catalog.pages])
+            self.values = Values(catalog, self.documents, indicators, site, self._closure)
+            self.site_key = site
+            self._changed: set | None = None
             self.piece_keys: dict[str, str] = {}     # project id → key of its data pieces
             self.rows: dict[str, tuple] = {}         # project id → CSV rows made now
 
-    # An output's key is a hash of everything it is made of: the templates it uses (with
-    # what they extend, include and import), the site-wide inputs, the plain values it
-    # was given and what it read (``reads``), each as it is worth in this build.  An output
-    # whose reads last time are worth what they were, with its file still on disk as the
-    # manifest says, is kept unrendered.
-    def _key(self, template: str | None, reads: list, plain=()) -> str:
-        """(Keys are compared path by path: the path itself need not be in them.)"""
-        return digest(self.site_key, self._closure(template) if template else "", plain,
-                      self.values.key(reads))
+    # What an output is made of is what it read (``reads``), with three reads of its own:
+    # "site" (the code, the footer), its template (with what it extends, includes and
+    # imports) and the plain values it was given.  Its key is a hash of what they are worth
+    # now.  An output none of whose reads last time is worth something else now (the
+    # ``changed`` reads), with its file still on disk as the manifest says, is kept
+    # unrendered, under the key it had.
+    @staticmethod
+    def _own(template: str | None, plain) -> list[str]:
+        return (["site"] + (["template\t" + template] if template else [])
+                + (["plain\t" + digest(plain)] if plain else []))
 
-    def _kept(self, path: str, source: str, template: str | None, plain=()) -> bool:
-        reads = None if self.state is None else self.state.old_reads.get(path)
-        if reads is None:
-            return False
-        key = self._key(template, reads, plain)
-        if not self._keep(path, source, key):
+    @property
+    def changed(self) -> set:
+        """The reads of the previous build that are worth something else now."""
+        if self._changed is None:
+            self._changed = self.values.changed(self.state.old_values)
+        return self._changed
+
+    def _holds(self, path: str, plain=()) -> list | None:
+        """What ``path`` read last time, when none of it changed (and its plain values are
+        the same), or None."""
+        reads = self.state.old_reads.get(path)
+        if reads is None or (plain and "plain\t" + digest(plain) not in reads) \
+                or not self.changed.isdisjoint(reads):
+            return None
+        return reads
+
+    def _kept(self, path: str, source: str, plain=()) -> bool:
+        reads = None if self.state is None else self._holds(path, plain)
+        key = None if reads is None else self.state.previous.get(path)
+        if key is None or not self._keep(path, source, key):
             return False
         self.state.reads[path] = reads
         return True
@@ -306,8 +171,8 @@ class Renderer:
         """Note what ``path`` read as made now, and return its key."""
         if self.state is None:
             return None
-        self.state.reads[path] = reads
-        key = self.state.keys[path] = self._key(template, reads, plain)
+        reads = self.state.reads[path] = self._own(template, plain) + reads
+        key = self.state.keys[path] = digest(self.values.key(reads))
         return key
 
     def _closure(self, name: str) -> str:
@@ -338,7 +203,7 @@ class Renderer:
         """``view``: a function of the catalog (``Reading``) returning more of the context,
         called unless kept; ``context``: plain values, which the key holds as they are."""
         plain = _plain(context)
-        if self._kept(path, source, template, plain):
+        if self._kept(path, source, plain):
             return
         html, reads = _recorded(self, lambda: self.env.get_template(template).render(
             page_path="/" + path, **context, **(view(self.reading) if view else {})))
@@ -350,13 +215,13 @@ class Renderer:
         """A project's page, and its data (its JSON and its rows of the data files: one
         job, which reads the same), unless kept: made later, by ``flush``."""
         page, data = f"projects/{p.id}/index.html", f"projects/{p.id}.json"
-        if not self._kept(page, origin, "project.html"):
+        if not self._kept(page, origin):
             self.deferred.append((page, origin, "page", p.id))
         if self.state is None:          # no data file is made of pieces: its JSON alone
             self.deferred.append((data, origin, "json", p.id))
             return
-        reads = self.state.old_reads.get(data)
-        key = None if reads is None else self._key(None, reads)
+        reads = self._holds(data)
+        key = None if reads is None else self.state.previous.get(data)
         if key is not None and self.state.has_pieces(p.id, key) and self._keep(data, origin, key):
             self.piece_keys[p.id], self.state.reads[data] = key, reads
         else:
@@ -499,6 +364,9 @@ def render_site(catalog: Catalog, templates: Path, base_url: str | None = None,
         raise ContentError([template_problem(exc, templates)]) from exc
     finally:
         r.reading.release()
+    if state is not None:                # what the reads are worth, for the next build
+        state.values = r.values.saved({t for reads in state.reads.values() for t in reads})
+        r.values = None                  # (it holds the catalog, and the renderer)
     if outputs.problems:
         raise ContentError(outputs.problems)
     return outputs
@@ -570,7 +438,7 @@ def _all_outputs(r: Renderer) -> Outputs:
 
     for page in c.pages:                          # after the routes: a clash names the page
         r.page(f"{page.slug}/index.html", "page.html", page.path,
-               view=lambda c, slug=page.slug: _free_page(c.page(slug)))
+               view=lambda c, slug=page.slug: free_page_view(c.page(slug)))
 
     r.page("search/index.html", "search.html", "site route /search/", search=None)
     r.page("404.html", "404.html", "site route /404.html")
@@ -588,16 +456,6 @@ def _all_outputs(r: Renderer) -> Outputs:
     return r.outputs
 
 
-def _free_page(page) -> dict:
-    return {"page": page, "body": markdown(page.body)}
-
-
-PAGE_SIZE = 200             # projects per list page (≈70 KB of HTML)
-UNITS_PER_PAGE = 200        # units per page of /units/ (≈140 KB)
-INDICATOR_NAMES_SHOWN = 40  # names per 二级指标 with their samples on a category page (the
-                            # others as a list of links): a page stays under ~300 KB
-
-
 def list_pages(r: "Renderer", url: str, projects_of, n: int, template: str, source: str,
                view, heading: str, show_unit: bool = True, sort_filter=None) -> None:
     """A list of projects (``projects_of(catalog)``, ``n`` of them; site order: newest
@@ -608,56 +466,12 @@ def list_pages(r: "Renderer", url: str, projects_of, n: int, template: str, sour
     (field, value) that lists the same projects, for the other orders (sorting needs the
     search server; the lists are in site order)."""
     plain = {"heading": heading, "show_unit": show_unit, "sorts": list_sorts(sort_filter)}
-    for k, path in enumerate(page_paths(url, n, PAGE_SIZE), 1):
+    for k, path in enumerate(page_paths(url, n, views.PAGE_SIZE), 1):
         page = lambda c, k=k: list_page(url, projects_of(c), k)
         if k == 1:
             r.page(path, template, source, view=lambda c: {**view(c), **page(c)}, **plain)
         else:
             r.page(path, "list_page.html", source, view=page, **plain)
-
-
-def page_paths(url: str, n: int, size: int) -> list[str]:
-    """The output paths of a list of ``n`` in pages of ``size`` (one page when empty)."""
-    return [url.lstrip("/") + ("" if k == 1 else f"page-{k}/") + "index.html"
-            for k in range(1, max(1, -(-n // size)) + 1)]
-
-
-def list_page(url: str, projects, k: int) -> dict:
-    """Page ``k`` of a list of projects: its pager and its projects by year."""
-    n = len(projects)
-    return {"pager": pager(url, k, max(1, -(-n // PAGE_SIZE)), n, PAGE_SIZE),
-            "page_groups": year_groups(projects[(k - 1) * PAGE_SIZE:k * PAGE_SIZE])}
-
-
-def page_numbers(number: int, count: int) -> list[int]:
-    """The pages a pager links from page ``number`` of ``count``: the first, the last and
-    two either side (the search page's pager too)."""
-    return sorted({1, count, *range(max(1, number - 2), min(count, number + 2) + 1)})
-
-
-def pager(url: str, number: int, count: int, total: int, size: int) -> dict:
-    """Page ``number`` of ``count``: its links (``page_numbers``)."""
-    href = lambda k: url if k == 1 else f"{url}page-{k}/"
-    shown = page_numbers(number, count)
-    return {"number": number, "count": count, "total": total,
-            "first": (number - 1) * size + 1, "last": min(total, number * size),
-            "prev": href(number - 1) if number > 1 else None,
-            "next": href(number + 1) if number < count else None,
-            "links": [{"number": k, "href": href(k), "current": k == number,
-                       "gap_before": i > 0 and k - shown[i - 1] > 1}
-                      for i, k in enumerate(shown)]}
-
-
-LIST_SORTS = (("amount", "年度资金从多到少"), ("amount_asc", "年度资金从少到多"),
-              ("name", "项目名称"), ("year_asc", "年度从早到晚"))
-
-
-def list_sorts(sort_filter) -> list[dict]:
-    """Links to the same projects in other orders (the search server's ``sort``)."""
-    from urllib.parse import urlencode
-    base = [sort_filter] if sort_filter else []
-    return [{"label": label, "href": "/search/?" + urlencode(base + [("sort", s)])}
-            for s, label in LIST_SORTS]
 
 
 _CSV = ((export.projects_csv, export.PROJECT_COLUMNS),          # which = 0
@@ -759,132 +573,6 @@ def _samples(summary: list[dict], each) -> list[dict]:
         for l2 in group["level2s"]]} for group in summary]
 
 
-# ---------------------------------------------------------------- views
-
-
-def home_view(c: Catalog, indicator_summary: list[dict]) -> dict:
-    return {"years": year_groups(c.projects), "total": c.total_yuan,
-            "units": unit_rows(c), "departments": c.departments,
-            "indicator_groups": indicator_summary, "coverage": coverage(c)}
-
-
-def top_region(region: str | None) -> str:
-    """上海市青浦区 → 上海市: the level totals are grouped at."""
-    m = re.match(r"^(北京市|天津市|上海市|重庆市|.+?(?:省|自治区|特别行政区)|[^省]+?市)", region or "")
-    return m.group(1) if m else (region or "未注明地区")
-
-
-def coverage(c: Catalog) -> dict:
-    """What the site holds, so that no total is read as “the budget”: regions with their
-    units, the years present and the years missing in between, and per year and region
-    the units, projects and money (totals never mix years or regions)."""
-    regions: dict[str, list] = {}
-    for u in c.units.values():
-        regions.setdefault(top_region(u.region), []).append(u)
-    years = sorted({p.year for p in c.projects})
-    missing = [y for y in range(years[0], years[-1] + 1) if y not in years] if years else []
-    rows: dict[tuple[int, str], list[Project]] = {}
-    for p in c.projects:
-        rows.setdefault((p.year, top_region(c.unit_of(p).region)), []).append(p)
-    by_year_region = [{"year": y, "region": r, "projects": ps, "total": total(ps),
-                       "units": len({p.unit for p in ps})}
-                      for (y, r), ps in sorted(rows.items(), key=lambda kv: (-kv[0][0], kv[0][1]))]
-    return {"regions": [{"name": r, "units": len(us)} for r, us in
-                        sorted(regions.items(), key=lambda kv: (-len(kv[1]), kv[0]))],
-            "years": years, "missing": missing, "by_year_region": by_year_region}
-
-
-def unit_pages(c: Catalog) -> list[tuple]:
-    """(path, a function of the catalog returning its context) of each page of /units/,
-    like the project lists in pages of a bounded size."""
-    return [(path, lambda c, k=k: units_page(c, k))
-            for k, path in enumerate(page_paths("/units/", len(c.units), UNITS_PER_PAGE), 1)]
-
-
-def units_page(c: Catalog, k: int) -> dict:
-    units = list(c.units.values())
-    return {"units": unit_rows(c, units[(k - 1) * UNITS_PER_PAGE:k * UNITS_PER_PAGE]),
-            "unit_count": len(units),
-            "pager": pager("/units/", k, max(1, -(-len(units) // UNITS_PER_PAGE)), len(units),
-                           UNITS_PER_PAGE)}
-
-
-def unit_rows(c: Catalog, units=None) -> list[dict]:
-    rows = []
-    for u in (c.units.values() if units is None else units):
-        years = sorted({p.year for p in c.by_unit[u.id]}, reverse=True)
-        rows.append({"unit": u, "department": u.department or None,
-                     "department_url": c.department_url(u.department),
-                     "projects": c.by_unit[u.id], "total": total(c.by_unit[u.id]),
-                     "years": years, "year_spans": year_spans(years)})
-    return rows
-
-
-def year_spans(years) -> list[tuple[int, int]]:
-    """{2016, 2017, 2018, 2020} → [(2016, 2018), (2020, 2020)]: years as runs, for a list
-    where every year would be a link (the year pages are one click away anyway)."""
-    spans: list[list[int]] = []
-    for y in sorted(years):
-        if spans and y == spans[-1][1] + 1:
-            spans[-1][1] = y
-        else:
-            spans.append([y, y])
-    return [(a, b) for a, b in spans]
-
-
-def unit_view(c: Catalog, u: Unit) -> dict:
-    return {"unit": u, "department_url": c.department_url(u.department),
-            "years": year_groups(c.by_unit[u.id]), "total": total(c.by_unit[u.id])}
-
-
-def department_view(c: Catalog, d: Department) -> dict:
-    return {"department": d, "units": c.unit_groups(d.projects), "all_units": d.units,
-            "idle_units": [u for u in d.units if not c.by_unit[u.id]],
-            "years": year_groups(d.projects), "total": total(d.projects)}
-
-
-def year_view(c: Catalog, year: int, projects: list[Project]) -> dict:
-    return {"year": year, "projects": projects, "total": total(projects),
-            "units": c.unit_groups(projects), "departments": c.department_groups(projects)}
-
-
-def project_view(c: Catalog, p: Project, sources: dict[str, Path]) -> dict:
-    unit = c.unit_of(p)
-    # where the year's money comes from, when the table says (at least two sources)
-    parts = [(label, p.funds.yuan(name)) for name, label in
-             (("appropriation", "当年财政拨款"), ("carryover", "上年结转资金"), ("other", "其他资金"))
-             if getattr(p.funds, name)]
-    if len(parts) < 2 and p.funds.fiscal and p.funds.other:
-        parts = [("财政资金", p.funds.yuan("fiscal")), ("其他资金", p.funds.yuan("other"))]
-    return {"project": p, "unit": unit, "department": c.department_of(p),
-            "prior_change": prior_change(p.funds), "other_years": c.other_years(p),
-            "sources_of_money": parts if len(parts) >= 2 else [],
-            "department_url": c.department_url(unit.department),
-            "funds": [(label, getattr(p.funds, name), p.funds.yuan(name)) for name, label in FUND_LABELS
-                      if getattr(p.funds, name) is not None],
-            "has_descriptions": any(i.description for i in p.indicators),
-            "source_url": (f"/sources/{p.source.document}"
-                           if p.source.document in sources else None)}
-
-
-def data_view(c: Catalog) -> dict:
-    return {"files": export.FILES, "project_columns": export.PROJECT_COLUMNS,
-            "indicator_columns": export.INDICATOR_COLUMNS, "json_fields": export.JSON_FIELDS,
-            "result_columns": downloads.RESULT_COLUMNS,
-            "result_indicator_columns": downloads.RESULT_INDICATOR_COLUMNS,
-            "indicator_count": sum(p.indicator_count for p in c.projects)}
-
-
-def available_sources(c: Catalog) -> dict[str, Path]:
-    """Published documents under content/sources/, copied to /sources/<name>."""
-    if not (c.sources and c.sources.is_dir()):
-        return {}
-    # the published files as the publisher saved them; never .html, which the site's own
-    # origin would serve as a page
-    return {p.name: p for p in sorted(c.sources.iterdir())
-            if p.suffix.lower() in (".txt", ".pdf", ".xlsx", ".xls", ".docx") and p.is_file()}
-
-
 # ---------------------------------------------------------------- helpers
 
 
@@ -944,25 +632,3 @@ def describe_counts(outputs: Outputs) -> str:
         parts.append(f"{what} {sum(counts.values())} ({detail})")
     return "; ".join(parts)
 
-
-def indicator_rows(indicators) -> list[dict]:
-    """Rows of the indicator table with the rowspans of merged level1/level2 cells.
-
-    Consecutive rows with the same level1 (and level2) merge, as on the form;
-    the published order is kept.
-    """
-    rows = [{"ind": ind, "l1_span": 0, "l2_span": 0} for ind in indicators]
-    start1 = start2 = 0
-    for i, row in enumerate(rows):
-        ind = row["ind"]
-        if i == 0 or ind.level1 != rows[i - 1]["ind"].level1:
-            start1 = start2 = i
-            row["l1_span"] = row["l2_span"] = 1
-            continue
-        rows[start1]["l1_span"] += 1
-        if ind.level2 != rows[i - 1]["ind"].level2:
-            start2 = i
-            row["l2_span"] = 1
-        else:
-            rows[start2]["l2_span"] += 1
-    return rows

@@ -151,7 +151,7 @@ def search_view(params: SearchParams | None, doc: dict | None, error: str | None
         view["prev_href"] = href(params.with_(page=min(params.page - 1, pages)))
     if params.page < pages:
         view["next_href"] = href(params.with_(page=params.page + 1))
-    from .render import page_numbers          # loaded already: the page's footer renders
+    from .views import page_numbers
     links, last = [], 0
     for n in page_numbers(params.page, pages):
         if n > last + 1:

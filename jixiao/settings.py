@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -35,9 +35,6 @@ class Settings:
     contact: str | None = None
     contact_url: str | None = None
     static_search: bool = False     # search/index/: search in the browser on a static host
-
-    def key(self) -> tuple:
-        return astuple(self)
 
 
 def read_settings(root: Path) -> tuple[Settings, list[Problem]]:

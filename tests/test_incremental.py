@@ -700,8 +700,8 @@ def test_a_build_killed_while_writing_leaves_nothing_the_next_build_calls_curren
 @pytest.fixture()
 def paged(tmp_path, monkeypatch):
     """The seed site with lists of 7 projects per page (60 projects: 9 pages of /projects/)."""
-    import jixiao.render
-    monkeypatch.setattr(jixiao.render, "PAGE_SIZE", 7)
+    import jixiao.views
+    monkeypatch.setattr(jixiao.views, "PAGE_SIZE", 7)
     content = tmp_path / "content"
     shutil.copytree(ROOT / "content", content)
     templates = tmp_path / "templates"
@@ -760,8 +760,8 @@ def test_renaming_a_project_renders_only_the_list_pages_that_show_it(paged):
 
 def test_units_list_is_pages_that_hold_every_unit_once(tmp_path, monkeypatch):
     import re
-    import jixiao.render
-    monkeypatch.setattr(jixiao.render, "UNITS_PER_PAGE", 5)
+    import jixiao.views
+    monkeypatch.setattr(jixiao.views, "UNITS_PER_PAGE", 5)
     catalog = build(ROOT / "content", tmp_path / "site", log=None)
     count = -(-len(catalog.units) // 5)
     seen = []
@@ -946,3 +946,23 @@ def test_a_free_page_edited_renders_its_page_and_a_footer_that_comes_to_show_it_
     about.write_text(about.read_text("utf-8") + "\n补充说明二。\n", "utf-8")
     t = _rebuild_and_compare(content, templates, site, tmp)
     assert t.rendered == len(list(site.rglob("*.html")))       # every page's footer
+
+
+def test_settings_are_read_one_by_one(work):
+    """What a page reads of content/site.yaml is recorded like the records: turning the
+    static search on renders the one page that reads it (/search/); a new contact, which
+    every footer shows, renders every page; a new base URL renders no page (robots.txt and
+    the sitemap, made every time, carry it)."""
+    content, templates, site, tmp = work
+    _static_search(content, True)
+    t = _rebuild_and_compare(content, templates, site, tmp)
+    assert t.rendered == 1 and "data-static" in (site / "search" / "index.html").read_text("utf-8")
+    settings = content / "site.yaml"
+    settings.write_text(settings.read_text("utf-8") + "contact: 预算科\n", "utf-8")
+    t = _rebuild_and_compare(content, templates, site, tmp)
+    assert t.rendered == len(list(site.rglob("*.html")))
+    settings.write_text(settings.read_text("utf-8") + "base_url: https://jixiao.example.cn\n",
+                        "utf-8")
+    t = _rebuild_and_compare(content, templates, site, tmp)
+    assert t.rendered == 0
+    assert "https://jixiao.example.cn/units/" in (site / "sitemap.xml").read_text("utf-8")

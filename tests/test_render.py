@@ -1,10 +1,10 @@
-"""Units of render.py: money, markdown, target annotations, merged indicator cells."""
+"""Units of filters.py and views.py: money, markdown, target annotations, merged indicator cells."""
 from decimal import Decimal
 
 import pytest
 
 from jixiao.model import Indicator
-from jixiao.render import indicator_rows, markdown, money, target_note
+from jixiao.filters import indicator_rows, markdown, money, target_note
 
 
 @pytest.mark.parametrize("value,shown", [
@@ -77,7 +77,7 @@ def test_refused_links_keep_their_text_not_their_url(source, shown):
 
 
 def test_target_units_names_each_unit_once_in_order():
-    from jixiao.render import target_units
+    from jixiao.filters import target_units
     assert target_units(["≥90%", "=100(%)", "≥192家次", "及时", None, "≤1月"]) == ["%", "家次", "月"]
     assert target_units(["合格", None]) == []
 
@@ -96,14 +96,14 @@ def _funds(**amounts):
     ("元", "1", "3", "减少", "2", "-66.7%"),                   # half up, one place
 ])
 def test_prior_change_is_exact(unit, annual, prior, word, amount, percent):
-    from jixiao.render import prior_change
+    from jixiao.filters import prior_change
     change = prior_change(_funds(unit=unit, annual=annual, prior_year_budget=prior))
     assert (change["word"], change["amount"], change["percent"]) == (word, Decimal(amount), percent)
     assert isinstance(change["amount"], Decimal)
 
 
 def test_prior_change_needs_the_prior_budget():
-    from jixiao.render import prior_change
+    from jixiao.filters import prior_change
     assert prior_change(_funds(unit="元", annual="100", prior_year_spent="90")) is None
 
 
@@ -112,7 +112,7 @@ def test_published_source_files_are_the_documents_never_a_page(tmp_path):
     them (.txt .pdf .xlsx .xls .docx), never an .html, which the site's origin would serve
     as one of its own pages."""
     from types import SimpleNamespace
-    from jixiao.render import available_sources
+    from jixiao.views import available_sources
     for name in ("a.txt", "b.pdf", "c.xlsx", "d.xls", "e.docx", "f.html", "g.htm", "h.csv"):
         (tmp_path / name).write_bytes(b"x")
     assert sorted(available_sources(SimpleNamespace(sources=tmp_path))) == [

@@ -405,7 +405,7 @@ def _name_chars(names: list[str], buckets: int) -> dict[int, bytes]:
 def _write_rest(gen, buckets: int, folder: Path) -> dict:
     """Everything but the postings: meta.json, projects.bin, n/, d/, names, sort orders."""
     from whoosh.util.numeric import byte_to_length, length_to_byte
-    from ..render import amount_html          # the amount as the server's page shows it
+    from ..filters import amount_html         # the amount as the server's page shows it
     digests: dict[str, str] = {}
     n = gen.n
     docs = [gen.stored(p) for p in range(n)]
