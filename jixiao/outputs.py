@@ -1,6 +1,7 @@
 """The set of files a build writes: one owner per output path (MkDocs' ``File`` rule)."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import BinaryIO, NamedTuple
 
@@ -27,12 +28,17 @@ class Output:
     data: bytes | Parts | None
     source: str        # what produced it: a content file or a template, for messages
     digest: str | None = None   # set (and data None) for a file an incremental build keeps
+    staged: str | None = None   # data None: the file it was written to (``write.Spill``)
 
 
 class Outputs:
-    def __init__(self):
+    """``spill`` (``write.Spill``): where each output's bytes go as soon as it is made, so
+    that a build holds paths and digests, not the site (else they stay in memory)."""
+
+    def __init__(self, spill=None):
         self.files: dict[str, Output] = {}
         self.problems: list[Problem] = []
+        self.spill = spill
 
     def add(self, path: str, data: bytes | str | None, source: str,
             digest: str | None = None) -> None:
@@ -45,7 +51,19 @@ class Outputs:
             self.problems.append(Problem(source, 1, 1, "url",
                                          f"/{path} is also written by {first.source}"))
             return
-        self.files[key] = Output(path, data, source, digest)
+        if data is not None and self.spill is not None:
+            staged, digest = self.spill(data)
+            self.files[key] = Output(path, None, source, digest, staged)
+        else:
+            self.files[key] = Output(path, data, source, digest)
+
+    def read(self, path: str, out) -> bytes:
+        """The bytes of output ``path``: made now (in memory or spilled) or kept on disk."""
+        o = self.files[path.lower()]
+        if o.data is not None:
+            return o.data
+        with open(o.staged or os.path.join(out, o.path), "rb") as f:
+            return f.read()
 
     def __iter__(self):
         return iter(sorted(self.files.values(), key=lambda o: o.path))

@@ -17,7 +17,7 @@ from .problems import ContentError
 from .build_state import Memory
 from .render import describe_counts, render_site
 from .validate import load_content, special_files
-from .write import write_site
+from .write import Spill, write_site
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
@@ -232,9 +232,10 @@ def _build(content: Path, out: Path, templates: Path, log, strict: bool, increme
         catalog = load_content(content, strict, memory.records)
     _warn(catalog, log)
     indexing = _Indexing(catalog, out)   # the index is written beside the live one meanwhile
+    spill = Spill(out)                   # outputs wait there as they are made, not in memory
     try:
         with t.step("render"):
-            outputs = render_site(catalog, templates, state=memory.state)
+            outputs = render_site(catalog, templates, state=memory.state, spill=spill)
         if log:
             print(f"  {'':<10} {describe_counts(outputs)}", file=log)
         with t.step("write"):           # what the next build reuses is saved with the site
@@ -246,6 +247,8 @@ def _build(content: Path, out: Path, templates: Path, log, strict: bool, increme
     except BaseException:
         indexing.cancel()
         raise
+    finally:
+        spill.remove()
     if indexing.seconds is not None:
         t.beside["index"] = indexing.seconds
         if log:

@@ -100,7 +100,7 @@ def environment(templates: Path) -> jinja2.Environment:
 
 class Renderer:
     def __init__(self, catalog: Catalog, templates: Path, base_url: str | None = None,
-                 state: "BuildState | None" = None):
+                 state: "BuildState | None" = None, spill=None):
         self.catalog = catalog
         self.templates = Path(templates)
         self.base_url = (base_url or os.environ.get("JIXIAO_BASE_URL")
@@ -113,7 +113,7 @@ class Renderer:
         self.indicators = indicators = _indicator_summary(state, catalog)
         self.reading = Reading(catalog, self.documents, indicators)
         self.env.globals.update(catalog=self.reading, settings=self.reading.settings)
-        self.outputs = Outputs()
+        self.outputs = Outputs(spill)
         self.rendered = 0              # outputs produced this time (the others were kept)
         self.deferred: list[tuple] = []   # (path, source, kind, project id): see ``flush``
         if state is not None:
@@ -228,38 +228,23 @@ class Renderer:
             self.deferred.append((data, origin, "data", p.id))
 
     def flush(self) -> None:
-        """Make the deferred outputs: in this process, or, when there are many, in a pool
-        of processes (fork: the workers share the catalog as it is) by chunks.  The
-        outputs are the same bytes either way, added in the same order."""
+        """Make the deferred outputs (``_made_chunks``), and add them as they come."""
         jobs, self.deferred = self.deferred, []
         global _WORK
         _WORK = (self, os.getpid())
         try:
-            workers = min(os.cpu_count() or 1, 8)
-            if len(jobs) >= PARALLEL_MIN and workers > 1:
-                import multiprocessing
-                from concurrent.futures import ProcessPoolExecutor
-                size = max(50, len(jobs) // (workers * 8))
-                chunks = [[(kind, pid) for _, _, kind, pid in jobs[i:i + size]]
-                          for i in range(0, len(jobs), size)]
-                ctx = multiprocessing.get_context("fork")
-                with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-                    parts = list(pool.map(_make_chunk, chunks))
-                failed = [x.problem for x in parts if isinstance(x, _Failed)]
-                if failed:
-                    raise ContentError(failed[:1])
-                made = [d for chunk in parts for d in chunk]
-            else:
-                made = _make_chunk([(kind, pid) for _, _, kind, pid in jobs])
+            done = 0
+            for chunk in _made_chunks([(kind, pid) for _, _, kind, pid in jobs]):
+                for (path, origin, kind, pid), (data, reads) in zip(jobs[done:], chunk):
+                    key = self._made(path, "project.html" if kind == "page" else None, reads)
+                    if kind == "data":         # its JSON, and its rows of the two CSVs
+                        data, self.rows[pid] = data
+                        self.piece_keys[pid] = key
+                    self.outputs.add(path, data, origin)
+                    self.rendered += 1
+                done += len(chunk)
         finally:
             _WORK = None
-        for (path, origin, kind, pid), (data, reads) in zip(jobs, made):
-            key = self._made(path, "project.html" if kind == "page" else None, reads)
-            if kind == "data":         # its JSON, and its rows of the two CSVs
-                data, self.rows[pid] = data
-                self.piece_keys[pid] = key
-            self.outputs.add(path, data, origin)
-            self.rendered += 1
 
     def text(self, path: str, template: str, source: str, **context) -> None:
         self.outputs.add(path, self.env.get_template(template).render(**context), source)
@@ -295,6 +280,26 @@ def _plain(context: dict) -> tuple:
 
 PARALLEL_MIN = 500          # fewer deferred outputs than this are made in this process
 _WORK = None                # (renderer, pid) while ``Renderer.flush`` runs
+
+
+def _made_chunks(jobs):
+    """What ``_make`` returns, chunk by chunk as they are made (so that a build holds a
+    few chunks, not all): in this process, or in a pool of processes (fork: the workers
+    share the catalog as it is) when there are many.  The same bytes either way, in the
+    same order."""
+    workers = min(os.cpu_count() or 1, 8)
+    if len(jobs) < PARALLEL_MIN or workers < 2:
+        yield _make_chunk(jobs)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    size = max(50, len(jobs) // (workers * 8))
+    chunks = [jobs[i:i + size] for i in range(0, len(jobs), size)]
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        for chunk in pool.map(_make_chunk, chunks):
+            if isinstance(chunk, _Failed):
+                raise ContentError([chunk.problem])
+            yield chunk
 
 
 def _make_chunk(jobs) -> list:
@@ -352,12 +357,12 @@ def _csv_pieces(c: Catalog, p) -> tuple[bytes, bytes]:
 
 
 def render_site(catalog: Catalog, templates: Path, base_url: str | None = None,
-                state: BuildState | None = None) -> Outputs:
+                state: BuildState | None = None, spill=None) -> Outputs:
     """Every output of the site.  With ``state`` (an incremental build), an output whose
     inputs are those of the previous build is not rendered: it comes back as kept (data
     None, the digest of the file on disk), and ``write`` leaves the file alone.  A template
     error, or two outputs at one path, is a ContentError (``path:line``)."""
-    r = Renderer(catalog, templates, base_url, state)
+    r = Renderer(catalog, templates, base_url, state, spill)
     try:
         outputs = _all_outputs(r)
     except jinja2.TemplateError as exc:
@@ -508,9 +513,7 @@ def _projects_json(r: Renderer, c: Catalog) -> bytes | Parts:
         return export.projects_json(c)
 
     def piece(p) -> bytes:
-        o = r.outputs.files[f"projects/{p.id}.json".lower()]
-        data = o.data if o.data is not None else (r.state.out / o.path).read_bytes()
-        return data.rstrip(b"\n")
+        return r.outputs.read(f"projects/{p.id}.json", r.state.out).rstrip(b"\n")
     return r.state.assemble(DATA_FILES[0], b"[\n", b",\n", b"\n]\n",
                             ((p.id, r.piece_keys[p.id], lambda p=p: piece(p))
                              for p in c.projects))

@@ -1,7 +1,8 @@
 """Write the outputs into the site directory, atomically.
 
 Two phases (Pelican): everything is rendered before anything is written, so a
-content or template error leaves the previous site exactly as it was.  Then
+content or template error leaves the previous site exactly as it was (outputs wait in
+a folder beside the site as they are made: ``Spill``).  Then
 every changed file is first staged as a hidden temporary file next to its
 target; only when all are staged is each moved into place with ``os.replace``
 (Lektor), and files the new build no longer produces are removed.  A server
@@ -17,9 +18,11 @@ trusted: the next build writes them again and removes the leftover temporary fil
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -90,14 +93,24 @@ def _stage(target: Path, data: bytes | Parts, made: set | None = None,
            mode: int = 0o644) -> Path:
     """``data`` in a hidden temporary file beside ``target`` (one name per target: one
     build at a time writes a folder, ``pipeline._build_lock``); ``made``: folders known
-    to exist (one mkdir per folder, not per file); ``mode``: its permissions, whatever
-    the umask (a server may run as another user)."""
-    if made is None or target.parent not in made:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if made is not None:
-            made.add(target.parent)
+    to exist (one mkdir per folder, not per file)."""
+    _folder(target.parent, made)
     tmp = _tmp(target)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, mode)
+    _write_file(tmp, data, mode)
+    return tmp
+
+
+def _folder(folder: Path, made: set | None) -> None:
+    if made is None or folder not in made:
+        folder.mkdir(parents=True, exist_ok=True)
+        if made is not None:
+            made.add(folder)
+
+
+def _write_file(path, data: bytes | Parts, mode: int = 0o644) -> None:
+    """``data`` as the file ``path`` (``Span``s copied by the kernel), with permissions
+    ``mode`` whatever the umask (a server may run as another user)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, mode)
     with os.fdopen(fd, "wb") as fh:
         for part in data if isinstance(data, Parts) else (data,):
             if isinstance(part, Span):
@@ -105,7 +118,45 @@ def _stage(target: Path, data: bytes | Parts, made: set | None = None,
                 _copy_span(part, fh.fileno())
             else:
                 fh.write(part)
-    os.chmod(tmp, mode)
+    os.chmod(path, mode)
+
+
+class Spill:
+    """A folder beside the site (``.<site>.staging``) that holds each output from the
+    moment it is made until ``write_site`` moves it into place: a build's memory then
+    holds paths and digests, not the site's bytes.  Nothing in it is published, and
+    each build starts it empty (a killed build's leftovers go)."""
+
+    def __init__(self, out: Path):
+        out = Path(out).resolve()
+        self.folder = out.parent / f".{out.name}.staging"
+        self.remove()
+        self.folder.mkdir(parents=True)
+        self.count = 0
+
+    def __call__(self, data: bytes | Parts) -> tuple[str, str | None]:
+        """(where ``data`` now is, its digest: None for a data file made of pieces)."""
+        self.count += 1
+        path = os.path.join(self.folder, str(self.count))
+        _write_file(path, data)
+        return path, None if isinstance(data, Parts) else _digest(data)
+
+    def remove(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _move(staged: str, target: Path, made: set) -> Path:
+    """A spilled output next to its target, ready to replace it (renamed when the site's
+    folder is on the same file system as the spill, else copied)."""
+    _folder(target.parent, made)
+    tmp = _tmp(target)
+    try:
+        os.replace(staged, tmp)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        shutil.copyfile(staged, tmp)
+        os.chmod(tmp, 0o644)
     return tmp
 
 
@@ -157,10 +208,10 @@ def write_site(outputs: Outputs, out: Path,
     stats = WriteStats(manifest=new)
     changed = []
     for o in outputs:
-        if o.data is None:                   # kept by an incremental render
+        if o.data is None and o.staged is None:          # kept by an incremental render
             stats.unchanged += 1
-        elif (old.get(o.path) == new[o.path] and o.path not in pending
-              and not isinstance(o.data, Parts) and os.path.isfile(out / o.path)):
+        elif (new[o.path] is not None and old.get(o.path) == new[o.path]
+              and o.path not in pending and os.path.isfile(out / o.path)):
             stats.unchanged += 1             # the same bytes as on disk (a data file made
                                              # again is written: it is not trusted by name)
         else:
@@ -174,7 +225,8 @@ def write_site(outputs: Outputs, out: Path,
     try:
         for o in changed:
             target = out / o.path
-            staged.append((_stage(target, o.data, made), target))
+            staged.append((_move(o.staged, target, made) if o.staged else
+                           _stage(target, o.data, made), target))
     except BaseException:                    # disk full, …: nothing replaced yet
         for tmp, _ in staged:
             tmp.unlink(missing_ok=True)

@@ -458,6 +458,30 @@ def test_a_failed_build_stops_the_index_and_leaves_the_live_one(work, monkeypatc
         build(content, site, templates, log=None)
     assert sorted(p.name for p in (index_dir(site)).iterdir()) == before
     assert multiprocessing.active_children() == []
+    assert not (site.parent / ".site.staging").exists()      # what was made before the error
+
+
+def test_outputs_wait_beside_the_site_not_in_memory(work, monkeypatch):
+    """What a build makes goes to a folder beside the site as it is made (``write.Spill``):
+    by the write step the outputs hold paths and digests, not bytes (in workers too); the
+    folder is gone once the site is written, and the site is a clean build's."""
+    from jixiao import pipeline, render
+    content, templates, site, tmp = work
+    monkeypatch.setattr(render, "PARALLEL_MIN", 1)
+    seen = {}
+    real = pipeline.write_site
+
+    def write_site(outputs, out, then=None):
+        seen["in memory"] = [o.path for o in outputs if o.data is not None]
+        seen["spilled"] = sum(1 for o in outputs if o.staged and Path(o.staged).is_file())
+        return real(outputs, out, then)
+    monkeypatch.setattr(pipeline, "write_site", write_site)
+    (templates / "project.html").write_text(
+        (templates / "project.html").read_text("utf-8") + "\n", "utf-8")
+    _edit(_project_file(content), "target: '>=95%'", "target: '>=96%'")
+    _rebuild_and_compare(content, templates, site, tmp)
+    assert seen["in memory"] == [] and seen["spilled"] > 2 * len(list(content.glob("*/*/*.yaml")))
+    assert not (site.parent / ".site.staging").exists()
 
 
 def test_record_cache_keeps_warnings_and_never_hides_a_problem(work, capsys):
@@ -662,7 +686,7 @@ replaced = 0
 real = os.replace
 def replace(a, b):
     global replaced
-    replaced += 1
+    replaced += not str(b).endswith(".jixiao.tmp")     # (a spilled output staged: not counted)
     if replaced == {kill_at}:
         os._exit(137)                  # as SIGKILL: no finally, no cleanup
     real(a, b)
@@ -694,6 +718,7 @@ def test_a_build_killed_while_writing_leaves_nothing_the_next_build_calls_curren
     path.write_text(before, "utf-8")
     _rebuild_and_compare(content, templates, site, tmp)
     assert not list(site.rglob("*.tmp")) and not (site / ".write-journal.json").exists()
+    assert not (site.parent / ".site.staging").exists()
     assert "被中断的更正" not in (site / "data" / "projects.json").read_text("utf-8")
 
 
