@@ -76,7 +76,7 @@ class Memory:
 class BuildState:
     FILE = ".build-state.json"
     CACHE = ".build-cache/render.json"
-    VERSION = 5
+    VERSION = 6
 
     def __init__(self, out: Path, code: str = ""):
         self.out = Path(out)
@@ -102,6 +102,9 @@ class BuildState:
         # read → what it was worth (``reads.Values.saved``)
         self.values: dict[str, object] = {}
         self.old_values: dict[str, object] = {}
+        # project id → [hash of its record, of its summary, of its totals] (``Values``)
+        self.projects: dict[str, list] = {}
+        self.old_projects: dict[str, list] = {}
         # compiled templates: jinja's bucket key → [base64 code, its HMAC] (``Bytecode``)
         self.bytecode: dict[str, list] = {}
         self.old_bytecode: dict[str, list] = {}
@@ -129,9 +132,10 @@ class BuildState:
                                      for name, (closure, members) in cached["closures"].items()}
                 self.old_bytecode = cached.get("bytecode", {}).get(jinja2.__version__, {})
                 self.old_reads, self.old_values = cached["reads"], cached["values"]
+                self.old_projects = cached["projects"]
             except Exception:       # missing or unreadable: every piece made anew
                 self.old_pieces, self.old_indicators, self.old_closures = {}, None, {}
-                self.old_reads, self.old_values = {}, {}
+                self.old_reads, self.old_values, self.old_projects = {}, {}, {}
 
     def reusable(self, path: str, key: str) -> str | None:
         """The digest of the file on disk when it was made from the same inputs."""
@@ -223,7 +227,7 @@ class BuildState:
         replace_file(target, json.dumps(
             {"pieces": pieces, "indicators": self.indicators or self.old_indicators,
              "closures": self.closures, "bytecode": {jinja2.__version__: self.bytecode},
-             "reads": self.reads, "values": self.values},
+             "reads": self.reads, "values": self.values, "projects": self.projects},
             ensure_ascii=False).encode("utf-8"))
         for name in LEGACY:
             (self.out / name).unlink(missing_ok=True)

@@ -282,11 +282,14 @@ class Values:
     """What each read is worth in this build's catalog (each worked out once)."""
 
     def __init__(self, catalog: Catalog, documents: dict, indicators: list[dict], site: str,
-                 closure):
+                 closure, old_projects: dict | None = None):
         self._c, self._documents, self._indicators = catalog, documents, indicators
         self._site, self._closure = site, closure        # closure: template → its hash
         self._memo: dict[str, object] = {}
-        self._summaries: dict[str, str] = {}
+        # project id → (its summary's hash, its totals'), and as the previous build had
+        # them with its record's hash (``projects``): an unchanged record's are not hashed
+        self._projects: dict[str, tuple] = {}
+        self._old_projects = old_projects or {}
         self._totals: dict[str, str] | None = None
         self._departments: dict | None = None
         self._documents_by_digest: set | None = None
@@ -310,19 +313,30 @@ class Values:
         """What ``reads`` are worth, as the next build compares them (``changed``)."""
         return {t: _short(self(t)) for t in reads}
 
+    def projects(self) -> dict:
+        """Every project's record hash, summary hash and totals hash, for the next build."""
+        return {p.id: [self._c.digests.get(("project", p.id)), *self._hashes(p)]
+                for p in self._c.projects}
+
+    def _hashes(self, p) -> tuple:
+        h = self._projects.get(p.id)
+        if h is None:
+            record, old = self._c.digests.get(("project", p.id)), self._old_projects.get(p.id)
+            h = self._projects[p.id] = (
+                tuple(old[1:]) if old is not None and record is not None and old[0] == record
+                else (digest(_summary_fields(p), p.funds_json),
+                      digest(_totals_fields(p), p.funds_json)))
+        return h
+
     def _summary_of(self, p) -> str:
-        s = self._summaries.get(p.id)
-        if s is None:
-            s = self._summaries[p.id] = digest(_summary_fields(p), p.funds_json)
-        return s
+        return self._hashes(p)[0]
 
     def _totals_of(self, projects) -> str:
         """What totals read of ``projects``, in order (every project's worked out at once:
         a rebuild reads each list's, which is every project's)."""
         t = self._totals
         if t is None:
-            t = self._totals = {p.id: digest(_totals_fields(p), p.funds_json)
-                                for p in self._c.projects}
+            t = self._totals = {p.id: self._hashes(p)[1] for p in self._c.projects}
         return "\n".join([t[p.id] for p in projects])     # (not hashed: keys hash them)
 
     def _list(self, kind: str, arg: str) -> list:

@@ -119,7 +119,8 @@ class Renderer:
         if state is not None:
             # what every output reads: the code, and the footer's links to the free pages
             site = digest(state.code, [(p.slug, p.title) for p in catalog.pages])
-            self.values = Values(catalog, self.documents, indicators, site, self._closure)
+            self.values = Values(catalog, self.documents, indicators, site, self._closure,
+                                 state.old_projects)
             self.site_key = site
             self._changed: set | None = None
             self.piece_keys: dict[str, str] = {}     # project id → key of its data pieces
@@ -371,6 +372,7 @@ def render_site(catalog: Catalog, templates: Path, base_url: str | None = None,
         r.reading.release()
     if state is not None:                # what the reads are worth, for the next build
         state.values = r.values.saved({t for reads in state.reads.values() for t in reads})
+        state.projects = r.values.projects()
         r.values = None                  # (it holds the catalog, and the renderer)
     if outputs.problems:
         raise ContentError(outputs.problems)
