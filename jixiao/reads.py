@@ -32,8 +32,6 @@ from __future__ import annotations
 import hashlib
 import operator
 
-from jinja2 import TemplateNotFound
-
 from .catalog import Catalog, Department, total
 from .model import Project
 from .stored import StoredProject
@@ -284,7 +282,7 @@ class Values:
     def __init__(self, catalog: Catalog, documents: dict, indicators: list[dict], site: str,
                  closure, old_projects: dict | None = None):
         self._c, self._documents, self._indicators = catalog, documents, indicators
-        self._site, self._closure = site, closure        # closure: template → its hash
+        self._site, self._closure = site, closure        # closure: template → its hash or None
         self._memo: dict[str, object] = {}
         # project id → (its summary's hash, its totals'), and as the previous build had
         # them with its record's hash (``projects``): an unchanged record's are not hashed
@@ -384,10 +382,7 @@ class Values:
         if kind == "site":
             return self._site
         if kind == "template":
-            try:
-                return self._closure(args[0])
-            except TemplateNotFound:
-                return None
+            return self._closure(args[0])
         if kind == "plain":
             return args[0]
         if kind == "setting":

@@ -119,8 +119,8 @@ class Renderer:
         if state is not None:
             # what every output reads: the code, and the footer's links to the free pages
             site = digest(state.code, [(p.slug, p.title) for p in catalog.pages])
-            self.values = Values(catalog, self.documents, indicators, site, self._closure,
-                                 state.old_projects)
+            self.values = Values(catalog, self.documents, indicators, site,
+                                 self._template_hash, state.old_projects)
             self.site_key = site
             self._changed: set | None = None
             self.piece_keys: dict[str, str] = {}     # project id → key of its data pieces
@@ -175,6 +175,13 @@ class Renderer:
         reads = self.state.reads[path] = self._own(template, plain) + reads
         key = self.state.keys[path] = digest(self.values.key(reads))
         return key
+
+    def _template_hash(self, name: str) -> str | None:
+        """``_closure``, or None for a template that is gone (what an old read may name)."""
+        try:
+            return self._closure(name)
+        except jinja2.TemplateNotFound:
+            return None
 
     def _closure(self, name: str) -> str:
         """Hash of a template and every template it references, transitively: the

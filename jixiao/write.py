@@ -142,6 +142,8 @@ class Spill:
         return path, None if isinstance(data, Parts) else _digest(data)
 
     def remove(self) -> None:
+        if self.folder.is_symlink() or self.folder.is_file():     # not ours to walk into
+            self.folder.unlink()
         shutil.rmtree(self.folder, ignore_errors=True)
 
 

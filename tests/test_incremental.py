@@ -991,3 +991,37 @@ def test_settings_are_read_one_by_one(work):
     t = _rebuild_and_compare(content, templates, site, tmp)
     assert t.rendered == 0
     assert "https://jixiao.example.cn/units/" in (site / "sitemap.xml").read_text("utf-8")
+
+
+def test_a_rebuild_hashes_only_the_changed_records_summaries(work, monkeypatch):
+    """The summary and totals hashes of unchanged records are the previous build's (kept
+    with each record's hash): correcting one target hashes that one project's, twice
+    (its summary and its totals), and the site is a clean build's."""
+    from jixiao import reads
+    content, templates, site, tmp = work
+    calls = []
+    for name in ("_summary_fields", "_totals_fields"):
+        real = getattr(reads, name)
+        monkeypatch.setattr(reads, name, lambda p, real=real: calls.append(p.id) or real(p))
+    _edit(_project_file(content), "target: '>=95%'", "target: '>=96%'")
+    build(content, site, templates, log=None)
+    [changed] = set(calls)
+    assert len(calls) == 2 and changed == _project_file(content).stem
+    monkeypatch.undo()
+    _rebuild_and_compare(content, templates, site, tmp)
+
+
+def test_a_leftover_staging_file_or_link_does_not_stop_a_build(work):
+    """Whatever sits at ``.site.staging`` (a file, a link a user left) is removed, never
+    followed, and the build goes on."""
+    content, templates, site, tmp = work
+    outside = tmp / "outside"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("x", "utf-8")
+    staging = site.parent / ".site.staging"
+    staging.symlink_to(outside)
+    build(content, site, templates, log=None)
+    assert (outside / "keep.txt").exists() and not staging.exists()
+    staging.write_text("x", "utf-8")
+    build(content, site, templates, log=None)
+    assert not staging.exists()
