@@ -190,6 +190,10 @@ class App:
         self.out = Path(out).resolve()
         self.templates = Path(templates)
         self.backend = open_backend(self.out)
+        try:            # the live index opened before the first client asks, not by it
+            self.backend.search(parse_params({}))        # (~5 s at 100,000 projects)
+        except NoIndex:
+            pass                                # none yet: the first build makes one
         self._env = None
         self._env_lock = threading.Lock()
         self.set_pages(catalog.pages if catalog is not None else pages,

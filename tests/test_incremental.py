@@ -619,16 +619,16 @@ def test_current_naming_a_missing_generation_is_no_index(tmp_path):
 
 
 def test_segment_maps_are_not_taken_from_another_file_with_the_same_inode(tmp_path):
-    """The server maps segment files by file.  A removed segment's inode may be given at
-    once to a new file (a site removed and built again); the same inode with other bytes
-    (here: the file rewritten in place) must be mapped again."""
+    """The server opens segment files once, by file.  A removed segment's inode may be
+    given at once to a new file (a site removed and built again); the same inode with
+    other bytes (here: the file rewritten in place) must be opened again."""
     import os
     import time
-    from jixiao.search.whoosh_search import _MappedStorage
+    from jixiao.search.whoosh_search import _SharedStorage
     seg = tmp_path / "MAIN_x.seg"
     seg.write_bytes(b"old segment bytes")
     cache: dict = {}
-    storage = _MappedStorage(tmp_path, cache)
+    storage = _SharedStorage(tmp_path, cache)
     assert storage.open_file("MAIN_x.seg").read() == b"old segment bytes"
     inode = seg.stat().st_ino
     time.sleep(0.01)
@@ -637,11 +637,11 @@ def test_segment_maps_are_not_taken_from_another_file_with_the_same_inode(tmp_pa
         fh.write(b"new bytes")
     assert seg.stat().st_ino == inode
     assert storage.open_file("MAIN_x.seg").read() == b"new bytes"
-    os.link(seg, tmp_path / "MAIN_y.seg")            # a hard link shares the map
-    storage.open_file("MAIN_y.seg")
+    os.link(seg, tmp_path / "MAIN_y.seg")            # a hard link shares the open file
+    assert storage.open_file("MAIN_y.seg").read() == b"new bytes"
     assert len(cache) == 2
-    import mmap                                      # mapped, not read into the process
-    assert all(isinstance(m, mmap.mmap) for m in cache.values())
+    import io                                        # read where needed, not held in memory
+    assert all(isinstance(f, io.FileIO) for f in cache.values())
 
 
 def test_the_catalog_is_freed_with_the_build_not_by_the_cycle_collector(work):

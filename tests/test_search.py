@@ -658,14 +658,32 @@ def test_symbol_runs_are_one_term(backend, monkeypatch):
     gen._results.clear()
 
 
-def test_postings_read_through_the_matcher_interface_too():
-    """_bulk decodes whoosh's on-disk blocks itself; any other leaf matcher (an inline
-    posting list) is read through the matcher interface, with the same result."""
-    from whoosh.matching import ListMatcher
+def test_postings_read_in_one_piece_agree_with_whoosh(tmp_path):
+    """_bulk parses a term's whole posting list itself (blocks of 128, the last marked,
+    zlib-compressed pickles) or takes an inlined one from its term info: the same ids,
+    weights and values as whoosh's own matcher, for lists of one, of one block and of
+    several."""
+    from whoosh import fields, index
     from jixiao.search.whoosh_search import _bulk
-    ids, weights, values = [2, 5, 9], [1.0, 3.0, 1.0], [b"Ha\x00", b"Hb\x00c\x00d\x00", b"He\x00"]
-    assert _bulk(ListMatcher(ids, weights, values)) == (ids, weights, values)
-    assert _bulk(ListMatcher(ids, weights, values), with_values=False) == (ids, weights, [])
+    schema = fields.Schema(body=fields.TEXT(phrase=True))
+    ix = index.create_in(str(tmp_path), schema)
+    with ix.writer() as w:
+        for k in range(300):
+            w.add_document(body=f"common common w{k % 7} {'rare' if k == 150 else ''}")
+    with ix.reader() as reader:
+        (leaf, _), = reader.leaf_readers()
+        for term in ("common", "w3", "rare"):
+            btext = term.encode()
+            m = leaf.postings("body", btext)
+            m = getattr(m, "child", m)
+            expected = ([], [], [])
+            while m.is_active():
+                for part, value in zip(expected, (m.id(), m.weight(), m.value())):
+                    part.append(value)
+                m.next()
+            assert len(expected[0]) == {"common": 300, "w3": 43, "rare": 1}[term]
+            assert _bulk(leaf._terms, "body", btext) == expected
+            assert _bulk(leaf._terms, "body", btext, with_values=False) == (*expected[:2], [])
 
 
 def test_runs_counted_with_numpy_agree_with_document_checks():

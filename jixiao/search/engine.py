@@ -8,7 +8,9 @@ The engine (``whoosh_search.Generation``) supplies only:
 - ``match(query)`` → (mask, site positions in relevance order, units whose name holds
   every part) for **exact** runs of characters;
 - ``result(position, query, categories)`` → a project's result entry for a query;
-- ``masks`` (facet value → bitset), ``labels``, ``by_amount``, ``all``, ``nbytes``;
+- ``masks`` (facet value → bitset), ``labels``, ``by_amount``, ``all``, ``n``, ``nbytes``;
+- ``codes``: for a facet a project has one value of (year, unit, department), (its
+  values in (label, value) order, each site position's value index as a numpy array);
 - ``names_text``/``names_starts`` (the folded project names, one per line, in site
   order), ``units`` (with their ``folded`` names) and ``synonyms`` (folded groups).
 
@@ -572,38 +574,28 @@ def _amount_mask(gen, low: Decimal | None, high: Decimal | None) -> int:
 
 
 def _shape(gen, params: SearchParams, query: ParsedQuery, tiers: _Tiers, extra: dict) -> dict:
-    from ..derive import CATEGORY_LABELS, CATEGORY_ORDER
+    from ..derive import CATEGORY_LABELS
     wanted = _filter_masks(gen, params)
     matched = tiers.matched
     kept = _kept(tiers, wanted)
 
     facets = {}
+    flags = _Flags(gen)
     for facet in FACETS:
         base = matched
         for f, m in wanted.items():
             if f != facet:
                 base &= m
-        counts: dict[str, int] = {}
-        if base:
-            for v, m in gen.masks[facet].items():
-                c = (base & m).bit_count()
-                if c:
-                    counts[v] = c
-        labels = {v: (CATEGORY_LABELS.get(v, v) if facet == "category"
-                      else gen.labels[facet][v] if facet in gen.labels else v) for v in counts}
+        counts = _counts(gen, facet, base, flags) if base else {}
         selected = getattr(params, facet)
-        for v in selected:
-            counts.setdefault(v, 0)
-            labels.setdefault(v, CATEGORY_LABELS.get(v, v) if facet == "category" else v)
-        if facet == "year":
-            order = sorted(counts, key=lambda v: v, reverse=True)
-        elif facet == "category":
-            order = sorted(counts, key=lambda v: (CATEGORY_ORDER.index(v)
-                                                  if v in CATEGORY_ORDER else 99, v))
-        else:
-            order = sorted(counts, key=lambda v: (-counts[v], labels[v], v))
-        facets[facet] = [{"value": v, "label": labels[v], "count": counts[v],
-                          "selected": v in selected} for v in order]
+        label = ((lambda v: CATEGORY_LABELS.get(v, v)) if facet == "category"
+                 else gen.labels[facet].__getitem__ if facet in gen.labels else str)
+        # a value asked for that has no project here: its count 0, its label as asked
+        # (a category's, its label)
+        asked = [(v, 0) for v in sorted(set(selected) - counts.keys())]
+        facets[facet] = _in_order(facet, [
+            {"value": v, "label": label(v) if c or facet == "category" else v, "count": c,
+             "selected": v in selected} for v, c in [*counts.items(), *asked]])
 
     total = kept.bit_count()
     first = (params.page - 1) * params.page_size
@@ -628,6 +620,52 @@ def _shape(gen, params: SearchParams, query: ParsedQuery, tiers: _Tiers, extra: 
         doc["matches"] = counts
     doc.update({k: v for k, v in extra.items() if v})
     return doc
+
+
+def _category_place(v: str) -> tuple:
+    from ..derive import CATEGORY_ORDER
+    return (CATEGORY_ORDER.index(v) if v in CATEGORY_ORDER else 99, v)
+
+
+def _in_order(facet: str, entries: list[dict]) -> list[dict]:
+    """A facet's entries as shown: years newest first, categories in their order, units
+    and departments as counted (most projects first, then label; ``_counts``), the values
+    asked for that have none last."""
+    if facet == "year":
+        return sorted(entries, key=lambda e: e["value"], reverse=True)
+    if facet == "category":
+        return sorted(entries, key=lambda e: _category_place(e["value"]))
+    return entries
+
+
+class _Flags:
+    """A mask as one bool per site position (numpy), made once per mask."""
+
+    def __init__(self, gen):
+        self.gen, self.mask, self.flags = gen, None, None
+
+    def __call__(self, mask: int):
+        if mask != self.mask:
+            import numpy as np
+            data = np.frombuffer(mask.to_bytes(self.gen.nbytes, "little"), dtype=np.uint8)
+            self.mask = mask
+            self.flags = np.unpackbits(data, count=self.gen.n, bitorder="little").view(bool)
+        return self.flags
+
+
+def _counts(gen, facet: str, base: int, flags: _Flags) -> dict[str, int]:
+    """How many projects of ``base`` each value of ``facet`` has (the values with some; a
+    facet of ``codes``, which a project has one value of, most projects first, then by
+    label): one numpy pass over the value index by position, else a mask per value."""
+    coded = gen.codes.get(facet)
+    if coded is None:
+        return {v: c for v, m in gen.masks[facet].items() if (c := (base & m).bit_count())}
+    import numpy as np
+    values, codes = coded
+    counts = np.bincount(codes[flags(base)], minlength=len(values))
+    found = np.flatnonzero(counts)
+    found = found[np.argsort(-counts[found], kind="stable")]     # most first, then label
+    return dict(zip(map(values.__getitem__, found.tolist()), counts[found].tolist()))
 
 
 def _page(gen, params, kept: int, ranked, first: int, take: int) -> list[int]:

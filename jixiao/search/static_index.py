@@ -162,13 +162,12 @@ def _whoosh_postings(gen):
     def read(term: str, ks: list[int]) -> list[tuple]:
         out = []
         for k in ks:
-            hits = _term(leaves, fields[k], term)
-            site = gen.site_order[np.fromiter(hits, dtype=np.int64, count=len(hits))]
+            docs, _, values = _term(leaves, fields[k], term)
+            site = gen.site_order[docs]
             live = np.flatnonzero(site >= 0)
             if not len(live):
                 continue
             order = live[np.argsort(site[live], kind="stable")]
-            values = list(hits.values())
             values = [values[i] for i in order.tolist()]
             if any(v[0] == ord("I") for v in values):   # a field of more than 65,535 tokens
                 values = [v if v[0] == ord("I") else b"I" + _u32(array("H", v[1:])) for v in values]

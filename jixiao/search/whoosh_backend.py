@@ -25,7 +25,7 @@ class WhooshBackend:
         self._lock = threading.Lock()
         self._stamp = None
         self._gen = None                    # the open whoosh_search.Generation
-        self._segment_maps: dict = {}       # shared by the generations that link a segment
+        self._segment_files: dict = {}       # shared by the generations that link a segment
 
     # the SearchBackend interface
     def index(self, catalog) -> None:
@@ -91,16 +91,16 @@ class WhooshBackend:
                               "rebuild the site") from None
             if self._gen is None or (self._gen.name, self._gen.where) != (name, where):
                 old = self._gen
-                # mapping a new segment holds the lock: every thread waits for it
+                # opening a new segment holds the lock: every thread waits for it
                 self._gen = Generation(name, self.root / name,   # the old one (its searchers,
-                                       self._segment_maps)
+                                       self._segment_files)
                 if old is not None:
                     threading.Thread(target=self._gen.warm, args=(old.recent(WARM),),
                                      name="jixiao-warm", daemon=True).start()
                 else:
                     self._gen.warmed.set()
                 live = segment_keys(self.root / name)                 # its cache) goes with it
-                for key in [k for k in self._segment_maps if k not in live]:
-                    del self._segment_maps[key]
+                for key in [k for k in self._segment_files if k not in live]:
+                    del self._segment_files[key]
             self._stamp = stamp
             return self._gen
