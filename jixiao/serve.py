@@ -125,7 +125,8 @@ def search_view(params: SearchParams | None, doc: dict | None, error: str | None
         view["hidden"].append(("page_size", str(params.page_size)))
     view["facets"] = [{"name": f, "label": FACET_LABELS[f],
                        "entries": [dict(e, href=href(params.toggled(f, e["value"])))
-                                   for e in doc["facets"][f]]} for f in FACETS]
+                                   for e in doc["facets"][f]],
+                       "more": doc.get("facets_more", {}).get(f, 0)} for f in FACETS]
     view["sorts"] = [{"value": s, "label": label, "selected": params.sort == s}
                      for s, label in SORTS.items()]
     if params.filters or params.amount_min or params.amount_max:

@@ -316,6 +316,25 @@ def test_filters_and_facets(backend, catalog):
         in none["facets"]["unit"]                       # still offered, so it can be switched off
 
 
+def test_a_facet_lists_its_first_values_and_counts_the_others(backend, catalog, monkeypatch):
+    """Past ``FACET_LIMIT`` values a facet lists the first (most projects first, then by
+    label) and any asked for, and says how many it left out (``facets_more``)."""
+    from jixiao.search import engine
+    whole = search(backend, q="", page_size=100)["facets"]["unit"]
+    assert len(whole) > 3 and "facets_more" not in search(backend, q="")
+    assert [(-e["count"], e["label"], e["value"]) for e in whole] == \
+        sorted((-e["count"], e["label"], e["value"]) for e in whole)
+    monkeypatch.setattr(engine, "FACET_LIMIT", 2)
+    doc = search(backend, q="")
+    assert doc["facets"]["unit"] == whole[:2]
+    assert doc["facets_more"]["unit"] == len(whole) - 2
+    last = whole[-1]["value"]                       # asked for: listed, in its place
+    doc = search(backend, q="", unit=last)
+    assert [e["value"] for e in doc["facets"]["unit"]] == [e["value"] for e in whole[:2]] + [last]
+    assert doc["facets"]["unit"][-1]["selected"] and doc["facets_more"]["unit"] == len(whole) - 3
+    assert doc["total"] == whole[-1]["count"] and len(doc["facets"]["year"]) <= 2
+
+
 def _reference_facets(catalog, params, matched_ids):
     """Facets computed the slow, obvious way over project documents (the pre-bitset code)."""
     docs = [d for d in documents(catalog) if d["id"] in matched_ids]

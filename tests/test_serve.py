@@ -198,6 +198,15 @@ def test_bad_parameters_400(app, qs, word):
     assert word in page.text and 'action="/search/"' in page.text
 
 
+def test_search_page_says_how_many_facet_values_it_left_out(app, site, monkeypatch):
+    from jixiao.search import engine
+    units = len(site[1].units)
+    monkeypatch.setattr(engine, "FACET_LIMIT", 1)
+    r = request(app, "/search/?q=")
+    assert r.status == 200
+    assert f"另有 {units - 1} 个未列出" in r.text and r.text.count('class="facet-more"') >= 2
+
+
 def test_search_page(app, site):
     catalog = site[1]
     r = request(app, "/search/?q=" + q("检查"))

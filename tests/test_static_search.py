@@ -91,6 +91,23 @@ def test_the_browser_answers_as_the_server_does(site, catalog):
     assert len(queries) > 250
 
 
+def test_the_browser_lists_as_many_facet_values_as_the_server(catalog, tmp_path, monkeypatch):
+    """The facet limit travels in the static index: with 2, both list the same values and
+    count the same left out."""
+    from jixiao.search import engine
+    monkeypatch.setattr(engine, "FACET_LIMIT", 2)
+    monkeypatch.setattr(static_index, "FACET_LIMIT", 2)
+    index(catalog, tmp_path)
+    static_index.write(tmp_path)
+    backend = open_backend(tmp_path)
+    last = backend.search(parse_params({}))["facets"]["unit"][0]["value"]
+    queries = [qs(q=""), qs(q="管理"), qs(q="", unit=sorted(catalog.units)[-1]), qs(q="服务", unit=last)]
+    for q, got in zip(queries, browser_answers(tmp_path, queries), strict=True):
+        want = server_answer(backend, q)
+        assert got == want, q
+    assert "facets_more" in want
+
+
 def test_first_ten_of_every_judged_query_in_the_servers_order(site):
     """What the issue names as parity, said on its own."""
     backend = open_backend(site)

@@ -53,7 +53,7 @@ from functools import lru_cache
 
 from .analysis import ParsedQuery, parse_query
 from .homophones import all_readings, pinyin_key, readings, same_sound
-from .params import FACETS, SearchParams, yuan
+from .params import FACET_LIMIT, FACETS, SearchParams, yuan
 
 GAP = 4                    # characters allowed between two query characters (relaxed)
 MIN_RELAXED = 3            # a relaxed part has at least this many characters
@@ -579,7 +579,7 @@ def _shape(gen, params: SearchParams, query: ParsedQuery, tiers: _Tiers, extra: 
     matched = tiers.matched
     kept = _kept(tiers, wanted)
 
-    facets = {}
+    facets, more = {}, {}
     flags = _Flags(gen)
     for facet in FACETS:
         base = matched
@@ -593,9 +593,13 @@ def _shape(gen, params: SearchParams, query: ParsedQuery, tiers: _Tiers, extra: 
         # a value asked for that has no project here: its count 0, its label as asked
         # (a category's, its label)
         asked = [(v, 0) for v in sorted(set(selected) - counts.keys())]
-        facets[facet] = _in_order(facet, [
+        entries = _in_order(facet, [
             {"value": v, "label": label(v) if c or facet == "category" else v, "count": c,
              "selected": v in selected} for v, c in [*counts.items(), *asked]])
+        facets[facet] = entries[:FACET_LIMIT] + [e for e in entries[FACET_LIMIT:]
+                                                 if e["selected"]]
+        if len(entries) > len(facets[facet]):
+            more[facet] = len(entries) - len(facets[facet])
 
     total = kept.bit_count()
     first = (params.page - 1) * params.page_size
@@ -611,6 +615,8 @@ def _shape(gen, params: SearchParams, query: ParsedQuery, tiers: _Tiers, extra: 
         results.append(dict(entry, match=label) if not query.empty else entry)
     doc = {"query": params.q, "total": total, "page": params.page,
            "page_size": params.page_size, "results": results, "facets": facets}
+    if more:
+        doc["facets_more"] = more
     if not query.empty:
         counts: dict[str, int] = {}
         for mask, label, _ in tiers.tiers:

@@ -57,6 +57,7 @@ from pathlib import Path
 from ..derive import CATEGORY_LABELS, CATEGORY_ORDER
 from .analysis import SHINGLE, _is_cjk, _t2s
 from .documents import FIELDS
+from .params import FACET_LIMIT
 from .homophones import TABLE as HOMOPHONES, _table as _homophone_table, pinyin_key
 
 FOLDER = Path("search") / "index"
@@ -440,6 +441,7 @@ def _write_rest(gen, buckets: int, folder: Path) -> dict:
         "average": [gen.average[f] for f in fields], "years": years,
         "units": units, "departments": {d["department"]["id"]: d["department"]["name"] for d in docs},
         "categories": CATEGORY_ORDER, "category_labels": CATEGORY_LABELS,
+        "facet_limit": FACET_LIMIT,
         "synonyms": [list(g) for g in gen.synonyms],
         "length_table": [byte_to_length(b) if b else 0 for b in range(256)],
         "fold_blocks": sorted({ord(t) >> 8 for t in _fold_pairs(t2s)}),

@@ -1151,7 +1151,7 @@
     let kept = matchedMask;
     for (const f in wanted) kept &= wanted[f];
     const labels = gen.meta.category_labels, order = gen.meta.categories;
-    const facets = {};
+    const facets = {}, more = {}, limit = gen.meta.facet_limit;
     for (const facet of FACETS) {
       let base = matchedMask;
       for (const f in wanted) if (f !== facet) base &= wanted[f];
@@ -1169,7 +1169,9 @@
       if (facet === "year") keys.sort((a, b) => cmp(b, a));
       else if (facet === "category") keys.sort((a, b) => ((order.includes(a) ? order.indexOf(a) : 99) - (order.includes(b) ? order.indexOf(b) : 99)) || cmp(a, b));
       else keys.sort((a, b) => counts.get(b) - counts.get(a) || cmp(label.get(a), label.get(b)) || cmp(a, b));
-      facets[facet] = keys.map((v) => ({ value: v, label: label.get(v), count: counts.get(v), selected: selected.includes(v) }));
+      const entries = keys.map((v) => ({ value: v, label: label.get(v), count: counts.get(v), selected: selected.includes(v) }));
+      facets[facet] = entries.slice(0, limit).concat(entries.slice(limit).filter((e) => e.selected));
+      if (entries.length > facets[facet].length) more[facet] = entries.length - facets[facet].length;
     }
     const total = popcount(kept);
     const first = (params.page - 1) * params.page_size;
@@ -1183,6 +1185,7 @@
     }));
     results.push(...entries);
     const doc = { query: params.q, total, page: params.page, page_size: params.page_size, results, facets };
+    if (Object.keys(more).length) doc.facets_more = more;
     if (!query.empty) {
       const counts = {};
       for (const [mask, label] of tiers.tiers) {

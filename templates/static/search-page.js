@@ -43,10 +43,11 @@
 
   function render(params, doc) {
     const q = params.q;
+    const more = doc.facets_more || {};
     const facets = S.FACETS.map((f) => {
       const entries = doc.facets[f];
       if (!entries.length) return "";
-      return `<section><h2>${FACET_LABELS[f]}</h2><ul>${entries.map((e) => `<li><a href="${esc(href(params.toggled(f, e.value)))}"${e.selected ? ' aria-current="true" class="selected"' : ""}>${esc(e.label)}</a> <span class="count">${e.count}</span>${e.selected ? ' <span class="visually-hidden">（已选，点击取消）</span>' : ""}</li>`).join("")}</ul></section>`;
+      return `<section><h2>${FACET_LABELS[f]}</h2><ul>${entries.map((e) => `<li><a href="${esc(href(params.toggled(f, e.value)))}"${e.selected ? ' aria-current="true" class="selected"' : ""}>${esc(e.label)}</a> <span class="count">${e.count}</span>${e.selected ? ' <span class="visually-hidden">（已选，点击取消）</span>' : ""}</li>`).join("")}</ul>${more[f] ? `<p class="facet-more">另有 ${more[f]} 个未列出，可在搜索框输入名称查找</p>` : ""}</section>`;
     }).join("");
     const pages = Math.max(1, Math.ceil(doc.total / params.page_size));
     let head = `<h2 id="results-heading" role="status">${q ? `“${esc(q)}”：` : ""}共 ${doc.total} 个项目${pages > 1 ? `，第 ${doc.page}/${pages} 页` : ""}</h2>`;
