@@ -701,8 +701,10 @@ def test_postings_read_in_one_piece_agree_with_whoosh(tmp_path):
                     part.append(value)
                 m.next()
             assert len(expected[0]) == {"common": 300, "w3": 43, "rare": 1}[term]
-            assert _bulk(leaf._terms, "body", btext) == expected
-            assert _bulk(leaf._terms, "body", btext, with_values=False) == (*expected[:2], [])
+            ids, weights, values = _bulk(leaf._terms, "body", btext)
+            assert (ids.tolist(), weights.tolist(), values) == expected
+            ids, weights, values = _bulk(leaf._terms, "body", btext, with_values=False)
+            assert (ids.tolist(), weights.tolist(), values) == (*expected[:2], [])
 
 
 def test_runs_counted_with_numpy_agree_with_document_checks():

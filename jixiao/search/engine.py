@@ -593,13 +593,12 @@ def _shape(gen, params: SearchParams, query: ParsedQuery, tiers: _Tiers, extra: 
         # a value asked for that has no project here: its count 0, its label as asked
         # (a category's, its label)
         asked = [(v, 0) for v in sorted(set(selected) - counts.keys())]
-        entries = _in_order(facet, [
-            {"value": v, "label": label(v) if c or facet == "category" else v, "count": c,
-             "selected": v in selected} for v, c in [*counts.items(), *asked]])
-        facets[facet] = entries[:FACET_LIMIT] + [e for e in entries[FACET_LIMIT:]
-                                                 if e["selected"]]
-        if len(entries) > len(facets[facet]):
-            more[facet] = len(entries) - len(facets[facet])
+        ordered = _in_order(facet, [*counts.items(), *asked])
+        listed = ordered[:FACET_LIMIT] + [vc for vc in ordered[FACET_LIMIT:] if vc[0] in selected]
+        if len(ordered) > len(listed):
+            more[facet] = len(ordered) - len(listed)
+        facets[facet] = [{"value": v, "label": label(v) if c or facet == "category" else v,
+                          "count": c, "selected": v in selected} for v, c in listed]
 
     total = kept.bit_count()
     first = (params.page - 1) * params.page_size
@@ -633,15 +632,15 @@ def _category_place(v: str) -> tuple:
     return (CATEGORY_ORDER.index(v) if v in CATEGORY_ORDER else 99, v)
 
 
-def _in_order(facet: str, entries: list[dict]) -> list[dict]:
-    """A facet's entries as shown: years newest first, categories in their order, units
-    and departments as counted (most projects first, then label; ``_counts``), the values
-    asked for that have none last."""
+def _in_order(facet: str, counts: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """A facet's (value, count) as shown: years newest first, categories in their order,
+    units and departments as counted (most projects first, then label; ``_counts``), the
+    values asked for that have none last."""
     if facet == "year":
-        return sorted(entries, key=lambda e: e["value"], reverse=True)
+        return sorted(counts, reverse=True)
     if facet == "category":
-        return sorted(entries, key=lambda e: _category_place(e["value"]))
-    return entries
+        return sorted(counts, key=lambda vc: _category_place(vc[0]))
+    return counts
 
 
 class _Flags:

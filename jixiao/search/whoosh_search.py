@@ -462,29 +462,37 @@ def _blocks(raw: bytes):
         at = end
 
 
-def _bulk(terms, field: str, btext: bytes, with_values: bool = True
-          ) -> tuple[list, list, list]:
-    """(segment docnums, weights, encoded values) of a term's postings in one segment
-    (``terms``: its ``W3TermsReader``); small terms are kept inline in their term info."""
+def _bulk(terms, field: str, btext: bytes, with_values: bool = True) -> tuple:
+    """(segment docnums, weights: numpy arrays; encoded values: a list) of a term's
+    postings in one segment (``terms``: its ``W3TermsReader``); small terms are kept
+    inline in their term info."""
     info = terms.term_info(field, btext)
     if info.is_inlined():
         ids, weights, values = info.inlined_postings()
-        return list(ids), list(weights), list(values) if with_values else []
-    ids: list = []
+        return (np.asarray(ids, dtype=np.int64), np.asarray(weights, dtype=np.float64),
+                list(values) if with_values else [])
+    deltas: list = []
+    sizes: list = []
     weights: list = []
     values: list = []
     offset, length = info.extent()
     if isinstance(length, tuple):     # W3TermInfo.from_bytes leaves it a 1-tuple
         length, = length
-    for deltas, ws, vs in _blocks(terms._postfile.get(offset, length)):
-        ids.extend(accumulate(deltas))           # each block's first id is absolute
-        if ws is None or isinstance(ws, float):
-            weights.extend([1.0 if ws is None else ws] * len(deltas))
-        else:
-            weights.extend(ws)
+    for ds, ws, vs in _blocks(terms._postfile.get(offset, length)):
+        deltas += ds
+        sizes.append(len(ds))
+        weights += [1.0 if ws is None else ws] * len(ds) if ws is None or type(ws) is float else ws
         if with_values:
-            values.extend(vs if vs is not None else [None] * len(deltas))
-    return ids, weights, values
+            values += vs if vs is not None else [None] * len(ds)
+    # each block's first id is absolute, the others deltas: one running sum, less what it
+    # had reached at the end of the block before
+    sums = np.cumsum(np.asarray(deltas, dtype=np.int64))
+    ends = np.cumsum(sizes)
+    ids = sums - np.repeat(np.concatenate(([0], sums[ends[:-1] - 1])), sizes)
+    return ids, np.asarray(weights, dtype=np.float64), values
+
+
+_NONE = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64))
 
 
 def _term(leaves, field: str, text: str, values: bool = True) -> tuple:
@@ -497,14 +505,12 @@ def _term(leaves, field: str, text: str, values: bool = True) -> tuple:
             i, w, v = _bulk(reader._terms, field, btext, values)
         except TermNotFound:
             continue
-        ids.append(np.asarray(i, dtype=np.int64) + base)
-        weights += w
+        ids.append(i + base)
+        weights.append(w)
         vs += v
-    docs = np.concatenate(ids) if ids else np.empty(0, dtype=np.int64)
-    return docs, np.asarray(weights, dtype=np.float64), vs
-
-
-_NONE = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64))
+    if not ids:
+        return (*_NONE, vs)
+    return np.concatenate(ids), np.concatenate(weights), vs
 
 
 def _run_hits(leaves, field: str, slots: tuple[str, ...]) -> tuple:
