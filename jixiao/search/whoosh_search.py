@@ -1,13 +1,14 @@
 """Answering queries from the whoosh index: one generation open per process.
 
 ``search`` opens the generation CURRENT names once per process and keeps only
-meta.json as bitsets (one per facet value), each document's field lengths and the
-unit list in memory, one whoosh searcher per thread, and a small cache of matched
-queries; stored documents are read for the page's hits only.
+meta.json as bitsets and value indexes (``masks``, ``codes``), each document's field
+lengths and the unit list in memory, one whoosh searcher per thread, and a small cache of
+matched queries; stored documents are read for the page's hits only.
 
-Matching and scoring read whoosh's postings a block at a time (``_term``) instead
-of through whoosh's matcher tree, which costs a Python call per document per
-query node: a query part is a term, or a run of terms at consecutive positions
+Matching and scoring read a term's whole posting list at once and parse its blocks in
+memory (``_term``, ``_blocks``) instead of going through whoosh's matcher tree, which
+costs a Python call per document per query node, and works on numpy arrays of docnums:
+a query part is a term, or a run of terms at consecutive positions
 (an exact run of characters), in each field; a project matches when every part
 matches in some field.  Scores are BM25 with statistics over the live documents
 (document frequency = matching live documents, average field length over live
@@ -47,8 +48,8 @@ from .whoosh_index import NoIndex, unpack
 # ── search ───────────────────────────────────────────────────────────────────
 #
 # Sets of projects are Python ints used as bitsets, bit i = the project at site position i
-# (``order``): a filter is an OR of value masks, a facet count is ``(m & mask).bit_count()``,
-# and the first set bits of a mask are the first projects in site order.
+# (``order``): a filter is an OR of value masks, and the first set bits of a mask are the
+# first projects in site order; facets are counted over the value index (engine._counts).
 
 CACHE_SIZE = 128           # matched queries kept per generation (a few tens of KB each)
 WARM = 32                  # of them matched again by a new generation before clients ask
