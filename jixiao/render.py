@@ -378,7 +378,8 @@ def render_site(catalog: Catalog, templates: Path, base_url: str | None = None,
     finally:
         r.reading.release()
     if state is not None:                # what the reads are worth, for the next build
-        state.values = r.values.saved({t for reads in state.reads.values() for t in reads})
+        state.values = r.values.saved({t for reads in state.reads.values() for t in reads},
+                                      state.old_values)
         state.projects = r.values.projects()
         r.values = None                  # (it holds the catalog, and the renderer)
     if outputs.problems:
