@@ -312,7 +312,7 @@ class Values:
         went or changed what lists show (``SUMMARY``: lists are in site order, by year,
         unit and id, and a department's are its units') and no unit changed."""
         same = self._same_records()
-        out, lists = set(), []
+        out, lists, units = set(), [], set()
         for t, v in old.items():
             if t[:2] in ("r\t", "p\t"):
                 if t[2:] in same:
@@ -320,9 +320,11 @@ class Values:
             elif t[:4] in ("all\t", "len\t") or t[:6] == "slice\t":
                 lists.append((t, v))
                 continue
+            elif t[:2] == "u\t":
+                units.add(t[2:])
             if _short(self(t)) != v:
                 out.add(t)
-        if lists and not self._lists_as_they_were(same, out, old):
+        if lists and not self._lists_as_they_were(same, out, units):
             out.update(t for t, v in lists if _short(self(t)) != v)
         return out
 
@@ -332,14 +334,15 @@ class Values:
         return {pid for pid, o in old.items()
                 if o[0] is not None and digests.get(("project", pid)) == o[0]}
 
-    def _lists_as_they_were(self, same: set, changed: set, old: dict) -> bool:
+    def _lists_as_they_were(self, same: set, changed: set, units_read: set) -> bool:
+        """No project came or went or changed its summary, every unit was read last time
+        and none changed."""
         c, before = self._c, self._old_projects
         if len(c.projects) != len(before) or any(p.id not in before for p in c.projects):
             return False                     # a project came or went
         if any(self._hashes(p)[0] != before[p.id][1]
                for p in c.projects if p.id not in same):
             return False                     # a project's summary changed
-        units_read = {t[2:] for t in old if t[:2] == "u\t"}
         return (all(uid in units_read for uid in c.units)
                 and not any(t[:2] == "u\t" or t in ("units", "departments") for t in changed))
 

@@ -657,7 +657,7 @@ def test_current_naming_a_missing_generation_is_no_index(tmp_path):
         WhooshBackend(tmp_path).search(parse_params({"q": ["燃气"]}))
 
 
-def test_segment_maps_are_not_taken_from_another_file_with_the_same_inode(tmp_path):
+def test_segment_files_are_not_taken_from_another_file_with_the_same_inode(tmp_path):
     """The server opens segment files once, by file.  A removed segment's inode may be
     given at once to a new file (a site removed and built again); the same inode with
     other bytes (here: the file rewritten in place) must be opened again."""

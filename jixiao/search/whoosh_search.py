@@ -36,8 +36,8 @@ from pathlib import Path
 import numpy as np
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
 from whoosh.filedb.filestore import FileStorage
-from whoosh.reading import TermNotFound
 from whoosh.filedb.structfile import StructFile
+from whoosh.reading import TermNotFound
 
 from .analysis import ParsedQuery, fold, matches, shingle
 from .documents import FIELDS
@@ -66,9 +66,9 @@ class _Masks(Mapping):
 
     KEPT = 256
 
-    def __init__(self, values: list, codes: "np.ndarray", nbytes: int):
+    def __init__(self, values: list, codes: "np.ndarray"):
         self._index = {v: i for i, v in enumerate(values)}
-        self._codes, self._nbytes = codes, nbytes
+        self._codes = codes
         self._kept: dict = {}
 
     def __getitem__(self, value) -> int:
@@ -86,6 +86,12 @@ class _Masks(Mapping):
 
     def __len__(self) -> int:
         return len(self._index)
+
+
+def _line_starts(lines: list[str]) -> list[int]:
+    """Where each of ``lines`` starts in ``"\n".join(lines)`` (to find a match's line by
+    bisection)."""
+    return list(accumulate((len(x) + 1 for x in lines[:-1]), initial=0))
 
 
 def _bytes(positions) -> bytearray:
@@ -153,9 +159,6 @@ class _Reader(io.RawIOBase):
     def tell(self) -> int:
         return self.pos
 
-    def close(self) -> None:                   # the shared file stays open for the others
-        super().close()
-
 
 def folder_identity(folder: Path) -> frozenset:
     """What tells a generation's folder from another of the same name (the site removed and
@@ -198,8 +201,7 @@ class Generation:
             u["folded"] = fold(u["name"])
         # the folded unit names one per line, where a query's units are looked for
         self.units_text = "\n".join(u["folded"] for u in self.units)
-        self.units_starts = list(accumulate((len(u["folded"]) + 1 for u in self.units[:-1]),
-                                            initial=0))
+        self.units_starts = _line_starts([u["folded"] for u in self.units])
         try:
             groups = json.loads((path / "synonyms.json").read_text("utf-8"))
         except FileNotFoundError:
@@ -255,11 +257,11 @@ class Generation:
             self.codes[f] = (order, codes)
         self.masks = {f: {v: _mask(ps) for v, ps in values[f].items()}
                       for f in ("year", "category")}
-        self.masks.update({f: _Masks(*self.codes[f], self.nbytes)       # (as filters ask:
-                           for f in ("unit", "department")})           # 64 MB at 100,000)
+        self.masks.update({f: _Masks(*self.codes[f])       # (made as filters ask: all of
+                           for f in ("unit", "department")})  # them held 64 MB at 100,000)
         # project names in site order, one line each, for the relaxed tier (engine.py)
         self.names_text = "\n".join(names)
-        self.names_starts = list(accumulate((len(x) + 1 for x in names[:-1]), initial=0))
+        self.names_starts = _line_starts(names)
         self.names = names
         by_amount = sorted(((Decimal(r[7]), r[0]) for r in live), key=lambda a: (-a[0], a[1]))
         self.by_amount = [p for _, p in by_amount]          # largest first, then site order
