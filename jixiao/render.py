@@ -115,7 +115,8 @@ class Renderer:
         self.env.globals.update(catalog=self.reading, settings=self.reading.settings)
         self.outputs = Outputs(spill)
         self.rendered = 0              # outputs produced this time (the others were kept)
-        self.deferred: list[tuple] = []   # (path, source, kind, project id): see ``flush``
+        self.deferred: list[tuple] = []   # (path, source, kind, project id, reuse): ``flush``
+        self.making: _Making | None = None
         if state is not None:
             # what every output reads: the code, and the footer's links to the free pages
             site = digest(state.code, [(p.slug, p.title) for p in catalog.pages])
@@ -221,38 +222,50 @@ class Renderer:
 
     def project(self, p: Project, origin: str) -> None:
         """A project's page, and its data (its JSON and its rows of the data files: one
-        job, which reads the same), unless kept: made later, by ``flush``."""
+        job, which reads the same): kept, or made by the workers ``start`` starts.
+        ``flush`` adds them, in this order."""
         page, data = f"projects/{p.id}/index.html", f"projects/{p.id}.json"
-        if not self._kept(page, origin):
-            self.deferred.append((page, origin, "page", p.id))
+        self.deferred.append((page, origin, "page", p.id, self._reuse(page)))
         if self.state is None:          # no data file is made of pieces: its JSON alone
-            self.deferred.append((data, origin, "json", p.id))
+            self.deferred.append((data, origin, "json", p.id, None))
             return
-        reads = self._holds(data)
-        key = None if reads is None else self.state.previous.get(data)
-        if key is not None and self.state.has_pieces(p.id, key) and self._keep(data, origin, key):
-            self.piece_keys[p.id], self.state.reads[data] = key, reads
-        else:
-            self.deferred.append((data, origin, "data", p.id))
+        reuse = self._reuse(data)
+        if reuse is not None and not self.state.has_pieces(p.id, reuse[0]):
+            reuse = None
+        self.deferred.append((data, origin, "data", p.id, reuse))
+
+    def _reuse(self, path: str) -> tuple | None:
+        """(key, digest, reads) of an output made from what it was made of last time, with
+        its file on disk as written; else None."""
+        reads = None if self.state is None else self._holds(path)
+        key = None if reads is None else self.state.previous.get(path)
+        found = None if key is None else self.state.reusable(path, key)
+        return None if found is None else (key, found, reads)
+
+    def start(self) -> None:
+        """Start making the deferred outputs that are not kept: in worker processes when
+        there are many, which make them while this process renders the lists."""
+        self.making = _Making(self, [(kind, pid) for _, _, kind, pid, reuse in self.deferred
+                                     if reuse is None])
 
     def flush(self) -> None:
-        """Make the deferred outputs (``_made_chunks``), and add them as they come."""
+        """Add the deferred outputs in their order: kept, or as made (``start``)."""
         jobs, self.deferred = self.deferred, []
-        global _WORK
-        _WORK = (self, os.getpid())
-        try:
-            done = 0
-            for chunk in _made_chunks([(kind, pid) for _, _, kind, pid in jobs]):
-                for (path, origin, kind, pid), (data, reads) in zip(jobs[done:], chunk):
-                    key = self._made(path, "project.html" if kind == "page" else None, reads)
-                    if kind == "data":         # its JSON, and its rows of the two CSVs
-                        data, self.rows[pid] = data
-                        self.piece_keys[pid] = key
-                    self.outputs.add(path, data, origin)
-                    self.rendered += 1
-                done += len(chunk)
-        finally:
-            _WORK = None
+        made = iter(self.making)
+        for path, origin, kind, pid, reuse in jobs:
+            if reuse is not None:
+                key, found, self.state.reads[path] = reuse
+                self.state.keys[path] = key
+                self.outputs.add(path, None, origin, found)
+            else:
+                data, reads = next(made)
+                key = self._made(path, "project.html" if kind == "page" else None, reads)
+                if kind == "data":         # its JSON, and its rows of the two CSVs
+                    data, self.rows[pid] = data
+                self.outputs.add(path, data, origin)
+                self.rendered += 1
+            if kind == "data":
+                self.piece_keys[pid] = key
 
     def text(self, path: str, template: str, source: str, **context) -> None:
         self.outputs.add(path, self.env.get_template(template).render(**context), source)
@@ -287,37 +300,51 @@ def _plain(context: dict) -> tuple:
 
 
 PARALLEL_MIN = 500          # fewer deferred outputs than this are made in this process
-_WORK = None                # (renderer, pid) while ``Renderer.flush`` runs
+_WORK = None                # (renderer, pid) while ``_Making`` runs
 
 
-def _made_chunks(jobs):
-    """What ``_make`` returns, chunk by chunk as they are made (so that a build holds a
-    few chunks, not all): in this process, or in a pool of processes (fork: the workers
-    share the catalog as it is) when there are many.  The same bytes either way, in the
-    same order."""
-    workers = min(os.cpu_count() or 1, 8)
-    if len(jobs) < PARALLEL_MIN or workers < 2:
-        yield _make_chunk(jobs)
-        return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-    size = max(50, len(jobs) // (workers * 8))
-    chunks = [jobs[i:i + size] for i in range(0, len(jobs), size)]
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        for chunk in pool.map(_make_chunk, chunks):
+class _Making:
+    """What ``_make`` returns for each job, in order: made by a pool of processes (fork:
+    the workers share the catalog as it is) started at once, when there are many, each
+    output written to the spill by the worker that made it; else here, when asked.  The
+    same bytes either way."""
+
+    def __init__(self, r: Renderer, jobs: list):
+        global _WORK
+        _WORK = (r, os.getpid())
+        self.jobs, self.pool, self.futures = jobs, None, []
+        workers = min(os.cpu_count() or 1, 8)
+        if len(jobs) < PARALLEL_MIN or workers < 2:
+            return
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+        size = max(50, len(jobs) // (workers * 8))
+        self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+        self.futures = [self.pool.submit(_make_chunk, jobs[i:i + size])
+                        for i in range(0, len(jobs), size)]
+
+    def __iter__(self):
+        if self.pool is None:
+            yield from _make(self.jobs)
+        for future in self.futures:
+            chunk = future.result()
             if isinstance(chunk, _Failed):
                 raise ContentError([chunk.problem])
-            yield chunk
+            yield from chunk
+
+    def close(self) -> None:
+        global _WORK
+        _WORK = None
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
 
 
 def _make_chunk(jobs) -> list:
     """Made in a worker: a template error travels back as its Problem (its traceback,
     which locates it, stays here)."""
     try:
-        return _make(jobs)
+        return list(_make(jobs))
     except jinja2.TemplateError as exc:
-        if _WORK[1] == os.getpid():
-            raise                       # made in the build's own process: as it was
         return _Failed(template_problem(exc, _WORK[0].templates))
 
 
@@ -337,24 +364,23 @@ class _Failed:
         self.problem = problem
 
 
-def _make(jobs) -> list:
-    """(bytes, or a project's JSON and its rows of the two CSVs; what making it read)
-    of each job."""
+def _make(jobs):
+    """(bytes, or a project's JSON and its rows of the two CSVs; what making it read) of
+    each job, one by one.  In a worker, the bytes go to the spill there (``Staged``)."""
     r = _WORK[0]
-    c, out = r.reading, []
+    c, stage = r.reading, r.outputs.stage if _WORK[1] != os.getpid() else (lambda d: d)
     for kind, pid in jobs:
         p = r.catalog.project_by_id[pid]
         if kind == "page":
-            make = lambda: r.env.get_template("project.html").render(
+            make = lambda: stage(r.env.get_template("project.html").render(
                 page_path=f"/projects/{p.id}/index.html", **project_view(c, p, c.documents)
-            ).encode("utf-8")
+            ).encode("utf-8"))
         elif kind == "json":
-            make = lambda: export.to_json(export.project_dict(c, p)).encode("utf-8")
+            make = lambda: stage(export.to_json(export.project_dict(c, p)).encode("utf-8"))
         else:
-            make = lambda: (export.to_json(export.project_dict(c, p)).encode("utf-8"),
+            make = lambda: (stage(export.to_json(export.project_dict(c, p)).encode("utf-8")),
                             _csv_pieces(c, p))
-        out.append(_recorded(r, make, own=p.id))    # each is made of its project's record
-    return out
+        yield _recorded(r, make, own=p.id)    # each is made of its project's record
 
 
 def _csv_pieces(c: Catalog, p) -> tuple[bytes, bytes]:
@@ -376,6 +402,8 @@ def render_site(catalog: Catalog, templates: Path, base_url: str | None = None,
     except jinja2.TemplateError as exc:
         raise ContentError([template_problem(exc, templates)]) from exc
     finally:
+        if r.making is not None:
+            r.making.close()
         r.reading.release()
     if state is not None:                # what the reads are worth, for the next build
         state.values = r.values.saved({t for reads in state.reads.values() for t in reads},
@@ -389,6 +417,9 @@ def render_site(catalog: Catalog, templates: Path, base_url: str | None = None,
 
 def _all_outputs(r: Renderer) -> Outputs:
     c = r.catalog
+    for p in c.projects:            # the projects' own outputs: made meanwhile (``start``)
+        r.project(p, c.origins.get(("project", p.id), p.id))
+    r.start()
     updated = build_date()              # 数据更新于: the home page and /data/ say it
     r.page("index.html", "home.html", "site route /",
            view=lambda c: home_view(c, c.indicator_counts), updated=updated)
@@ -418,9 +449,7 @@ def _all_outputs(r: Renderer) -> Outputs:
 
     list_pages(r, "/projects/", lambda c: c.projects, len(c.projects), "projects.html",
                "site route /projects/", lambda c: {}, heading="全部项目", sort_filter=None)
-    for p in c.projects:
-        r.project(p, c.origins.get(("project", p.id), p.id))
-    r.flush()                        # before projects.json and the sitemap, which read them
+    r.flush()                        # added after the lists, before projects.json and the sitemap, which read them
 
     # the indicator pages show aggregates bounded by the vocabulary, not by N
     r.page("indicators/index.html", "indicators.html", "site route /indicators/",

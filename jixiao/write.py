@@ -136,8 +136,8 @@ class Spill:
 
     def __call__(self, data: bytes | Parts) -> tuple[str, str | None]:
         """(where ``data`` now is, its digest: None for a data file made of pieces)."""
-        self.count += 1
-        path = os.path.join(self.folder, str(self.count))
+        self.count += 1              # (workers count apart: their pid in the name)
+        path = os.path.join(self.folder, f"{os.getpid()}-{self.count}")
         _write_file(path, data)
         return path, None if isinstance(data, Parts) else _digest(data)
 
