@@ -794,3 +794,19 @@ def test_words_wrapped_around_what_people_look_for_are_taken_off(backend, catalo
     assert set(project_ids(doc)) == truth(catalog, "公积金") | set(exact)
     for q in ("目的", "项目"):
         assert "words" not in {r.get("match") for r in search(backend, q=q, page_size=100)["results"]}
+
+
+def test_segments_written_by_two_processes_answer_the_same(catalog, backend, tmp_path,
+                                                           monkeypatch):
+    """A large catalog's index is written as several segments by two forked processes,
+    each making its own documents from the catalog: the answers are those of one segment."""
+    from jixiao.search import whoosh_index
+    monkeypatch.setattr(whoosh_index, "SEGMENT_DOCS", max(1, len(catalog.projects) // 3))
+    monkeypatch.setattr(whoosh_index, "PARALLEL_FROM", 1)
+    index(catalog, tmp_path)
+    split = open_backend(tmp_path)
+    live = whoosh_index.index_dir(tmp_path) / whoosh_index.read_current(
+        whoosh_index.index_dir(tmp_path))
+    assert len(list(live.glob("*.seg"))) >= 3
+    for q in ("燃气", "满意度", "数量指标", "100%", "公積金"):
+        assert project_ids(search(split, q=q)) == project_ids(search(backend, q=q)), q

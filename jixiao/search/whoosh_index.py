@@ -264,34 +264,44 @@ def meta_row(catalog, p, order: int) -> list:
 
 # ── generations ──────────────────────────────────────────────────────────────
 
+_CATALOG = None            # the catalog whose segments ``_write_segments`` writes
+
+
 def _write_segment(job) -> object:
-    """Index one list of documents into its own directory: one whoosh segment."""
-    dirname, docs = job
+    """Index the projects ``ids`` into their own directory: one whoosh segment (each
+    document made here, in the process that writes it, and let go once added)."""
+    dirname, ids = job
     ix = whoosh_index.create_in(dirname, schema())
     writer = _Writer(ix)
-    for doc in docs:
-        add_document(writer, doc)
+    for pid in ids:
+        add_document(writer, project_doc(_CATALOG, _CATALOG.project_by_id[pid], 0))
     writer.commit()
     (segment,) = ix._segments()
     ix.close()
     return segment
 
 
-def _write_segments(tmp: Path, chunks: list[list[dict]]) -> list:
-    """Write each chunk of documents as one segment into ``tmp`` (two processes for many)."""
+def _write_segments(tmp: Path, catalog, chunks: list[list[str]]) -> list:
+    """Write the projects of each chunk of ids as one segment into ``tmp`` (two processes
+    for many: fork, they share the catalog)."""
+    global _CATALOG
     jobs = []
-    for k, docs in enumerate(chunks):
+    for k, ids in enumerate(chunks):
         sub = tmp / f"part{k}"
         sub.mkdir()
-        jobs.append((str(sub), docs))
-    if sum(len(d) for d in chunks) >= PARALLEL_FROM and len(jobs) > 1 and (os.cpu_count() or 1) > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-        ctx = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=2, mp_context=ctx) as pool:
-            made = list(pool.map(_write_segment, jobs))
-    else:
-        made = [_write_segment(job) for job in jobs]
+        jobs.append((str(sub), ids))
+    _CATALOG = catalog
+    try:
+        if sum(map(len, chunks)) >= PARALLEL_FROM and len(jobs) > 1 and (os.cpu_count() or 1) > 1:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+            ctx = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(max_workers=2, mp_context=ctx) as pool:
+                made = list(pool.map(_write_segment, jobs))
+        else:
+            made = [_write_segment(job) for job in jobs]
+    finally:
+        _CATALOG = None
     for (sub, _), seg in zip(jobs, made):
         for f in Path(sub).iterdir():
             if f.name.startswith(seg.segment_id() + "."):
@@ -395,16 +405,12 @@ def publish(out: Path, prepared: str) -> Path:
     return root / name
 
 
-def _docs(catalog, ids) -> list[dict]:
-    return [project_doc(catalog, catalog.project_by_id[pid], 0) for pid in ids]
-
-
 def _full(catalog, order: list[str], tmp: Path):
     """Every project, in site order, in segments of at most SEGMENT_DOCS."""
     n = max(1, -(-len(order) // SEGMENT_DOCS))
     size = -(-len(order) // n) if order else 0
     chunks = [order[k:k + size] for k in range(0, len(order), size)] if order else []
-    segments = _write_segments(tmp, [_docs(catalog, c) for c in chunks])
+    segments = _write_segments(tmp, catalog, chunks)
     return segments, {seg.segid: c for seg, c in zip(segments, chunks)}
 
 
@@ -439,7 +445,7 @@ def _update(prev: _Previous | None, catalog, keys: dict, position: dict, tmp: Pa
     ids = {seg.segid: prev.ids[seg.segid] for seg in kept}
     if add:
         add.sort(key=position.__getitem__)
-        (seg,) = _write_segments(tmp, [_docs(catalog, add)])
+        (seg,) = _write_segments(tmp, catalog, [add])
         kept.append(seg)
         ids[seg.segid] = add
     return kept, ids
