@@ -171,7 +171,8 @@ class Reading:
     noted in ``reads`` (a set, while recording; ``render._Recording`` shares it).  It has
     only what the pages read: anything else is an error, not an unrecorded read."""
 
-    def __init__(self, catalog: Catalog, documents: dict, indicators: list[dict]):
+    def __init__(self, catalog: Catalog, documents: dict, indicators):
+        """``indicators``: a function returning the indicator pages' aggregate."""
         self._c = catalog
         self.reads: set | None = None
         self.documents = _Documents(documents, self)
@@ -264,11 +265,11 @@ class Reading:
         """The indicator aggregate's categories and 二级指标 with their counts (not the
         names with their samples, which only the category pages show)."""
         self.note("indicator_counts")
-        return indicator_counts(self._indicators)
+        return indicator_counts(self._indicators())
 
     def indicator_group(self, category: str) -> dict:
         self.note("indicator_group\t" + category)
-        return next(g for g in self._indicators if g["category"] == category)
+        return next(g for g in self._indicators() if g["category"] == category)
 
 
 def indicator_counts(summary: list[dict]) -> list[dict]:
@@ -279,7 +280,7 @@ def indicator_counts(summary: list[dict]) -> list[dict]:
 class Values:
     """What each read is worth in this build's catalog (each worked out once)."""
 
-    def __init__(self, catalog: Catalog, documents: dict, indicators: list[dict], site: str,
+    def __init__(self, catalog: Catalog, documents: dict, indicators, site: str,
                  closure, old_projects: dict | None = None):
         self._c, self._documents, self._indicators = catalog, documents, indicators
         self._site, self._closure = site, closure        # closure: template → its hash or None
@@ -437,9 +438,9 @@ class Values:
                 self._documents_by_digest = {digest(name)[:16] for name in self._documents}
             return args[0] in self._documents_by_digest
         if kind == "indicator_counts":
-            return indicator_key(indicator_counts(self._indicators))
+            return indicator_key(indicator_counts(self._indicators()))
         if kind == "indicator_group":
-            return indicator_key([g for g in self._indicators if g["category"] == args[0]])
+            return indicator_key([g for g in self._indicators() if g["category"] == args[0]])
         raise ValueError(f"unknown read {token!r}")
 
 

@@ -127,10 +127,9 @@ class RecordCache:
         self.kept.add(shown)
         return Entry(shown, self._reader.json_of(shown), row[3])
 
-    def put(self, shown: str, key: tuple, record_json: str, loaded: Loaded,
+    def put(self, shown: str, key: tuple, record_json: bytes, loaded: Loaded,
             warnings: list[Problem], digest: str, summary: tuple | None) -> None:
-        self.new[shown] = key + (record_json.encode("utf-8"),
-                                 _extra(loaded, warnings, digest, summary))
+        self.new[shown] = key + (record_json, _extra(loaded, warnings, digest, summary))
         self.kept.discard(shown)
 
     def save(self) -> None:

@@ -8,6 +8,7 @@ rendered.
 """
 from __future__ import annotations
 
+import functools
 import os
 import traceback
 from collections import Counter
@@ -110,7 +111,8 @@ class Renderer:
             self.env.bytecode_cache = Bytecode(state)
         self.state = state
         self.documents = available_sources(catalog)
-        self.indicators = indicators = _indicator_summary(state, catalog)
+        # the indicator pages' aggregate, worked out when first read (once the workers run)
+        indicators = self.indicators = functools.cache(lambda: _indicator_summary(state, catalog))
         self.reading = Reading(catalog, self.documents, indicators)
         self.env.globals.update(catalog=self.reading, settings=self.reading.settings)
         self.outputs = Outputs(spill)
@@ -454,7 +456,7 @@ def _all_outputs(r: Renderer) -> Outputs:
     # the indicator pages show aggregates bounded by the vocabulary, not by N
     r.page("indicators/index.html", "indicators.html", "site route /indicators/",
            view=lambda c: {"summary": c.indicator_counts})
-    for group in r.indicators:
+    for group in r.indicators():
         category = group["category"]
         r.page(f"indicators/{category}/index.html", "indicator_category.html",
                f"site route /indicators/{category}/",

@@ -204,11 +204,13 @@ def _read_all(jobs: list, cache: RecordCache) -> dict:
             results[shown] = None
             continue
         record, text, loaded, warns, digest, summary = value
-        if record is None:
-            record = models[shown].model_validate_json(text)
+        data = None if text is None else text.encode("utf-8")
+        if record is None:          # read by a worker: kept as its JSON (``stored``)
+            record = (StoredProject(summary, lambda data=data: data) if summary is not None
+                      else models[shown].model_validate_json(data))
         results[shown] = (record, loaded, warns, digest)
-        if key is not None and text is not None:
-            cache.put(shown, key, text, loaded, warns, digest, summary)
+        if key is not None and data is not None:
+            cache.put(shown, key, data, loaded, warns, digest, summary)
     return results, problems
 
 

@@ -71,15 +71,15 @@ def test_static_search_index_after_a_correction_is_a_clean_builds(work):
 @pytest.fixture()
 def full_reads(monkeypatch):
     """How many cached records were read in full (``StoredProject.full`` making one)."""
-    from jixiao.stored import StoredProject
+    from jixiao import stored
     count = [0]
-    real = StoredProject.full
+    real = stored.StoredProject.full
 
     def counting(self):
-        if self._full is None:
+        if self not in stored._RECENT:
             count[0] += 1
         return real(self)
-    monkeypatch.setattr(StoredProject, "full", counting)
+    monkeypatch.setattr(stored.StoredProject, "full", counting)
     return count
 
 
@@ -437,7 +437,8 @@ def test_parallel_build_is_byte_identical(work, monkeypatch):
     monkeypatch.setattr(render, "PARALLEL_MIN", 1)
     monkeypatch.setattr(validate, "PARALLEL_MIN", 1)
     par = tmp / "parallel"
-    build(content, par, templates, log=None, incremental=False)
+    catalog = build(content, par, templates, log=None, incremental=False)
+    assert {type(p).__name__ for p in catalog.projects} == {"StoredProject"}   # as JSON
     built, ref = _tree(par), {k: v for k, v in _tree(site).items() if k != ".build-state.json"}
     ref[".manifest.json"], built[".manifest.json"] = _manifests(ref[".manifest.json"],
                                                                 built[".manifest.json"])

@@ -12,6 +12,7 @@ from jixiao.model import Project
 from jixiao.reads import SUMMARY as LIST_SUMMARY
 from jixiao.pipeline import check
 from jixiao.record_cache import RecordCache
+from jixiao import stored
 from jixiao.stored import StoredProject, summary_of
 from jixiao.validate import load_content
 
@@ -30,7 +31,7 @@ def test_a_stored_project_reads_as_its_record(seeds):
         s = StoredProject(summary_of(p), p.model_dump_json().encode)
         for name in SUMMARY:
             assert getattr(s, name) == getattr(p, name), (p.id, name)
-        assert s._full is None                                 # the summary alone so far
+        assert s not in stored._RECENT                         # the summary alone so far
         assert s.model_dump_json() == p.model_dump_json()
         for name in ("goals", "sections", "indicators", "start", "end"):
             assert getattr(s, name) == getattr(p, name), (p.id, name)
