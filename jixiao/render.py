@@ -26,6 +26,7 @@ from .derive import level_label
 from .filters import FILTERS, GLOBALS
 from .model import Project
 from .outputs import Outputs, Parts
+from .parallel import forked_pool
 from .problems import ContentError, Problem
 from .reads import SUMMARY, Reading, Values, digest
 from .settings import build_date
@@ -302,7 +303,7 @@ def _plain(context: dict) -> tuple:
 
 
 PARALLEL_MIN = 500          # fewer deferred outputs than this are made in this process
-_WORK = None                # (renderer, pid) while ``_Making`` runs
+_WORK = None                # the renderer while ``_Making`` runs (what workers make with)
 
 
 class _Making:
@@ -313,17 +314,11 @@ class _Making:
 
     def __init__(self, r: Renderer, jobs: list):
         global _WORK
-        _WORK = (r, os.getpid())
-        self.jobs, self.pool, self.futures = jobs, None, []
-        workers = min(os.cpu_count() or 1, 8)
-        if len(jobs) < PARALLEL_MIN or workers < 2:
-            return
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-        size = max(50, len(jobs) // (workers * 8))
-        self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
-        self.futures = [self.pool.submit(_make_chunk, jobs[i:i + size])
-                        for i in range(0, len(jobs), size)]
+        _WORK = r
+        self.jobs = jobs
+        self.pool, chunks = forked_pool(jobs, PARALLEL_MIN)
+        self.futures = ([] if self.pool is None else
+                        [self.pool.submit(_make_chunk, chunk) for chunk in chunks])
 
     def __iter__(self):
         if self.pool is None:
@@ -347,7 +342,7 @@ def _make_chunk(jobs) -> list:
     try:
         return list(_make(jobs))
     except jinja2.TemplateError as exc:
-        return _Failed(template_problem(exc, _WORK[0].templates))
+        return _Failed(template_problem(exc, _WORK.templates))
 
 
 def template_problem(exc: jinja2.TemplateError, templates: Path) -> Problem:
@@ -368,9 +363,9 @@ class _Failed:
 
 def _make(jobs):
     """(bytes, or a project's JSON and its rows of the two CSVs; what making it read) of
-    each job, one by one.  In a worker, the bytes go to the spill there (``Staged``)."""
-    r = _WORK[0]
-    c, stage = r.reading, r.outputs.stage if _WORK[1] != os.getpid() else (lambda d: d)
+    each job, one by one, its bytes in the spill already (``Staged``) when there is one."""
+    r = _WORK
+    c, stage = r.reading, r.outputs.stage
     for kind, pid in jobs:
         p = r.catalog.project_by_id[pid]
         if kind == "page":
@@ -451,7 +446,7 @@ def _all_outputs(r: Renderer) -> Outputs:
 
     list_pages(r, "/projects/", lambda c: c.projects, len(c.projects), "projects.html",
                "site route /projects/", lambda c: {}, heading="全部项目", sort_filter=None)
-    r.flush()                        # added after the lists, before projects.json and the sitemap, which read them
+    r.flush()            # after the lists; before projects.json and the sitemap, which read it
 
     # the indicator pages show aggregates bounded by the vocabulary, not by N
     r.page("indicators/index.html", "indicators.html", "site route /indicators/",

@@ -35,8 +35,8 @@ class StoredProject:
                  "indicator_count", "categories", "indicator_key", "target_key", "_json")
 
     def __init__(self, summary: tuple, json: Callable[[], bytes]):
-        """``json``: a function returning the record's ``model_dump_json``, called once,
-        when the full record is first needed."""
+        """``json``: a function returning the record's ``model_dump_json``, called each
+        time the full record is made (``full``)."""
         (self.id, self.year, self.name, self.unit, self.nature, self.category, self._funds,
          self._source, self.indicator_count, self.categories, self.indicator_key,
          self.target_key) = summary

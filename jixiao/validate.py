@@ -19,6 +19,7 @@ from .catalog import Catalog, Page
 from .consistency import warnings as consistency_warnings
 from .load import Loaded, field_name, load_yaml
 from .model import Project, Unit
+from .parallel import forked_pool
 from .settings import read_settings
 from .synonyms import read_synonyms
 from .problems import ContentError, Problem
@@ -217,15 +218,11 @@ def _read_all(jobs: list, cache: RecordCache) -> dict:
 def _read_todo(todo: list):
     """``_read_one`` of each job, in order: in a pool of processes when there are many
     (the caller handles each chunk as it comes, while the workers read the next ones)."""
-    workers = min(os.cpu_count() or 1, 8)
-    if len(todo) < PARALLEL_MIN or workers < 2:
+    pool, chunks = forked_pool(todo, PARALLEL_MIN)
+    if pool is None:
         yield from (_read_one(job) for job in todo)
         return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-    size = max(50, len(todo) // (workers * 8))
-    chunks = [todo[i:i + size] for i in range(0, len(todo), size)]
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+    with pool:
         for chunk in pool.map(_read_chunk, chunks):
             yield from chunk
 
