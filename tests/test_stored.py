@@ -122,3 +122,17 @@ def test_cross_file_problems_point_at_the_field_also_from_the_cache(content, tmp
                 if text.startswith("id:"))
     assert any(m.startswith(f"{twin}:{line}:5: id: duplicate project id") and
                f"also in {first}:{line}:5" in m for m in messages), messages
+
+
+def test_a_process_keeps_only_the_last_records_made_in_full(seeds):
+    """Reading every project's record in full (the indicator aggregate, a render worker,
+    an index writer) keeps only the last ``RECENT`` of them: a build's memory does not
+    grow with the records it has read; one read again is made again, the same."""
+    projects = [p for p in seeds.projects if p.indicators][:stored.RECENT + 3]
+    assert len(projects) > stored.RECENT
+    kept = [StoredProject(summary_of(p), p.model_dump_json().encode) for p in projects]
+    for s in kept:
+        assert s.indicators == s.full().indicators            # made once, then kept
+    assert sum(s in stored._RECENT for s in kept) == stored.RECENT
+    assert kept[0] not in stored._RECENT and kept[-1] in stored._RECENT
+    assert kept[0].full() == projects[0]
