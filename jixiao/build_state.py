@@ -3,15 +3,14 @@ what changed (``render.Renderer``).  ``Memory`` is all of it as the build sees i
 ``Memory.load`` before the records are read, ``commit`` once the site is written.
 
 * ``<out>/.build-cache/records.sqlite``: the records read, by file (``record_cache``).
-
-* ``<out>/.build-state.json``: output path → key of its inputs.  Together with the write
-  manifest (path → digest of the bytes on disk) it says which outputs need no rendering.
-* ``<out>/.build-cache/render.json``: where each project's piece lies in the data files
-  (``/data/projects.json``, ``projects.csv``, ``indicators.csv``), with the identity of
-  each file as written (``write.identity``), so that a rebuild copies the pieces of unchanged projects from
-  the files on disk instead of making them again or keeping a second copy of 190 MB; the
-  indicator pages' aggregate, by the key of what it is made of; which templates each
-  template references; and what each output read of the content (``reads``).
+* ``<out>/.build-cache/render.json`` (``BuildState``): each output's key and what it read
+  of the content (``reads``) with what each read was worth; together with the write
+  manifest (path → digest of the bytes on disk) they say which outputs need no rendering.
+  Also where each project's piece lies in the data files (``/data/projects.json``,
+  ``projects.csv``, ``indicators.csv``) with the identity of each file as written
+  (``write.identity``), so that a rebuild copies the pieces of unchanged projects from the
+  files on disk instead of making them again; the indicator pages' aggregate, by the key
+  of what it is made of; which templates each template references; compiled templates.
 
 Both are JSON: whoever can write the output folder (a restored CI cache) can change what
 the next build copies, but cannot run code through them (compiled templates only under an
@@ -41,7 +40,7 @@ if TYPE_CHECKING:
     from .record_cache import RecordCache
 
 # caches of earlier versions of the build, removed when seen
-LEGACY = (".build-cache/fragments.pickle", ".build-cache/projects-json.pickle",
+LEGACY = (".build-state.json", ".build-cache/fragments.pickle", ".build-cache/projects-json.pickle",
           ".build-cache/records.pickle", ".build-cache/render.pickle")
 DATA_FILES = ("data/projects.json", "data/projects.csv", "data/indicators.csv")
 
@@ -51,7 +50,7 @@ class Memory:
     for the next: the records it read (``records``, a RecordCache) and the keys of what it
     rendered (``state``, a BuildState).  A full build (``incremental`` False) reuses
     nothing and leaves no keys."""
-    CACHE_DIR = ".build-cache"             # <out>/.build-cache/records.sqlite, render.json
+    CACHE_DIR = ".build-cache"             # <out>/.build-cache/records.sqlite
 
     def __init__(self, out: Path, records: "RecordCache | None", state: "BuildState | None"):
         self.out, self.records, self.state = out, records, state
@@ -68,78 +67,43 @@ class Memory:
         ``written``, the manifest of the files as written."""
         if self.state is None:
             (self.out / BuildState.FILE).unlink(missing_ok=True)   # a full build's keys are unknown
+            (self.out / LEGACY[0]).unlink(missing_ok=True)
             return
         self.state.save(written)
         self.records.save()
 
 
 class BuildState:
-    FILE = ".build-state.json"
-    CACHE = ".build-cache/render.json"
-    VERSION = 6
+    FILE = ".build-cache/render.json"
+    VERSION = 7
 
     def __init__(self, out: Path, code: str = ""):
-        self.out = Path(out)
-        self.code = code
-        self.keys: dict[str, str] = {}
-        self.previous: dict[str, str] = {}
-        self.manifest: dict[str, str] = {}
-        # data file → {project id: (key, start, end)}: pieces of the files written now …
-        self.pieces: dict[str, dict] = {}
-        # … and the pieces themselves (bytes, or views of the file on disk), for the files
-        # made of some projects' pieces (a unit's or a year's CSV)
-        self.made: dict[str, dict] = {}
-        # … and of the files on disk, with their identity when written
-        self.old_pieces: dict[str, tuple] = {}
-        self.indicators: tuple | None = None        # (key, aggregate with project ids)
-        self.old_indicators: tuple | None = None
-        # template → (hash of it and what it references, [(each of them, source hash)])
-        self.closures: dict[str, tuple] = {}
-        self.old_closures: dict[str, tuple] = {}
-        # output → what it read of the content when made (``reads``)
-        self.reads: dict[str, list[str]] = {}
-        self.old_reads: dict[str, list[str]] = {}
-        # read → what it was worth (``reads.Values.saved``)
-        self.values: dict[str, object] = {}
-        self.old_values: dict[str, object] = {}
-        # project id → [hash of its record, of its summary, of its totals] (``Values``)
-        self.projects: dict[str, list] = {}
-        self.old_projects: dict[str, list] = {}
-        # compiled templates: jinja's bucket key → [base64 code, its HMAC] (``Bytecode``)
-        self.bytecode: dict[str, list] = {}
-        self.old_bytecode: dict[str, list] = {}
+        self.out, self.code = Path(out), code
+        # What this build saves for the next (``save``) …
+        self.keys: dict[str, str] = {}             # output → key of what it read
+        self.reads: dict[str, list[str]] = {}      # output → what it read (``reads``)
+        self.values: dict[str, object] = {}        # read → its worth (``reads.Values.saved``)
+        self.projects: dict[str, list] = {}        # id → hashes of record, summary, totals
+        self.pieces: dict[str, dict] = {}          # data file → {id: (key, start, end)}
+        self.indicators: tuple | None = None       # (key, aggregate with ids, target keys)
+        self.closures: dict[str, tuple] = {}       # template → (hash, [(member, hash)])
+        self.bytecode: dict[str, list] = {}        # jinja's bucket key → [code, HMAC]
+        self.made: dict[str, dict] = {}            # data file → {id: its piece}, this build's
+        # … and what the previous one saved (``old``: the same names), with its manifest.
         self._tables: dict[str, dict] = {}
         self._identities: dict[str, str | None] = {}
+        self.old, self.manifest = _nothing_saved(), {}
         try:
             saved = json.loads((self.out / self.FILE).read_text("utf-8"))
-            if saved.get("version") == self.VERSION and saved.get("code") == code:
-                self.previous = dict(saved["keys"])
-            self.manifest = dict(json.loads((self.out / ".manifest.json").read_text("utf-8")))
-        except (OSError, ValueError, KeyError, TypeError):
-            self.previous, self.manifest = {}, {}
-        pending = unfinished(self.out)          # a write that did not finish
-        self.previous = {p: k for p, k in self.previous.items() if p not in pending}
-        if self.previous:
-            try:
-                cached = json.loads((self.out / self.CACHE).read_text("utf-8"))
-                self.old_pieces = {name: (digest, {pid: tuple(piece)
-                                                   for pid, piece in table.items()})
-                                   for name, (digest, table) in cached["pieces"].items()
-                                   if name not in pending}
-                indicators = cached["indicators"]
-                self.old_indicators = tuple(indicators) if indicators else None
-                self.old_closures = {name: (closure, [tuple(m) for m in members])
-                                     for name, (closure, members) in cached["closures"].items()}
-                self.old_bytecode = cached.get("bytecode", {}).get(jinja2.__version__, {})
-                self.old_reads, self.old_values = cached["reads"], cached["values"]
-                self.old_projects = cached["projects"]
-            except Exception:       # missing or unreadable: every piece made anew
-                self.old_pieces, self.old_indicators, self.old_closures = {}, None, {}
-                self.old_reads, self.old_values, self.old_projects = {}, {}, {}
+            if saved["version"] == self.VERSION and saved["code"] == code:
+                self.manifest = dict(json.loads((self.out / ".manifest.json").read_text("utf-8")))
+                self.old = _as_saved(saved, unfinished(self.out))
+        except Exception:       # missing, unreadable or foreign: nothing is reused
+            self.old, self.manifest = _nothing_saved(), {}
 
     def reusable(self, path: str, key: str) -> str | None:
         """The digest of the file on disk when it was made from the same inputs."""
-        if self.previous.get(path) != key or path not in self.manifest:
+        if self.old["keys"].get(path) != key or path not in self.manifest:
             return None
         if path in DATA_FILES:          # the files other builds or tools are likeliest to touch
             return self.manifest[path] if self._identity(path) == self.manifest[path] else None
@@ -152,7 +116,7 @@ class BuildState:
         """project id → (key, start, end) of data file ``name`` on disk; empty when it is
         not the file the previous build wrote any more (missing, or other bytes)."""
         if name not in self._tables:
-            saved, self._tables[name] = self.old_pieces.get(name), {}
+            saved, self._tables[name] = self.old["pieces"].get(name), {}
             if saved is not None and self._identity(name) == saved[0]:
                 self._tables[name] = saved[1]
         return self._tables[name]
@@ -213,24 +177,40 @@ class BuildState:
 
     def save(self, written: dict[str, str]) -> None:
         """``written``: the manifest (path → digest, or a data file's identity) as written."""
-        replace_file(self.out / self.FILE, json.dumps(
-            {"version": self.VERSION, "code": self.code, "keys": self.keys},
-            sort_keys=True).encode("utf-8"))
         pieces = {}
         for name in DATA_FILES:
             if name in self.pieces and name in written:     # assembled this time
                 pieces[name] = (written[name], self.pieces[name])
-            elif name in self.old_pieces and written.get(name) == self.old_pieces[name][0]:
-                pieces[name] = self.old_pieces[name]        # kept as it was
-        target = self.out / self.CACHE
+            elif name in self.old["pieces"] and written.get(name) == self.old["pieces"][name][0]:
+                pieces[name] = self.old["pieces"][name]     # kept as it was
+        target = self.out / self.FILE
         target.parent.mkdir(parents=True, exist_ok=True)
         replace_file(target, json.dumps(
-            {"pieces": pieces, "indicators": self.indicators or self.old_indicators,
-             "closures": self.closures, "bytecode": {jinja2.__version__: self.bytecode},
-             "reads": self.reads, "values": self.values, "projects": self.projects},
+            {"version": self.VERSION, "code": self.code, "keys": self.keys,
+             "reads": self.reads, "values": self.values, "projects": self.projects,
+             "pieces": pieces, "indicators": self.indicators or self.old["indicators"],
+             "closures": self.closures, "bytecode": {jinja2.__version__: self.bytecode}},
             ensure_ascii=False).encode("utf-8"))
         for name in LEGACY:
             (self.out / name).unlink(missing_ok=True)
+
+
+def _nothing_saved() -> dict:
+    return {"keys": {}, "reads": {}, "values": {}, "projects": {}, "pieces": {},
+            "indicators": None, "closures": {}, "bytecode": {}}
+
+
+def _as_saved(saved: dict, pending) -> dict:
+    """What ``BuildState.save`` wrote, as the build uses it, without what the journal of
+    an unfinished write lists (``pending``)."""
+    old = {name: saved[name] for name in _nothing_saved()}
+    old["keys"] = {p: k for p, k in old["keys"].items() if p not in pending}
+    old["pieces"] = {name: (identity_, {pid: tuple(piece) for pid, piece in table.items()})
+                     for name, (identity_, table) in old["pieces"].items() if name not in pending}
+    old["closures"] = {name: (closure, [tuple(m) for m in members])
+                       for name, (closure, members) in old["closures"].items()}
+    old["bytecode"] = old["bytecode"].get(jinja2.__version__, {})
+    return old
 
 
 def _mapped(path: Path) -> tuple[BinaryIO, memoryview]:
@@ -257,7 +237,7 @@ class Bytecode(jinja2.BytecodeCache):
         return hmac.new(self.key, name.encode("utf-8") + b"\0" + code, "sha256").hexdigest()
 
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        kept = self.state.old_bytecode.get(bucket.key)
+        kept = self.state.old["bytecode"].get(bucket.key)
         if self.key is None or not isinstance(kept, list) or len(kept) != 2:
             return
         try:

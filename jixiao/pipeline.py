@@ -209,7 +209,7 @@ def build(content: Path, out: Path, templates: Path = TEMPLATES, log="stderr",
     """Build the site.  Nothing is written unless every step before ``write`` succeeded.
 
     ``incremental``: outputs whose inputs (records, templates, code) are those of the
-    previous build into ``out`` are not rendered again (``<out>/.build-state.json``), and
+    previous build into ``out`` are not rendered again (``<out>/.build-cache/render.json``), and
     the search index updates only the documents that changed.  The result is the same
     as a clean build's (tests/test_incremental.py).
 

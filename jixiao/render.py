@@ -124,7 +124,7 @@ class Renderer:
             # what every output reads: the code, and the footer's links to the free pages
             site = digest(state.code, [(p.slug, p.title) for p in catalog.pages])
             self.values = Values(catalog, self.documents, indicators, site,
-                                 self._template_hash, state.old_projects)
+                                 self._template_hash, state.old["projects"])
             self.site_key = site
             self._changed: set | None = None
             self.piece_keys: dict[str, str] = {}     # project id → key of its data pieces
@@ -145,32 +145,29 @@ class Renderer:
     def changed(self) -> set:
         """The reads of the previous build that are worth something else now."""
         if self._changed is None:
-            self._changed = self.values.changed(self.state.old_values)
+            self._changed = self.values.changed(self.state.old["values"])
         return self._changed
 
     def _holds(self, path: str, plain=()) -> list | None:
         """What ``path`` read last time, when none of it changed (and its plain values are
         the same), or None."""
-        reads = self.state.old_reads.get(path)
+        reads = self.state.old["reads"].get(path)
         if reads is None or (plain and "plain\t" + digest(plain) not in reads) \
                 or not self.changed.isdisjoint(reads):
             return None
         return reads
 
     def _kept(self, path: str, source: str, plain=()) -> bool:
-        reads = None if self.state is None else self._holds(path, plain)
-        key = None if reads is None else self.state.previous.get(path)
-        if key is None or not self._keep(path, source, key):
-            return False
-        self.state.reads[path] = reads
-        return True
+        """Whether ``path`` is kept as it is on disk (and added so): ``_reuse``."""
+        reuse = self._reuse(path, plain)
+        if reuse is not None:
+            self._add_kept(path, source, reuse)
+        return reuse is not None
 
-    def _keep(self, path: str, source: str, key: str) -> bool:
+    def _add_kept(self, path: str, source: str, reuse: tuple) -> None:
+        key, found, self.state.reads[path] = reuse
         self.state.keys[path] = key
-        digest_ = self.state.reusable(path, key)
-        if digest_ is not None:
-            self.outputs.add(path, None, source, digest_)
-        return digest_ is not None
+        self.outputs.add(path, None, source, found)
 
     def _made(self, path: str, template: str | None, reads: list, plain=()) -> str | None:
         """Note what ``path`` read as made now, and return its key."""
@@ -193,7 +190,7 @@ class Renderer:
         template references means parsing it)."""
         if name not in self.state.closures:
             source = lambda n: self.env.loader.get_source(self.env, n)[0]
-            cached = self.state.old_closures.get(name)
+            cached = self.state.old["closures"].get(name)
             if cached is not None and all(digest(source(n)) == d for n, d in cached[1]):
                 closure, members = cached
             else:
@@ -237,11 +234,11 @@ class Renderer:
             reuse = None
         self.deferred.append((data, origin, "data", p.id, reuse))
 
-    def _reuse(self, path: str) -> tuple | None:
+    def _reuse(self, path: str, plain=()) -> tuple | None:
         """(key, digest, reads) of an output made from what it was made of last time, with
         its file on disk as written; else None."""
-        reads = None if self.state is None else self._holds(path)
-        key = None if reads is None else self.state.previous.get(path)
+        reads = None if self.state is None else self._holds(path, plain)
+        key = None if reads is None else self.state.old["keys"].get(path)
         found = None if key is None else self.state.reusable(path, key)
         return None if found is None else (key, found, reads)
 
@@ -257,9 +254,8 @@ class Renderer:
         made = iter(self.making)
         for path, origin, kind, pid, reuse in jobs:
             if reuse is not None:
-                key, found, self.state.reads[path] = reuse
-                self.state.keys[path] = key
-                self.outputs.add(path, None, origin, found)
+                self._add_kept(path, origin, reuse)
+                key = reuse[0]
             else:
                 data, reads = next(made)
                 key = self._made(path, "project.html" if kind == "page" else None, reads)
@@ -277,9 +273,11 @@ class Renderer:
         """``data``: bytes or text, or a function making it (called unless kept);
         ``parts``: the keys of what it is made of (when it is made of outputs or pieces
         that have keys), or None (made every time)."""
-        if parts is not None and self.state is not None and self._keep(
-                path, source, digest(self.site_key, path, parts)):
-            return
+        if parts is not None and self.state is not None:
+            key = self.state.keys[path] = digest(self.site_key, path, parts)
+            found = self.state.reusable(path, key)
+            if found is not None:
+                return self.outputs.add(path, None, source, found)
         if callable(data):             # made here (copies of files are not counted)
             self.rendered += 1
             data = data()
@@ -404,7 +402,7 @@ def render_site(catalog: Catalog, templates: Path, base_url: str | None = None,
         r.reading.release()
     if state is not None:                # what the reads are worth, for the next build
         state.values = r.values.saved({t for reads in state.reads.values() for t in reads},
-                                      state.old_values)
+                                      state.old["values"])
         state.projects = r.values.projects()
         r.values = None                  # (it holds the catalog, and the renderer)
     if outputs.problems:
@@ -566,7 +564,7 @@ def _indicator_summary(state: BuildState | None, c: Catalog) -> list[dict]:
         return c.indicator_summary
     key = digest([[p.id, p.year, p.indicator_key] for p in c.projects])    # not the names: the
     # samples are projects by id, whose current name the pages show (and are keyed by)
-    old = state.old_indicators
+    old = state.old["indicators"]
     if old is not None and len(old) == 3 and old[0] == key:
         summary = _samples(old[1], c.project_by_id.__getitem__)
         changed = {pid for pid, tk in old[2].items() if c.project_by_id[pid].target_key != tk}

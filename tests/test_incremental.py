@@ -1,7 +1,7 @@
 """Incremental builds produce exactly what a clean build produces.
 
 Each case builds the seed content, changes something, rebuilds into the same directory
-(incremental: ``.build-state.json`` + reused index segments) and compares the result,
+(incremental: ``.build-cache/render.json`` + reused index segments) and compares the result,
 file by file, with a clean build of the changed content into an empty directory — all
 files except the hidden index directory — and the search results of both indexes.
 """
@@ -90,7 +90,6 @@ def _rebuild_and_compare(content, templates, site, tmp_path) -> Timings:
     shutil.rmtree(clean, ignore_errors=True)
     build(content, clean, templates, log=None, incremental=False)
     inc, ref = _tree(site), _tree(clean)
-    inc.pop(".build-state.json")                      # a clean build keeps no state
     inc[".manifest.json"], ref[".manifest.json"] = _manifests(inc[".manifest.json"],
                                                               ref[".manifest.json"])
     assert sorted(inc) == sorted(ref)
@@ -212,7 +211,6 @@ def test_nothing_the_build_reads_back_is_pickle(work):
     cache = site / ".build-cache"
     assert sorted(p.name for p in cache.iterdir()) == ["records.sqlite", "render.json"]
     json.loads((cache / "render.json").read_text("utf-8"))
-    json.loads((site / ".build-state.json").read_text("utf-8"))
     with sqlite3.connect(cache / "records.sqlite") as db:
         extras = [row[0] for row in db.execute("SELECT extra FROM records")]
     assert len(extras) > 60
@@ -439,7 +437,7 @@ def test_parallel_build_is_byte_identical(work, monkeypatch):
     par = tmp / "parallel"
     catalog = build(content, par, templates, log=None, incremental=False)
     assert {type(p).__name__ for p in catalog.projects} == {"StoredProject"}   # as JSON
-    built, ref = _tree(par), {k: v for k, v in _tree(site).items() if k != ".build-state.json"}
+    built, ref = _tree(par), _tree(site)
     ref[".manifest.json"], built[".manifest.json"] = _manifests(ref[".manifest.json"],
                                                                 built[".manifest.json"])
     assert built == ref
