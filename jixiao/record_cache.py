@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import sqlite3
+from contextlib import contextmanager
 from pathlib import Path
 
 from .load import Loaded
@@ -175,24 +176,17 @@ class _JSON:
         return row[0]
 
 
-class _connect:
-    """A connection as a context manager that commits (or rolls back) and closes."""
-
-    def __init__(self, path: Path, create: bool):
-        if not create and not path.is_file():
-            raise OSError(f"no {path}")
-        self.db = sqlite3.connect(path)
+@contextmanager
+def _connect(path: Path, create: bool):
+    """A connection that commits (or rolls back) and closes; to an existing file only,
+    unless ``create``."""
+    if not create and not path.is_file():
+        raise OSError(f"no {path}")
+    db = sqlite3.connect(path)
+    try:
         if create:
-            self.db.executescript(_SCHEMA)
-
-    def __enter__(self) -> sqlite3.Connection:
-        return self.db
-
-    def __exit__(self, kind, value, tb) -> None:
-        try:
-            if kind is None:
-                self.db.commit()
-            else:
-                self.db.rollback()
-        finally:
-            self.db.close()
+            db.executescript(_SCHEMA)
+        with db:
+            yield db
+    finally:
+        db.close()

@@ -644,28 +644,21 @@ def sitemaps(outputs: Outputs, base_url: str) -> dict[str, str]:
 
 
 PAGE_KINDS = ("units", "departments", "years", "projects", "indicators", "data", "search")
+FILE_KINDS = {"data": "data", "projects": "data", "sources": "sources", "static": "static",
+              "units": "unit CSV", "years": "year CSV"}
 
 
-def page_counts(outputs: Outputs) -> dict[str, Counter]:
-    """How many pages and files of each kind a build produced (for the build log)."""
-    pages, files = Counter(), Counter()
+def describe_counts(outputs: Outputs) -> str:
+    """What a build produced, for its log: ``pages 12 (1 home, 2 units, …); files 9 (4
+    data, …)``."""
+    counts = {"pages": Counter(), "files": Counter()}
     for o in outputs:
         top = o.path.split("/")[0]
         if o.path.endswith(".html"):
             special = {"index.html": "home", "404.html": "404"}
-            pages[special.get(o.path, top if top in PAGE_KINDS else "free")] += 1
+            counts["pages"][special.get(o.path, top if top in PAGE_KINDS else "free")] += 1
         else:
-            kind = {"data": "data", "projects": "data", "sources": "sources",
-                    "static": "static", "units": "unit CSV", "years": "year CSV"}.get(top, o.path)
-            files[kind] += 1
-    return {"pages": pages, "files": files}
-
-
-def describe_counts(outputs: Outputs) -> str:
-    """``pages 12 (1 home, 2 units, …); files 9 (4 data, …)``"""
-    parts = []
-    for what, counts in page_counts(outputs).items():
-        detail = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
-        parts.append(f"{what} {sum(counts.values())} ({detail})")
-    return "; ".join(parts)
-
+            counts["files"][FILE_KINDS.get(top, o.path)] += 1
+    return "; ".join(f"{what} {sum(n.values())} ("
+                     + ", ".join(f"{k} {kind}" for kind, k in sorted(n.items())) + ")"
+                     for what, n in counts.items())

@@ -87,14 +87,11 @@ def _validate(model, loaded: Loaded) -> tuple[object | None, list[Problem]]:
         problems = []
         for error in exc.errors():
             loc = tuple(error["loc"])
-            if error["type"] == "missing" or error["type"] == "extra_forbidden":
-                line, col = loaded.mark(loc)
-            elif error["type"] == "value_error" and not loc:
+            if error["type"] == "value_error" and not loc:
                 loc = ("end",)        # the one model-level rule: end before start
-                line, col = loaded.value_mark(loc)
-            else:
-                line, col = loaded.value_mark(loc)
-            problems.append(Problem(loaded.path, line, col, field_name(loc), _message(error)))
+            # a missing or unknown field is shown at its key (or its parent), others at the value
+            at = loaded.mark if error["type"] in ("missing", "extra_forbidden") else loaded.value_mark
+            problems.append(Problem(loaded.path, *at(loc), field_name(loc), _message(error)))
         return None, problems
 
 
@@ -227,34 +224,28 @@ def _read_todo(todo: list):
             yield from chunk
 
 
+def _at(loaded: Loaded, field: str, message: str) -> Problem:
+    """A problem with the value of ``field`` in ``loaded``."""
+    return Problem(loaded.path, *loaded.value_mark((field,)), field, message)
+
+
 class _Records:
     """What was read, keyed by id, with where each record came from."""
 
-    def __init__(self, root: Path):
-        self.root = root
+    def __init__(self):
         self.problems: list[Problem] = []
         self.warnings: list[Problem] = []
         self.units: dict[str, Unit] = {}
         self.projects: dict[str, Project] = {}
         self.where: dict[tuple[str, str], tuple[Loaded, Path]] = {}
 
-    def shown(self, path: Path) -> str:
-        return str(path)
-
-    def read(self, path: Path, model):
-        record, loaded, problems, _ = read_record(path, self.shown(path), model)
-        self.problems += problems
-        return record, loaded
-
     def add(self, kind: str, record, loaded: Loaded, path: Path) -> bool:
         table = self.units if kind == "unit" else self.projects
         if record.id in table:
             first, _ = self.where[(kind, record.id)]
             fl, fc = first.value_mark(("id",))
-            line, col = loaded.value_mark(("id",))
-            self.problems.append(Problem(
-                loaded.path, line, col, "id",
-                f"duplicate {kind} id {record.id!r}, also in {first.path}:{fl}:{fc}"))
+            self.problems.append(_at(loaded, "id", f"duplicate {kind} id {record.id!r}, "
+                                                   f"also in {first.path}:{fl}:{fc}"))
             return False
         table[record.id] = record
         self.where[(kind, record.id)] = (loaded, path)
@@ -267,11 +258,9 @@ def _placement(records: _Records, project: Project, loaded: Loaded, path: Path) 
     expected = (project.unit, str(project.year), f"{project.id}.yaml")
     for (field, actual, wanted) in zip(("unit", "year", "id"), rel, expected):
         if actual != wanted:
-            line, col = loaded.value_mark((field,))
-            records.problems.append(Problem(
-                loaded.path, line, col, field,
-                f"file is at {'/'.join(rel)} but the record says {'/'.join(expected)}; "
-                "move the file or correct the field"))
+            records.problems.append(_at(
+                loaded, field, f"file is at {'/'.join(rel)} but the record says "
+                               f"{'/'.join(expected)}; move the file or correct the field"))
             return
 
 
@@ -355,35 +344,33 @@ def load_content(root: Path, strict: bool = False, cache: RecordCache | None = N
     the checks that span files run every time.
     """
     root = Path(root)
-    records = _Records(root)
+    records = _Records()
     if not root.is_dir():
         raise ContentError([Problem(str(root), 1, 1, "", "content directory does not exist")])
     unsafe, unit_paths, project_paths = _scan(root)
     if unsafe:
         raise ContentError(unsafe)       # before any file is read
     cache = cache or RecordCache(None)
-    jobs = [(p, records.shown(p), Unit) for p in unit_paths] + \
-           [(p, records.shown(p), Project) for p in project_paths]
+    jobs = [(p, str(p), Unit) for p in unit_paths] + \
+           [(p, str(p), Project) for p in project_paths]
     results, problems = _read_all(jobs, cache)      # the caller saves the cache
     for shown in sorted(problems):
         records.problems += problems[shown]
     digests: dict[tuple[str, str], str] = {}   # sha1 of each record's model_dump_json
 
     for path in unit_paths:
-        value = results[records.shown(path)]
+        value = results[str(path)]
         if value is None:
             continue
         unit, loaded, _, digest = value
         digests[("unit", unit.id)] = digest
         if unit.id != path.parent.name:
-            line, col = loaded.value_mark(("id",))
-            records.problems.append(Problem(
-                loaded.path, line, col, "id",
-                f"unit id {unit.id!r} differs from its folder {path.parent.name!r}"))
+            records.problems.append(_at(loaded, "id", f"unit id {unit.id!r} differs from "
+                                                      f"its folder {path.parent.name!r}"))
         records.add("unit", unit, loaded, path)
 
     for path in project_paths:
-        value = results[records.shown(path)]
+        value = results[str(path)]
         if value is None:
             continue
         project, loaded, warns, digest = value
@@ -391,10 +378,8 @@ def load_content(root: Path, strict: bool = False, cache: RecordCache | None = N
         _placement(records, project, loaded, path)
         records.warnings += warns
         if project.unit not in records.units and not (root / project.unit / "unit.yaml").is_file():
-            line, col = loaded.value_mark(("unit",))
-            records.problems.append(Problem(
-                loaded.path, line, col, "unit",
-                f"unit {project.unit!r} does not exist (no {root / project.unit / 'unit.yaml'})"))
+            records.problems.append(_at(loaded, "unit", f"unit {project.unit!r} does not exist "
+                                        f"(no {root / project.unit / 'unit.yaml'})"))
         records.add("project", project, loaded, path)
 
     pages, problems = _read_pages(root)
