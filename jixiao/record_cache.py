@@ -2,8 +2,8 @@
 
 One row per content file, keyed by its path (as shown), size, mtime_ns and the sha1 of
 its bytes, valid only for the same version of the code.  A row holds the record's JSON
-(``model_dump_json``), the marks the cross-file checks need, its warnings, its digest
-and, for a project, its ``stored.summary_of``.  A file with any problem is never
+(``model_dump_json``), its digest, its warnings and, for a project, its ``stored.summary_of`` as columns (a rebuild reads every row's
+summary, and SQLite gives the values without decoding a JSON document per row).  A file with any problem is never
 stored, so the cache cannot hide one; what a record's own checks say as warnings is
 stored with it and reported again.  The cross-file checks always run.
 
@@ -23,56 +23,49 @@ from pathlib import Path
 
 from .load import Loaded
 from .problems import Problem
-
-# Locations the cross-file checks point at (duplicate ids, placement, unknown unit):
-# a cached record keeps the marks of these only.
-KEPT_LOCS = ((), ("id",), ("unit",), ("year",))
+from .stored import SUMMARY_COLUMNS
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (version TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS records (
     path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, sha1 TEXT,
     json BLOB,          -- the record's model_dump_json
-    extra BLOB          -- JSON of (marks, key marks, warnings, digest, summary)
+    digest TEXT,        -- its sha1
+    warnings TEXT,      -- JSON of (line, col, field, message, severity) of each
+    -- a project's stored.summary_of (NULL for a unit); categories joined by tabs
+    id TEXT, year INTEGER, name TEXT, unit TEXT, nature TEXT, category TEXT, funds TEXT,
+    source TEXT, indicator_count INTEGER, categories TEXT, indicator_key TEXT, target_key TEXT
 );
 """
+_ROW = "path, size, mtime_ns, sha1, json, digest, warnings, " + ", ".join(SUMMARY_COLUMNS)
 
 
-def slim_marks(loaded: Loaded) -> tuple:
-    """The marks the cross-file checks may need, and nothing else (what the cache keeps)."""
-    return (tuple((loc, loaded.marks[loc]) for loc in KEPT_LOCS if loc in loaded.marks),
-            tuple((loc, loaded.key_marks[loc]) for loc in KEPT_LOCS if loc in loaded.key_marks))
-
-
-def _extra(loaded: Loaded, warnings: list[Problem], digest: str, summary: tuple | None
-           ) -> bytes:
-    marks, key_marks = slim_marks(loaded)
-    return json.dumps([marks, key_marks, [(w.line, w.col, w.field, w.message, w.severity)
-                                          for w in warnings], digest, summary],
-                      ensure_ascii=False).encode("utf-8")
-
-
-def _pairs(rows: list) -> dict:
-    """JSON's lists of (location, mark) back to the dict the loader keeps."""
-    return {tuple(loc): tuple(mark) for loc, mark in rows}
-
-
-def _summary(row: list) -> tuple:
-    """``stored.summary_of`` from JSON (its indicator categories a tuple again)."""
-    *head, categories, key, targets = row
-    return (*head, tuple(categories), key, targets)
+def _columns(summary: tuple | None) -> tuple:
+    """``stored.summary_of`` as the row's summary columns (categories joined by tabs)."""
+    if summary is None:
+        return (None,) * len(SUMMARY_COLUMNS)
+    *head, categories, key, targets = summary
+    return (*head, "\t".join(categories), key, targets)
 
 
 class Entry:
-    """A cached record: its JSON (a function reading it) and what reading it found."""
+    """A cached record: its JSON (a function reading it) and what reading it found.  Its
+    ``loaded`` holds no marks: a cross-file check that finds a problem reads them from the
+    file, which is the one cached (``validate._at``)."""
     __slots__ = ("json", "loaded", "warnings", "digest", "summary")
 
-    def __init__(self, shown: str, record_json, extra: bytes):
-        marks, key_marks, warnings, self.digest, summary = json.loads(extra)
+    def __init__(self, shown: str, record_json, row: tuple):
+        """``row``: digest, warnings and the summary columns."""
+        self.digest, warnings, *summary = row
         self.json = record_json
-        self.loaded = Loaded(shown, None, _pairs(marks), _pairs(key_marks))
-        self.warnings = [Problem(shown, *w) for w in warnings]
-        self.summary = _summary(summary) if summary is not None else None
+        self.loaded = Loaded(shown)
+        self.warnings = [] if warnings == "[]" else [Problem(shown, *w)
+                                                     for w in json.loads(warnings)]
+        self.summary = None
+        if summary[0] is not None:
+            *head, categories, key, targets = summary
+            self.summary = (*head, tuple(categories.split("\t")) if categories else (),
+                            key, targets)
 
 
 class RecordCache:
@@ -81,7 +74,7 @@ class RecordCache:
     def __init__(self, folder: Path | None, version: str = ""):
         self.folder = Path(folder) if folder else None
         self.version = version
-        self.old: dict[str, tuple] = {}     # path → (size, mtime_ns, sha1, extra)
+        self.old: dict[str, tuple] = {}     # path → (size, mtime_ns, sha1, digest, …)
         self.new: dict[str, tuple] = {}     # rows to write: records read this time
         self.kept: set[str] = set()         # rows still right
         self.moved: dict[str, tuple] = {}   # … of which these have a new size and mtime
@@ -93,7 +86,8 @@ class RecordCache:
             with _connect(self.folder / self.FILE, create=False) as db:
                 if db.execute("SELECT version FROM meta").fetchone() == (version,):
                     self.old = {row[0]: row[1:] for row in db.execute(
-                        "SELECT path, size, mtime_ns, sha1, extra FROM records")}
+                        "SELECT path, size, mtime_ns, sha1, digest, warnings, "
+                        + ", ".join(SUMMARY_COLUMNS) + " FROM records")}
         except (sqlite3.Error, OSError):    # missing, truncated or foreign: start afresh
             self.old = {}
 
@@ -126,11 +120,13 @@ class RecordCache:
     def _hit(self, shown: str, row: tuple) -> Entry:
         self.hits += 1
         self.kept.add(shown)
-        return Entry(shown, self._reader.json_of(shown), row[3])
+        return Entry(shown, self._reader.json_of(shown), row[3:])
 
-    def put(self, shown: str, key: tuple, record_json: bytes, loaded: Loaded,
-            warnings: list[Problem], digest: str, summary: tuple | None) -> None:
-        self.new[shown] = key + (record_json, _extra(loaded, warnings, digest, summary))
+    def put(self, shown: str, key: tuple, record_json: bytes, warnings: list[Problem],
+            digest: str, summary: tuple | None) -> None:
+        self.new[shown] = key + (record_json, digest, json.dumps(
+            [(w.line, w.col, w.field, w.message, w.severity) for w in warnings],
+            ensure_ascii=False), *_columns(summary))
         self.kept.discard(shown)
 
     def save(self) -> None:
@@ -147,7 +143,8 @@ class RecordCache:
             db.execute("DELETE FROM meta")
             db.execute("INSERT INTO meta VALUES (?)", (self.version,))
             db.executemany("DELETE FROM records WHERE path = ?", ((s,) for s in gone))
-            db.executemany("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?)",
+            db.executemany(f"INSERT OR REPLACE INTO records ({_ROW}) VALUES "
+                           f"({', '.join('?' * (7 + len(SUMMARY_COLUMNS)))})",
                            ((shown,) + row for shown, row in self.new.items()))
             db.executemany("UPDATE records SET size = ?, mtime_ns = ? WHERE path = ?",
                            (key[:2] + (shown,) for shown, key in self.moved.items()))

@@ -23,6 +23,10 @@ from typing import Callable
 from .model import Funds, Project, Source, project_url
 
 
+SUMMARY_COLUMNS = ("id", "year", "name", "unit", "nature", "category", "funds", "source",
+                   "indicator_count", "categories", "indicator_key", "target_key")
+
+
 def summary_of(p: Project) -> tuple:
     """What a ``StoredProject`` is made of besides the record's JSON (plain values)."""
     return (p.id, p.year, p.name, p.unit, p.nature, p.category, p.funds_json,

@@ -23,7 +23,7 @@ from .parallel import forked_pool
 from .settings import read_settings
 from .synonyms import read_synonyms
 from .problems import ContentError, Problem
-from .record_cache import RecordCache, slim_marks
+from .record_cache import RecordCache
 from .stored import StoredProject, summary_of
 
 def _describe(value) -> str:
@@ -136,8 +136,7 @@ def _read_one(job, in_worker: bool = False):
         text = None                      # not exactly representable: never cached
     summary = summary_of(record) if model is Project else None
     if in_worker:
-        marks, key_marks = slim_marks(loaded)                      # all the caller keeps
-        loaded = Loaded(loaded.path, None, dict(marks), dict(key_marks))
+        loaded = Loaded(loaded.path)     # its marks are read again if ever needed (``_at``)
         if text is not None:
             record = None                # made again from ``text`` by the caller
     return shown, key, (record, text, loaded, warns, digest, summary), []
@@ -208,7 +207,7 @@ def _read_all(jobs: list, cache: RecordCache) -> dict:
                       else models[shown].model_validate_json(data))
         results[shown] = (record, loaded, warns, digest)
         if key is not None and data is not None:
-            cache.put(shown, key, data, loaded, warns, digest, summary)
+            cache.put(shown, key, data, warns, digest, summary)
     return results, problems
 
 
@@ -226,7 +225,16 @@ def _read_todo(todo: list):
 
 def _at(loaded: Loaded, field: str, message: str) -> Problem:
     """A problem with the value of ``field`` in ``loaded``."""
-    return Problem(loaded.path, *loaded.value_mark((field,)), field, message)
+    return Problem(loaded.path, *_marked(loaded).value_mark((field,)), field, message)
+
+
+def _marked(loaded: Loaded) -> Loaded:
+    """``loaded`` with its marks: read again from its file when it came without them (a
+    record from the cache or from a worker: the file is the one read)."""
+    if loaded.marks:
+        return loaded
+    again, _ = load_yaml(Path(loaded.path))
+    return again or loaded
 
 
 class _Records:
@@ -243,7 +251,7 @@ class _Records:
         table = self.units if kind == "unit" else self.projects
         if record.id in table:
             first, _ = self.where[(kind, record.id)]
-            fl, fc = first.value_mark(("id",))
+            fl, fc = _marked(first).value_mark(("id",))
             self.problems.append(_at(loaded, "id", f"duplicate {kind} id {record.id!r}, "
                                                    f"also in {first.path}:{fl}:{fc}"))
             return False

@@ -212,10 +212,12 @@ def test_nothing_the_build_reads_back_is_pickle(work):
     assert sorted(p.name for p in cache.iterdir()) == ["records.sqlite", "render.json"]
     json.loads((cache / "render.json").read_text("utf-8"))
     with sqlite3.connect(cache / "records.sqlite") as db:
-        extras = [row[0] for row in db.execute("SELECT extra FROM records")]
-    assert len(extras) > 60
-    for extra in extras:
-        json.loads(extra)
+        checks = [row[0] for row in db.execute("SELECT warnings FROM records")]
+        types = {type(v) for row in db.execute("SELECT * FROM records") for v in row}
+    assert len(checks) > 60
+    for check in checks:
+        json.loads(check)
+    assert types <= {str, bytes, int, type(None)}      # plain values, nothing to unpickle
 
 
 def test_a_poisoned_pickle_in_the_cache_is_never_loaded(work):
@@ -1063,3 +1065,33 @@ def test_a_leftover_staging_file_or_link_does_not_stop_a_build(work):
     staging.write_text("x", "utf-8")
     build(content, site, templates, log=None)
     assert not staging.exists()
+
+
+def test_problems_across_files_point_where_a_clean_check_points(work, monkeypatch):
+    """A record from the cache or from a load worker comes without its marks: a cross-file
+    problem (a duplicate id, a file under the wrong year, a unit that is not there) with
+    such a record reads them from its file, and says the same ``path:line:col`` as a
+    check in one process with no cache."""
+    from jixiao import validate
+    from jixiao.problems import ContentError
+    from jixiao.validate import load_content
+    content, templates, site, tmp = work
+    first = _project_file(content)
+    twin = first.parent / "twin.yaml"                       # the same id, in another file
+    twin.write_text(first.read_text("utf-8"), "utf-8")
+    moved = sorted(content.glob("*/*/*.yaml"))[20]           # under another year's folder
+    (moved.parent.parent / "1999").mkdir()
+    moved.rename(moved.parent.parent / "1999" / moved.name)
+    lost = sorted(content.glob("*/*/*.yaml"))[-1]           # its unit's file gone
+    (lost.parent.parent / "unit.yaml").rename(tmp / "unit.yaml")
+
+    def problems(**kw) -> list[str]:
+        with pytest.raises(ContentError) as caught:
+            build(content, site, templates, log=None, **kw) if kw else load_content(content)
+        return sorted(str(p) for p in caught.value.problems)
+    clean = problems()
+    assert any(": id: duplicate project id" in p for p in clean)
+    assert any("record says" in p for p in clean) and any("does not exist" in p for p in clean)
+    assert problems(incremental=True) == clean
+    monkeypatch.setattr(validate, "PARALLEL_MIN", 1)
+    assert problems() == clean

@@ -136,3 +136,18 @@ def test_a_process_keeps_only_the_last_records_made_in_full(seeds):
     assert sum(s in stored._RECENT for s in kept) == stored.RECENT
     assert kept[0] not in stored._RECENT and kept[-1] in stored._RECENT
     assert kept[0].full() == projects[0]
+
+
+def test_a_summary_comes_back_from_the_record_cache_as_it_was(seeds, tmp_path):
+    """The cache keeps a summary as columns (categories joined by tabs): every seed's, and
+    one with no categories and no nature, read back equal."""
+    from jixiao.record_cache import RecordCache
+    summaries = {p.id: summary_of(p) for p in seeds.projects}
+    first = summaries[seeds.projects[0].id]
+    summaries["bare"] = first[:4] + (None,) + first[5:9] + ((),) + first[10:]
+    cache = RecordCache(tmp_path, "v1")
+    for shown, summary in summaries.items():
+        cache.put(shown, (1, 2, "sha"), b"{}", [], "digest", summary)
+    cache.save()
+    again = RecordCache(tmp_path, "v1")
+    assert {shown: again.get(shown, (1, 2, "sha")).summary for shown in summaries} == summaries
