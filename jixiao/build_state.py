@@ -25,16 +25,16 @@ from __future__ import annotations
 
 import base64
 import hmac
-import json
 import mmap
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 import jinja2
+import orjson
 
 from .outputs import Parts, Span
-from .write import identity, replace_file, unfinished
+from .write import MANIFEST, identity, replace_file, unfinished
 
 if TYPE_CHECKING:
     from .record_cache import RecordCache
@@ -94,9 +94,9 @@ class BuildState:
         self._identities: dict[str, str | None] = {}
         self.old, self.manifest = _nothing_saved(), {}
         try:
-            saved = json.loads((self.out / self.FILE).read_text("utf-8"))
+            saved = orjson.loads((self.out / self.FILE).read_bytes())
             if saved["version"] == self.VERSION and saved["code"] == code:
-                self.manifest = dict(json.loads((self.out / ".manifest.json").read_text("utf-8")))
+                self.manifest = dict(orjson.loads((self.out / MANIFEST).read_bytes()))
                 self.old = _as_saved(saved, unfinished(self.out))
         except Exception:       # missing, unreadable or foreign: nothing is reused
             self.old, self.manifest = _nothing_saved(), {}
@@ -185,12 +185,11 @@ class BuildState:
                 pieces[name] = self.old["pieces"][name]     # kept as it was
         target = self.out / self.FILE
         target.parent.mkdir(parents=True, exist_ok=True)
-        replace_file(target, json.dumps(
+        replace_file(target, orjson.dumps(
             {"version": self.VERSION, "code": self.code, "keys": self.keys,
              "reads": self.reads, "values": self.values, "projects": self.projects,
              "pieces": pieces, "indicators": self.indicators or self.old["indicators"],
-             "closures": self.closures, "bytecode": {jinja2.__version__: self.bytecode}},
-            ensure_ascii=False).encode("utf-8"))
+             "closures": self.closures, "bytecode": {jinja2.__version__: self.bytecode}}))
         for name in LEGACY:
             (self.out / name).unlink(missing_ok=True)
 

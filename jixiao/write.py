@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import errno
 import hashlib
-import json
 import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
+
+import orjson
 
 from .outputs import Outputs, Parts, Span
 
@@ -55,7 +56,7 @@ class _Everything:
 def unfinished(out: Path) -> set[str] | _Everything:
     """The paths a build that did not finish may have replaced or left half-staged."""
     try:
-        return set(json.loads((Path(out) / JOURNAL).read_text("utf-8")))
+        return set(orjson.loads((Path(out) / JOURNAL).read_bytes()))
     except FileNotFoundError:
         return set()
     except (OSError, ValueError, TypeError):
@@ -79,7 +80,7 @@ def identity(path: Path) -> str | None:
 
 def _read_manifest(out: Path) -> dict[str, str]:
     try:
-        manifest = json.loads((out / MANIFEST).read_text("utf-8"))
+        manifest = orjson.loads((out / MANIFEST).read_bytes())
         return manifest if isinstance(manifest, dict) else {}
     except (OSError, ValueError):
         return {}
@@ -219,9 +220,8 @@ def write_site(outputs: Outputs, out: Path,
         else:
             changed.append(o)
     gone = sorted(set(old) - set(new))
-    replace_file(out / JOURNAL, json.dumps(sorted(
-        set(pending) | {o.path for o in changed} | set(gone) | {MANIFEST}),
-        ensure_ascii=False).encode("utf-8"))
+    replace_file(out / JOURNAL, orjson.dumps(sorted(
+        set(pending) | {o.path for o in changed} | set(gone) | {MANIFEST})))
     staged: list[tuple[Path, Path]] = []
     made: set[Path] = set()
     try:
@@ -245,7 +245,7 @@ def write_site(outputs: Outputs, out: Path,
             stale.unlink()
             stats.removed += 1
             _prune(stale.parent, out)
-    replace_file(out / MANIFEST, json.dumps(new, sort_keys=True, indent=0).encode())
+    replace_file(out / MANIFEST, orjson.dumps(new, option=orjson.OPT_SORT_KEYS))
     if then is not None:
         then(stats)
     (out / JOURNAL).unlink()
