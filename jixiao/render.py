@@ -323,8 +323,8 @@ class _Making:
             yield from _make(self.jobs)
         for future in self.futures:
             chunk = future.result()
-            if isinstance(chunk, _Failed):
-                raise ContentError([chunk.problem])
+            if isinstance(chunk, Problem):
+                raise ContentError([chunk])
             yield from chunk
 
     def close(self) -> None:
@@ -340,7 +340,7 @@ def _make_chunk(jobs) -> list:
     try:
         return list(_make(jobs))
     except jinja2.TemplateError as exc:
-        return _Failed(template_problem(exc, _WORK.templates))
+        return template_problem(exc, _WORK.templates)
 
 
 def template_problem(exc: jinja2.TemplateError, templates: Path) -> Problem:
@@ -352,11 +352,6 @@ def template_problem(exc: jinja2.TemplateError, templates: Path) -> Problem:
                 name, line = frame.filename, frame.lineno
                 break
     return Problem(name or str(templates), line or 1, 1, "template", exc.message or str(exc))
-
-
-class _Failed:
-    def __init__(self, problem):
-        self.problem = problem
 
 
 def _make(jobs):
