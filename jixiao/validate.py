@@ -337,7 +337,7 @@ def _scan(root: Path) -> tuple[list[Problem], list[Path], list[Path]]:
             elif (not hidden and name.endswith(".yaml") and not name.startswith(".")
                   and (depth == 2 or (depth == 1 and name == "unit.yaml"))):
                 found[depth - 1].append(e.path)
-    by_parts = lambda path: path.split(os.sep)     # the order of sorted(Path …)
+    by_parts = lambda path: path.replace(os.sep, "\0")    # the order of sorted(Path …)
     return (sorted(problems), [Path(p) for p in sorted(found[0], key=by_parts)],
             [Path(p) for p in sorted(found[1], key=by_parts)])
 
