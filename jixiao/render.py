@@ -118,7 +118,8 @@ class Renderer:
         self.env.globals.update(catalog=self.reading, settings=self.reading.settings)
         self.outputs = Outputs(spill)
         self.rendered = 0              # outputs produced this time (the others were kept)
-        self.deferred: list[tuple] = []   # (path, source, kind, project id, reuse): ``flush``
+        self.deferred: list[tuple] = []   # (path, source, kind, what, reuse): ``flush``
+        self.specs: list[tuple] = []      # a list page's (path, template, view, context, plain)
         self.making: _Making | None = None
         if state is not None:
             # what every output reads: the code, and the footer's links to the free pages
@@ -208,14 +209,20 @@ class Renderer:
             self.state.closures[name] = (closure, members)
         return self.state.closures[name][0]
 
-    def page(self, path: str, template: str, source: str, view=None, **context) -> None:
+    def page(self, path: str, template: str, source: str, view=None, later: bool = False,
+             **context) -> None:
         """``view``: a function of the catalog (``Reading``) returning more of the context,
-        called unless kept; ``context``: plain values, which the key holds as they are."""
+        called unless kept; ``context``: plain values, which the key holds as they are;
+        ``later``: made with the projects' outputs (``start``) and added with them."""
         plain = _plain(context)
+        if later:
+            self.specs.append((path, template, view, context, plain))
+            self.deferred.append((path, source, "list", len(self.specs) - 1,
+                                  self._reuse(path, plain)))
+            return
         if self._kept(path, source, plain):
             return
-        html, reads = _recorded(self, lambda: self.env.get_template(template).render(
-            page_path="/" + path, **context, **(view(self.reading) if view else {})))
+        html, reads = _recorded(self, lambda: _page_html(self, path, template, view, context))
         self._made(path, template, reads, plain)
         self.outputs.add(path, html, source)
         self.rendered += 1
@@ -244,27 +251,32 @@ class Renderer:
 
     def start(self) -> None:
         """Start making the deferred outputs that are not kept: in worker processes when
-        there are many, which make them while this process renders the lists."""
-        self.making = _Making(self, [(kind, pid) for _, _, kind, pid, reuse in self.deferred
+        there are many, which make them while this process goes on."""
+        self.making = _Making(self, [(kind, what) for _, _, kind, what, reuse in self.deferred
                                      if reuse is None])
 
     def flush(self) -> None:
         """Add the deferred outputs in their order: kept, or as made (``start``)."""
         jobs, self.deferred = self.deferred, []
         made = iter(self.making)
-        for path, origin, kind, pid, reuse in jobs:
+        for path, origin, kind, what, reuse in jobs:
             if reuse is not None:
                 self._add_kept(path, origin, reuse)
                 key = reuse[0]
             else:
                 data, reads = next(made)
-                key = self._made(path, "project.html" if kind == "page" else None, reads)
+                if kind == "list":
+                    _, template, _, _, plain = self.specs[what]
+                    key = self._made(path, template, reads, plain)
+                else:
+                    key = self._made(path, "project.html" if kind == "page" else None, reads)
                 if kind == "data":         # its JSON, and its rows of the two CSVs
-                    data, self.rows[pid] = data
+                    data, self.rows[what] = data
                 self.outputs.add(path, data, origin)
                 self.rendered += 1
             if kind == "data":
-                self.piece_keys[pid] = key
+                self.piece_keys[what] = key
+        self.specs = []
 
     def text(self, path: str, template: str, source: str, **context) -> None:
         self.outputs.add(path, self.env.get_template(template).render(**context), source)
@@ -282,6 +294,11 @@ class Renderer:
             self.rendered += 1
             data = data()
         self.outputs.add(path, data, source)
+
+
+def _page_html(r: Renderer, path: str, template: str, view, context: dict) -> str:
+    return r.env.get_template(template).render(
+        page_path="/" + path, **context, **(view(r.reading) if view else {}))
 
 
 def _plain(context: dict) -> tuple:
@@ -359,8 +376,13 @@ def _make(jobs):
     each job, one by one, its bytes in the spill already (``Staged``) when there is one."""
     r = _WORK
     c, stage = r.reading, r.outputs.stage
-    for kind, pid in jobs:
-        p = r.catalog.project_by_id[pid]
+    for kind, what in jobs:
+        if kind == "list":
+            path, template, view, context, _ = r.specs[what]
+            yield _recorded(r, lambda: stage(_page_html(r, path, template, view, context)
+                                             .encode("utf-8")))
+            continue
+        p = r.catalog.project_by_id[what]
         if kind == "page":
             make = lambda: stage(r.env.get_template("project.html").render(
                 page_path=f"/projects/{p.id}/index.html", **project_view(c, p, c.documents)
@@ -407,22 +429,17 @@ def render_site(catalog: Catalog, templates: Path, base_url: str | None = None,
 
 def _all_outputs(r: Renderer) -> Outputs:
     c = r.catalog
-    for p in c.projects:            # the projects' own outputs: made meanwhile (``start``)
-        r.project(p, c.origins.get(("project", p.id), p.id))
-    r.start()
-    updated = build_date()              # 数据更新于: the home page and /data/ say it
-    r.page("index.html", "home.html", "site route /",
-           view=lambda c: home_view(c, c.indicator_counts), updated=updated)
-
+    # The lists, then the projects' own outputs: made by the workers ``start`` starts
+    # (each list page is made of its own projects), added by ``flush`` in this order.
     for path, view in unit_pages(c):
-        r.page(path, "units.html", "site route /units/", view=view)
+        r.page(path, "units.html", "site route /units/", view=view, later=True)
     for u in c.units.values():
         list_pages(r, u.url, lambda c, u=u.id: c.by_unit[u], len(c.by_unit[u.id]), "unit.html",
                    c.origins.get(("unit", u.id), u.id), lambda c, u=u.id: unit_view(c, c.unit(u)),
                    heading=u.name, show_unit=False, sort_filter=("unit", u.id))
 
     r.page("departments/index.html", "departments.html", "site route /departments/",
-           view=lambda c: {"departments": c.departments})
+           view=lambda c: {"departments": c.departments}, later=True)
     for d in c.departments:
         list_pages(r, d.url, lambda c, d=d.name: c.department(d).projects, len(d.projects),
                    "department.html", f"site route {d.url}",
@@ -430,7 +447,7 @@ def _all_outputs(r: Renderer) -> Outputs:
                    sort_filter=("department", d.slug))
 
     r.page("years/index.html", "years.html", "site route /years/",
-           view=lambda c: {"years": year_groups(c.projects)})
+           view=lambda c: {"years": year_groups(c.projects)}, later=True)
     for year, projects in c.by_year.items():
         list_pages(r, f"/years/{year}/", lambda c, y=year: c.by_year[y], len(projects),
                    "year.html", f"site route /years/{year}/",
@@ -439,7 +456,14 @@ def _all_outputs(r: Renderer) -> Outputs:
 
     list_pages(r, "/projects/", lambda c: c.projects, len(c.projects), "projects.html",
                "site route /projects/", lambda c: {}, heading="全部项目", sort_filter=None)
-    r.flush()            # after the lists; before projects.json and the sitemap, which read it
+    for p in c.projects:
+        r.project(p, c.origins.get(("project", p.id), p.id))
+    r.start()
+    updated = build_date()              # 数据更新于: the home page and /data/ say it
+    # meanwhile, here: the home page works out the indicator pages' aggregate
+    r.page("index.html", "home.html", "site route /",
+           view=lambda c: home_view(c, c.indicator_counts), updated=updated)
+    r.flush()            # before projects.json and the sitemap, which read the projects'
 
     # the indicator pages show aggregates bounded by the vocabulary, not by N
     r.page("indicators/index.html", "indicators.html", "site route /indicators/",
@@ -503,9 +527,10 @@ def list_pages(r: "Renderer", url: str, projects_of, n: int, template: str, sour
     for k, path in enumerate(page_paths(url, n, views.PAGE_SIZE), 1):
         page = lambda c, k=k: list_page(url, projects_of(c), k)
         if k == 1:
-            r.page(path, template, source, view=lambda c: {**view(c), **page(c)}, **plain)
+            r.page(path, template, source, view=lambda c, page=page: {**view(c), **page(c)},
+                   later=True, **plain)
         else:
-            r.page(path, "list_page.html", source, view=page, **plain)
+            r.page(path, "list_page.html", source, view=page, later=True, **plain)
 
 
 _CSV = ((export.projects_csv, export.PROJECT_COLUMNS),          # which = 0

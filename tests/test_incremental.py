@@ -348,6 +348,21 @@ def test_project_template_changed_renders_stored_projects_in_workers(work, monke
     assert all(isinstance(p, StoredProject) for p in catalog.projects)
 
 
+def test_list_template_changed_renders_its_pages_in_workers(work, monkeypatch):
+    """The list pages are made by the same workers as the projects' outputs: a changed
+    unit.html renders each unit's list there, and the site is a clean build's."""
+    from jixiao import render
+    content, templates, site, tmp = work
+    monkeypatch.setattr(render, "PARALLEL_MIN", 1)
+    _edit(templates / "unit.html", "</h1>", "</h1>\n<!-- changed -->")
+    t = _rebuild_and_compare(content, templates, site, tmp)
+    units = len(list(content.glob("*/unit.yaml")))
+    assert t.rendered == units
+    assert (site / "units").is_dir() and all(
+        "<!-- changed -->" in (d / "index.html").read_text("utf-8")
+        for d in (site / "units").iterdir() if d.is_dir() and not d.name.startswith("page-"))
+
+
 def test_add_and_delete_a_record(work):
     content, templates, site, tmp = work
     source = _project_file(content)
