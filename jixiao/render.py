@@ -9,6 +9,7 @@ rendered.
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 import traceback
 from collections import Counter
@@ -120,7 +121,8 @@ class Renderer:
         self.rendered = 0              # outputs produced this time (the others were kept)
         self.deferred: list[tuple] = []   # (path, source, kind, what, reuse): ``flush``
         self.specs: list[tuple] = []      # a list page's (path, template, view, context, plain)
-        self.making: _Making | None = None
+        self.making: list[_Making] = []   # what ``start`` started, batch by batch
+        self.started = 0                  # deferred outputs started so far
         if state is not None:
             # what every output reads: the code, and the footer's links to the free pages
             site = digest(state.code, [(p.slug, p.title) for p in catalog.pages])
@@ -250,15 +252,16 @@ class Renderer:
         return None if found is None else (key, found, reads)
 
     def start(self) -> None:
-        """Start making the deferred outputs that are not kept: in worker processes when
-        there are many, which make them while this process goes on."""
-        self.making = _Making(self, [(kind, what) for _, _, kind, what, reuse in self.deferred
-                                     if reuse is None])
+        """Start making the deferred outputs not started yet that are not kept: in worker
+        processes when there are many, which make them while this process goes on."""
+        self.making.append(_Making(self, [(kind, what) for _, _, kind, what, reuse
+                                          in self.deferred[self.started:] if reuse is None]))
+        self.started = len(self.deferred)
 
     def flush(self) -> None:
         """Add the deferred outputs in their order: kept, or as made (``start``)."""
-        jobs, self.deferred = self.deferred, []
-        made = iter(self.making)
+        jobs, self.deferred, self.started = self.deferred, [], 0
+        made = itertools.chain.from_iterable(self.making)
         for path, origin, kind, what, reuse in jobs:
             if reuse is not None:
                 self._add_kept(path, origin, reuse)
@@ -414,8 +417,8 @@ def render_site(catalog: Catalog, templates: Path, base_url: str | None = None,
     except jinja2.TemplateError as exc:
         raise ContentError([template_problem(exc, templates)]) from exc
     finally:
-        if r.making is not None:
-            r.making.close()
+        for making in r.making:
+            making.close()
         r.reading.release()
     if state is not None:                # what the reads are worth, for the next build
         state.values = r.values.saved({t for reads in state.reads.values() for t in reads},
@@ -430,7 +433,8 @@ def render_site(catalog: Catalog, templates: Path, base_url: str | None = None,
 def _all_outputs(r: Renderer) -> Outputs:
     c = r.catalog
     # The lists, then the projects' own outputs: made by the workers ``start`` starts
-    # (each list page is made of its own projects), added by ``flush`` in this order.
+    # (each list page is made of its own projects), added by ``flush`` in this order;
+    # the lists' are started while the projects' are looked at.
     for path, view in unit_pages(c):
         r.page(path, "units.html", "site route /units/", view=view, later=True)
     for u in c.units.values():
@@ -456,6 +460,7 @@ def _all_outputs(r: Renderer) -> Outputs:
 
     list_pages(r, "/projects/", lambda c: c.projects, len(c.projects), "projects.html",
                "site route /projects/", lambda c: {}, heading="全部项目", sort_filter=None)
+    r.start()
     for p in c.projects:
         r.project(p, c.origins.get(("project", p.id), p.id))
     r.start()
