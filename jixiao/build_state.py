@@ -34,7 +34,7 @@ import jinja2
 import orjson
 
 from .outputs import Parts, Span
-from .write import MANIFEST, identity, replace_file, unfinished
+from .write import identity, read_manifest, replace_file, unfinished
 
 if TYPE_CHECKING:
     from .record_cache import RecordCache
@@ -65,9 +65,10 @@ class Memory:
     def commit(self, written: dict[str, str]) -> None:
         """Saved once the site is written (``write_site``'s journal goes only after this):
         ``written``, the manifest of the files as written."""
+        for name in LEGACY:
+            (self.out / name).unlink(missing_ok=True)
         if self.state is None:
             (self.out / BuildState.FILE).unlink(missing_ok=True)   # a full build's keys are unknown
-            (self.out / LEGACY[0]).unlink(missing_ok=True)
             return
         self.state.save(written)
         self.records.save()
@@ -96,7 +97,7 @@ class BuildState:
         try:
             saved = orjson.loads((self.out / self.FILE).read_bytes())
             if saved["version"] == self.VERSION and saved["code"] == code:
-                self.manifest = dict(orjson.loads((self.out / MANIFEST).read_bytes()))
+                self.manifest = read_manifest(self.out)
                 self.old = _as_saved(saved, unfinished(self.out))
         except Exception:       # missing, unreadable or foreign: nothing is reused
             self.old, self.manifest = _nothing_saved(), {}
@@ -190,8 +191,6 @@ class BuildState:
              "reads": self.reads, "values": self.values, "projects": self.projects,
              "pieces": pieces, "indicators": self.indicators or self.old["indicators"],
              "closures": self.closures, "bytecode": {jinja2.__version__: self.bytecode}}))
-        for name in LEGACY:
-            (self.out / name).unlink(missing_ok=True)
 
 
 def _nothing_saved() -> dict:
@@ -200,14 +199,12 @@ def _nothing_saved() -> dict:
 
 
 def _as_saved(saved: dict, pending) -> dict:
-    """What ``BuildState.save`` wrote, as the build uses it, without what the journal of
-    an unfinished write lists (``pending``)."""
+    """What ``BuildState.save`` wrote (JSON's lists where it saved tuples), without what
+    the journal of an unfinished write lists (``pending``)."""
     old = {name: saved[name] for name in _nothing_saved()}
-    old["keys"] = {p: k for p, k in old["keys"].items() if p not in pending}
-    old["pieces"] = {name: (identity_, {pid: tuple(piece) for pid, piece in table.items()})
-                     for name, (identity_, table) in old["pieces"].items() if name not in pending}
-    old["closures"] = {name: (closure, [tuple(m) for m in members])
-                       for name, (closure, members) in old["closures"].items()}
+    if pending:
+        old["keys"] = {p: k for p, k in old["keys"].items() if p not in pending}
+        old["pieces"] = {name: v for name, v in old["pieces"].items() if name not in pending}
     old["bytecode"] = old["bytecode"].get(jinja2.__version__, {})
     return old
 

@@ -144,7 +144,7 @@ class RecordCache:
             db.execute("INSERT INTO meta VALUES (?)", (self.version,))
             db.executemany("DELETE FROM records WHERE path = ?", ((s,) for s in gone))
             db.executemany(f"INSERT OR REPLACE INTO records ({_ROW}) VALUES "
-                           f"({', '.join('?' * (7 + len(SUMMARY_COLUMNS)))})",
+                           f"({', '.join('?' * len(_ROW.split(',')))})",
                            ((shown,) + row for shown, row in self.new.items()))
             db.executemany("UPDATE records SET size = ?, mtime_ns = ? WHERE path = ?",
                            (key[:2] + (shown,) for shown, key in self.moved.items()))

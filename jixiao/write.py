@@ -78,7 +78,7 @@ def identity(path: Path) -> str | None:
     return f"file:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
 
 
-def _read_manifest(out: Path) -> dict[str, str]:
+def read_manifest(out: Path) -> dict[str, str]:
     try:
         manifest = orjson.loads((out / MANIFEST).read_bytes())
         return manifest if isinstance(manifest, dict) else {}
@@ -201,7 +201,7 @@ def write_site(outputs: Outputs, out: Path,
     (the build state, whose keys say which outputs are current)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    old = _read_manifest(out)
+    old = read_manifest(out)
     pending = unfinished(out)
     _clean_leftovers(out, pending)
     # a data file assembled from pieces (Parts, 190 MB at 10,000 projects) is not hashed:
