@@ -1,12 +1,14 @@
 """One-record rebuilds of two revisions side by side, alternating, on the same corpus.
 
-    python bench/ab_rebuild.py OLD NEW [--n 10000] [--rounds 5] [--rename]
+    python bench/ab_rebuild.py OLD NEW [--n 10000] [--rounds 5] [--rename | --template]
 
 This VM's speed swings by a third within an hour, so two bench runs an hour apart cannot
 tell a 0.2 s difference; this can.  Each revision gets a git worktree and a site of its
 own, built once; then, round by round and revision by revision, one record is corrected
 (a target, or with ``--rename`` its name), the site rebuilt (the whole command, timed) and
-the record restored and rebuilt again (not timed).  Prints each build's render step and
+the record restored and rebuilt again (not timed).  With ``--template``, the change is a
+comment added to the heading of the revision's own ``templates/unit.html`` (one list page
+per unit, each written again).  Prints each build's render step and
 whole command, and the medians.
 """
 from __future__ import annotations
@@ -42,6 +44,7 @@ def main(argv=None) -> int:
     ap.add_argument("--n", type=int, default=10_000)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--rename", action="store_true")
+    ap.add_argument("--template", action="store_true", help="change unit.html instead")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(ROOT / "bench"))
     from generate import generate
@@ -62,6 +65,16 @@ def main(argv=None) -> int:
     try:
         for k in range(1, args.rounds + 1):
             for rev, tree in trees.items():
+                if args.template:
+                    page = tree / "templates" / "unit.html"
+                    kept = page.read_text("utf-8")
+                    page.write_text(kept.replace("</h1>", f"</h1><!-- {k} -->", 1), "utf-8")
+                    times[rev].append(build(tree, content, tree / "site"))
+                    page.write_text(kept, "utf-8")
+                    build(tree, content, tree / "site")
+                    print(f"{rev:>12}  render {times[rev][-1][0]:6.0f} ms  "
+                          f"whole command {times[rev][-1][1]:.2f} s", flush=True)
+                    continue
                 if args.rename:
                     edited = re.sub(r"^name: (.*)$", rf"\g<0>（更名{k}）", original,
                                     count=1, flags=re.M)

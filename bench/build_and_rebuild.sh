@@ -1,5 +1,5 @@
 #!/bin/bash
-# The full build and three one-record rebuilds at N projects, each the whole command in a
+# The full build, three one-record rebuilds and two changes of a list template at N projects, each the whole command in a
 # process of its own, with the peak RSS of the build and of its largest child (what the
 # 100,000-project figures in bench/results/2026-12-02-100k-c794ccb.md came from; the whole
 # bench/run.py takes over an hour at that size).
@@ -42,4 +42,11 @@ s = re.sub(r"(\n  target: )([^\n]*)", lambda m: m.group(1) + "'" + m.group(2).st
 f.write_text(s, "utf-8")
 PY
   echo "one record changed: $f"; once
+done
+for q in 1 2; do                       # a list template: its pages alone (one per unit)
+  cp templates/unit.html "$W/unit.html.kept"
+  sed -i "0,/<\/h1>/s//<\/h1><!-- changed $q -->/" templates/unit.html
+  echo "one template changed (unit.html), round $q"; once
+  cp "$W/unit.html.kept" templates/unit.html
+  echo "  (changed back)"; once
 done
