@@ -6,8 +6,9 @@ what changed (``render.Renderer``).  ``Memory`` is all of it as the build sees i
 * ``<out>/.build-cache/render.json`` (``BuildState``): each output's key and what it read
   of the content (``reads``) with what each read was worth; together with the write
   manifest (path → digest of the bytes on disk) they say which outputs need no rendering.
-  Also where each project's piece lies in the data files (``/data/projects.json``,
-  ``projects.csv``, ``indicators.csv``) with the identity of each file as written
+  Also where each project's piece lies in each year's data files
+  (``/years/2025/2025-projects.json``, ``…-projects.csv``, ``…-indicators.csv``: the
+  files assembled from pieces, ``BuildState.assemble``) with the identity of each as written
   (``write.identity``), so that a rebuild copies the pieces of unchanged projects from the
   files on disk instead of making them again; the indicator pages' aggregate, by the key
   of what it is made of; which templates each template references; compiled templates.
@@ -42,7 +43,6 @@ if TYPE_CHECKING:
 # caches of earlier versions of the build, removed when seen
 LEGACY = (".build-state.json", ".build-cache/fragments.pickle", ".build-cache/projects-json.pickle",
           ".build-cache/records.pickle", ".build-cache/render.pickle")
-DATA_FILES = ("data/projects.json", "data/projects.csv", "data/indicators.csv")
 
 
 class Memory:
@@ -90,6 +90,7 @@ class BuildState:
         self.closures: dict[str, tuple] = {}       # template → (hash, [(member, hash)])
         self.bytecode: dict[str, list] = {}        # jinja's bucket key → [code, HMAC]
         self.made: dict[str, dict] = {}            # data file → {id: its piece}, this build's
+        self._views: dict[str, tuple] = {}         # data file → (open file, its bytes) on disk
         # … and what the previous one saved (``old``: the same names), with its manifest.
         self._tables: dict[str, dict] = {}
         self._identities: dict[str, str | None] = {}
@@ -106,7 +107,7 @@ class BuildState:
         """The digest of the file on disk when it was made from the same inputs."""
         if self.old["keys"].get(path) != key or path not in self.manifest:
             return None
-        if path in DATA_FILES:          # the files other builds or tools are likeliest to touch
+        if self.manifest[path].startswith("file:"):     # written as pieces: its identity
             return self.manifest[path] if self._identity(path) == self.manifest[path] else None
         # os.path, not pathlib: this runs once per output (20,000 at 10k projects)
         return self.manifest[path] if os.path.isfile(os.path.join(self.out, path)) else None
@@ -122,13 +123,27 @@ class BuildState:
                 self._tables[name] = saved[1]
         return self._tables[name]
 
-    def has_pieces(self, project_id: str, key: str) -> bool:
-        """Whether every data file on disk holds this project's piece made from ``key``."""
-        for name in DATA_FILES:
+    def has_pieces(self, project_id: str, key: str, names) -> bool:
+        """Whether data files ``names`` on disk hold this project's piece made from ``key``."""
+        for name in names:
             piece = self._old_table(name).get(project_id)
             if piece is None or piece[0] != key:
                 return False
         return True
+
+    def piece(self, name: str, project_id: str, key: str):
+        """This project's piece of data file ``name``: as assembled this time, else as on
+        disk when made from ``key``; else None."""
+        made = self.made.get(name)
+        if made is not None and project_id in made:
+            return made[project_id]
+        was = self._old_table(name).get(project_id)
+        return None if was is None or was[0] != key else self._view(name)[1][was[1]:was[2]]
+
+    def _view(self, name: str) -> tuple[BinaryIO, memoryview]:
+        if name not in self._views:
+            self._views[name] = _mapped(self.out / name)
+        return self._views[name]
 
     def assemble(self, name: str, head: bytes, sep: bytes, tail: bytes, items) -> Parts:
         """Data file ``name``: ``head``, the pieces of ``items`` — (project id, key, make)
@@ -136,7 +151,7 @@ class BuildState:
         on disk was made with is copied from it — runs of such pieces, with the separators
         between them, as one ``Span`` the kernel copies — the others are ``make()``."""
         table = self._old_table(name)
-        source, view = _mapped(self.out / name) if table else (None, None)
+        source, view = self._view(name) if table else (None, None)
         parts, pieces, pos = [head], {}, len(head)
         made = self.made[name] = {}
         run: list[int] | None = None         # start, end of the old file's bytes being copied
@@ -179,7 +194,7 @@ class BuildState:
     def save(self, written: dict[str, str]) -> None:
         """``written``: the manifest (path → digest, or a data file's identity) as written."""
         pieces = {}
-        for name in DATA_FILES:
+        for name in {*self.pieces, *self.old["pieces"]}:
             if name in self.pieces and name in written:     # assembled this time
                 pieces[name] = (written[name], self.pieces[name])
             elif name in self.old["pieces"] and written.get(name) == self.old["pieces"][name][0]:

@@ -56,21 +56,15 @@ def to_json(value) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
-def projects_json(catalog: Catalog) -> str:
-    """A JSON array with one project per line, each what ``/projects/<id>.json`` holds (so
-    that line tools can read it too, and an incremental build can assemble it)."""
-    return "[\n" + ",\n".join(to_json(project_dict(catalog, p)).rstrip("\n")
-                               for p in catalog.projects) + "\n]\n"
-
-
 # What the /data/ page says about each file and column; the CSV headers are these names,
 # so a column cannot exist without its description (tests/test_site.py checks both ways).
 FILES = [
-    ("/data/projects.json", "JSON", "全部项目的完整记录：表头、资金、目标、其他内容、全部绩效指标及其解析结果、来源。"),
-    ("/data/projects.csv", "CSV（UTF-8，带 BOM）", "每个项目一行：表头字段与资金（公布数和折合元）。"),
-    ("/data/indicators.csv", "CSV（UTF-8，带 BOM）", "每个绩效指标一行，附所属项目、单位与指标值的解析结果。"),
-    ("/units/<单位编号>/<单位编号>-projects.csv、…-indicators.csv", "CSV", "一个单位的项目与指标，列与上面两个文件相同；在单位页面下载。"),
-    ("/years/<年度>/<年度>-projects.csv、…-indicators.csv", "CSV", "一个年度的项目与指标，列同上；在年度页面下载。"),
+    ("/data/projects.json", "JSON", "最新年度全部项目的完整记录：表头、资金、目标、其他内容、全部绩效指标及其解析结果、来源。其他年度见下方“各年度的文件”。"),
+    ("/data/projects.csv", "CSV（UTF-8，带 BOM）", "最新年度的项目，每个项目一行：表头字段与资金（公布数和折合元）。"),
+    ("/data/indicators.csv", "CSV（UTF-8，带 BOM）", "最新年度的绩效指标，每条指标一行，附所属项目、单位与指标值的解析结果。"),
+    ("/years/<年度>/<年度>-projects.json、…-projects.csv、…-indicators.csv", "JSON、CSV", "一个年度的全部项目与指标，格式与上面三个文件相同；在年度页面和下方“各年度的文件”中下载。"),
+    ("/data/index.json", "JSON", "各年度文件的清单：年度、项目数、指标数和三个文件的地址，供程序取得全部年度的数据。"),
+    ("/units/<单位编号>/<单位编号>-projects.csv、…-indicators.csv", "CSV", "一个单位各年度的项目与指标，列与上面的 CSV 相同；在单位页面下载。"),
     ("/projects/<id>.json", "JSON", "单个项目的完整记录，与 projects.json 中的一项相同；每个项目页面都有链接。"),
     ("/api/search?…&format=csv 或 format=xlsx", "CSV / Excel", "任意搜索结果（含筛选与排序）的全部项目，最多 5000 个；需要检索服务。Excel 文件中文表头，每格均为文字。"),
 ]
@@ -173,15 +167,58 @@ def indicator_rows(unit, p: Project) -> list[list]:
     return rows
 
 
-def projects_csv(catalog: Catalog, projects=None) -> bytes:
-    """projects.csv of ``projects`` (all of the catalog's by default)."""
-    return csv_head(PROJECT_COLUMNS) + csv_rows(
-        project_row(catalog.unit_of(p), p)
-        for p in (catalog.projects if projects is None else projects))
+# The data files, each of some projects (a year's, a unit's): (name, head, separator,
+# tail), which = 0, 1, 2.  A file is its head, its projects' pieces (``piece``) joined
+# by the separator, and its tail: an incremental build assembles it from the pieces.
+DATA = (("projects.json", b"[\n", b",\n", b"\n]\n"),     # one project per line (line tools)
+        ("projects.csv", csv_head(PROJECT_COLUMNS), b"", b""),
+        ("indicators.csv", csv_head(INDICATOR_COLUMNS), b"", b""))
 
 
-def indicators_csv(catalog: Catalog, projects=None) -> bytes:
-    """indicators.csv of ``projects`` (all of the catalog's by default)."""
-    return csv_head(INDICATOR_COLUMNS) + csv_rows(
-        row for p in (catalog.projects if projects is None else projects)
-        for row in indicator_rows(catalog.unit_of(p), p))
+def data_path(folder: str, name: str, which: int) -> str:
+    """Where data file ``which`` of a year or a unit is: ``years/2025/2025-projects.json``."""
+    return f"{folder}{name}-{DATA[which][0]}"
+
+
+def year_path(year: int, which: int) -> str:
+    return data_path(f"years/{year}/", str(year), which)
+
+
+def piece(catalog: Catalog, p: Project, which: int) -> bytes:
+    """``p``'s piece of data file ``which``: its JSON document (what ``/projects/<id>.json``
+    holds, on one line), its row of projects.csv, or its rows of indicators.csv."""
+    if which == 0:
+        return to_json(project_dict(catalog, p)).rstrip("\n").encode("utf-8")
+    unit = catalog.unit_of(p)
+    return csv_rows([project_row(unit, p)] if which == 1 else indicator_rows(unit, p))
+
+
+def joined(which: int, pieces) -> list[bytes]:
+    """Data file ``which`` made of these pieces, as its parts."""
+    _, head, sep, tail = DATA[which]
+    parts = [head]
+    for n, one in enumerate(pieces):
+        parts += (sep, one) if n else (one,)
+    return parts + [tail]
+
+
+def data_file(catalog: Catalog, which: int, projects) -> bytes:
+    """Data file ``which`` of ``projects``, made whole."""
+    return b"".join(joined(which, (piece(catalog, p, which) for p in projects)))
+
+
+def data_years(catalog: Catalog) -> list[dict]:
+    """Each year's data files, newest year first, with what they hold (``/data/index.json``
+    and the /data/ page)."""
+    return [{"year": year, "projects": len(projects),
+             "indicators": sum(p.indicator_count for p in projects),
+             "files": {DATA[w][0]: "/" + year_path(year, w) for w in range(len(DATA))}}
+            for year in catalog.years for projects in [catalog.by_year[year]]]
+
+
+def data_index(catalog: Catalog) -> bytes:
+    """``/data/index.json``: every year's files; ``/data/projects.json`` and the two CSVs
+    under /data/ are the latest year's (``latest``)."""
+    years = data_years(catalog)
+    return (json.dumps({"latest": years[0]["year"] if years else None, "years": years},
+                       ensure_ascii=False, indent=2) + "\n").encode("utf-8")

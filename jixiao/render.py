@@ -21,7 +21,7 @@ from xml.sax.saxutils import escape as xml_escape
 import jinja2
 
 from . import export, views
-from .build_state import DATA_FILES, BuildState, Bytecode
+from .build_state import BuildState, Bytecode
 from .catalog import INDICATOR_SAMPLE, Catalog, year_groups
 from .derive import level_label
 from .filters import FILTERS, GLOBALS
@@ -112,6 +112,7 @@ class Renderer:
         if state is not None:
             self.env.bytecode_cache = Bytecode(state)
         self.state = state
+        self.out = None if state is None else state.out     # where kept outputs are
         self.documents = available_sources(catalog)
         # the indicator pages' aggregate, worked out when first read (once the workers run)
         indicators = self.indicators = functools.cache(lambda: _indicator_summary(state, catalog))
@@ -239,7 +240,8 @@ class Renderer:
             self.deferred.append((data, origin, "json", p.id, None))
             return
         reuse = self._reuse(data)
-        if reuse is not None and not self.state.has_pieces(p.id, reuse[0]):
+        if reuse is not None and not self.state.has_pieces(
+                p.id, reuse[0], [export.year_path(p.year, w) for w in range(len(export.DATA))]):
             reuse = None
         self.deferred.append((data, origin, "data", p.id, reuse))
 
@@ -394,15 +396,8 @@ def _make(jobs):
             make = lambda: stage(export.to_json(export.project_dict(c, p)).encode("utf-8"))
         else:
             make = lambda: (stage(export.to_json(export.project_dict(c, p)).encode("utf-8")),
-                            _csv_pieces(c, p))
+                            (export.piece(c, p, 1), export.piece(c, p, 2)))
         yield _recorded(r, make, own=p.id)    # each is made of its project's record
-
-
-def _csv_pieces(c: Catalog, p) -> tuple[bytes, bytes]:
-    """``p``'s rows of projects.csv and of indicators.csv."""
-    unit = c.unit_of(p)
-    return (export.csv_rows([export.project_row(unit, p)]),
-            export.csv_rows(export.indicator_rows(unit, p)))
 
 
 def render_site(catalog: Catalog, templates: Path, base_url: str | None = None,
@@ -482,22 +477,27 @@ def _all_outputs(r: Renderer) -> Outputs:
 
     r.page("data/index.html", "data.html", "site route /data/", view=data_view,
            updated=updated)
-    # a data file is made of its projects' data, in order: its key is their keys (one per
-    # project: its JSON and its CSV rows are made together)
+    # The data files (``export.DATA``): each year's (one change rewrites its year's
+    # alone), the latest year's again at the /data/ URLs, an index of them, and each
+    # unit's CSVs.  A data file is made of its projects' pieces, in order: its key is
+    # their keys (one per project: its JSON and its CSV rows are made together).
     parts = lambda projects: r.state and [r.piece_keys[p.id] for p in projects]
-    r.data("data/projects.json", lambda: _projects_json(r, c), "site route /data/",
-           parts(c.projects))
-    r.data("data/projects.csv", lambda: _csv_file(r, c, 0), "site route /data/",
-           parts(c.projects))
-    r.data("data/indicators.csv", lambda: _csv_file(r, c, 1), "site route /data/",
-           parts(c.projects))
-    # the same rows for each unit and each year (after the site's files: their pieces)
-    for base, name, projects in ([(u.url, u.id, c.by_unit[u.id]) for u in c.units.values()]
-                                 + [(f"/years/{y}/", str(y), ps) for y, ps in c.by_year.items()]):
-        for which, what in enumerate(("projects", "indicators")):
-            r.data(f"{base.lstrip('/')}{name}-{what}.csv",
-                   lambda which=which, projects=projects: _csv_subset(r, c, which, projects),
-                   f"site route {base}", parts(projects))
+    kinds = range(len(export.DATA))
+    for year, projects in c.by_year.items():
+        for which in kinds:
+            path = export.year_path(year, which)
+            r.data(path, lambda w=which, ps=projects, path=path: _data_file(r, c, w, ps, path),
+                   f"site route /years/{year}/", parts(projects))
+    for which in kinds:
+        r.data(f"data/{export.DATA[which][0]}",
+               lambda w=which: _latest(r, c, w),
+               "site route /data/", c.years and parts(c.by_year[c.years[0]]))
+    r.data("data/index.json", export.data_index(c), "site route /data/")
+    for u in c.units.values():
+        for which in kinds[1:]:
+            r.data(export.data_path(u.url.lstrip("/"), u.id, which),
+                   lambda w=which, ps=c.by_unit[u.id]: _data_subset(r, c, w, ps),
+                   f"site route {u.url}", parts(c.by_unit[u.id]))
 
     for page in c.pages:                          # after the routes: a clash names the page
         r.page(f"{page.slug}/index.html", "page.html", page.path,
@@ -538,44 +538,45 @@ def list_pages(r: "Renderer", url: str, projects_of, n: int, template: str, sour
             r.page(path, "list_page.html", source, view=page, later=True, **plain)
 
 
-_CSV = ((export.projects_csv, export.PROJECT_COLUMNS),          # which = 0
-        (export.indicators_csv, export.INDICATOR_COLUMNS))      # which = 1
-
-
-def _csv_file(r: Renderer, c: Catalog, which: int) -> bytes | Parts:
-    """``export.projects_csv`` (0) or ``indicators_csv`` (1); in an incremental build,
-    assembled from each project's rows (copied from the file on disk when unchanged)."""
-    make, columns = _CSV[which]
+def _data_file(r: Renderer, c: Catalog, which: int, projects, path: str) -> bytes | Parts:
+    """Data file ``which`` of ``projects`` at ``path``: made whole in a full build; in an
+    incremental one assembled from each project's piece, copied from the file on disk
+    when unchanged (``BuildState.assemble``)."""
     if r.state is None:
-        return make(c)
-    return r.state.assemble(DATA_FILES[1 + which], export.csv_head(columns), b"", b"",
-                            ((p.id, r.piece_keys[p.id], lambda p=p: r.rows[p.id][which])
-                             for p in c.projects))
+        return export.data_file(c, which, projects)
+    _, head, sep, tail = export.DATA[which]
+    return r.state.assemble(path, head, sep, tail,
+                            ((p.id, r.piece_keys[p.id], lambda p=p: _piece(r, c, p, which))
+                             for p in projects))
 
 
-def _csv_subset(r: Renderer, c: Catalog, which: int, projects) -> bytes | Parts:
-    """``export.projects_csv`` (0) or ``indicators_csv`` (1) of some projects: the site's
-    file's header and these projects' pieces of it (as assembled this time), or made."""
-    make, columns = _CSV[which]
+def _latest(r: Renderer, c: Catalog, which: int) -> bytes | Parts:
+    """The latest year's data file ``which`` again, at its documented /data/ URL; in an
+    incremental build as pieces, so that the next checks the file on disk by its identity
+    (as every data file: the files other tools are likeliest to touch)."""
+    data = (r.outputs.read(export.year_path(c.years[0], which), r.out) if c.years
+            else export.data_file(c, which, []))
+    return data if r.state is None or isinstance(data, Parts) else Parts([data])
+
+
+def _data_subset(r: Renderer, c: Catalog, which: int, projects) -> bytes | Parts:
+    """Data file ``which`` of projects of several years (a unit's): each one's piece of its
+    year's file, as assembled this time or on disk, else made."""
     if r.state is None:
-        return make(c, projects)
-    made = r.state.made.get(DATA_FILES[1 + which], {})
-    return Parts([export.csv_head(columns)] + [
-        made[p.id] if p.id in made else _csv_pieces(c, p)[which] for p in projects])
+        return export.data_file(c, which, projects)
+    pieces = (r.state.piece(export.year_path(p.year, which), p.id, r.piece_keys[p.id])
+              for p in projects)
+    return Parts(export.joined(which, (
+        _piece(r, c, p, which) if one is None else one for p, one in zip(projects, pieces))))
 
 
-def _projects_json(r: Renderer, c: Catalog) -> bytes | Parts:
-    """``export.projects_json``, assembled from the per-project documents (the same bytes
-    ``to_json`` made): those of unchanged projects copied from the file on disk, the
-    others as rendered this time (or read from disk when kept)."""
-    if r.state is None or not c.projects:
-        return export.projects_json(c)
-
-    def piece(p) -> bytes:
-        return r.outputs.read(f"projects/{p.id}.json", r.state.out).rstrip(b"\n")
-    return r.state.assemble(DATA_FILES[0], b"[\n", b",\n", b"\n]\n",
-                            ((p.id, r.piece_keys[p.id], lambda p=p: piece(p))
-                             for p in c.projects))
+def _piece(r: Renderer, c: Catalog, p, which: int) -> bytes:
+    """``p``'s piece of data file ``which``: its JSON as rendered this time (or on disk),
+    its CSV rows as made this time, or made now."""
+    if which == 0:
+        return r.outputs.read(f"projects/{p.id}.json", r.out).rstrip(b"\n")
+    rows = r.rows.get(p.id)
+    return export.piece(c, p, which) if rows is None else rows[which - 1]
 
 
 def _indicator_summary(state: BuildState | None, c: Catalog) -> list[dict]:
@@ -670,7 +671,7 @@ def sitemaps(outputs: Outputs, base_url: str) -> dict[str, str]:
 
 PAGE_KINDS = ("units", "departments", "years", "projects", "indicators", "data", "search")
 FILE_KINDS = {"data": "data", "projects": "data", "sources": "sources", "static": "static",
-              "units": "unit CSV", "years": "year CSV"}
+              "units": "unit CSV", "years": "year data"}
 
 
 def describe_counts(outputs: Outputs) -> str:

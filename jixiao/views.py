@@ -177,7 +177,8 @@ def data_view(c: Catalog) -> dict:
             "indicator_columns": export.INDICATOR_COLUMNS, "json_fields": export.JSON_FIELDS,
             "result_columns": downloads.RESULT_COLUMNS,
             "result_indicator_columns": downloads.RESULT_INDICATOR_COLUMNS,
-            "indicator_count": sum(p.indicator_count for p in c.projects)}
+            "indicator_count": sum(p.indicator_count for p in c.projects),
+            "years": export.data_years(c)}
 
 
 def available_sources(c: Catalog) -> dict[str, Path]:

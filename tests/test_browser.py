@@ -94,8 +94,14 @@ def nojs_page(browser):
 
 @pytest.fixture(scope="session")
 def projects(server):
-    with urllib.request.urlopen(server + "/data/projects.json") as r:
-        return json.load(r)
+    """Every year's projects, as a program gets them: the files /data/index.json lists."""
+    with urllib.request.urlopen(server + "/data/index.json") as r:
+        index = json.load(r)
+    found = []
+    for year in index["years"]:
+        with urllib.request.urlopen(server + year["files"]["projects.json"]) as r:
+            found += json.load(r)
+    return found
 
 
 def shot(page, name: str) -> None:

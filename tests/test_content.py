@@ -27,7 +27,9 @@ def test_content_is_exactly_the_import_of_the_sources(tmp_path):
 def projects(tmp_path_factory):
     out = tmp_path_factory.mktemp("content") / "site"
     build(CONTENT, out, log=None)
-    return json.loads((out / "data" / "projects.json").read_text("utf-8"))
+    index = json.loads((out / "data" / "index.json").read_text("utf-8"))   # every year's files
+    return [p for y in index["years"]
+            for p in json.loads((out / y["files"]["projects.json"].lstrip("/")).read_text("utf-8"))]
 
 
 def test_sixty_projects_thirteen_units_five_years(projects):

@@ -28,27 +28,59 @@ def site(tmp_path_factory):
 
 def test_csv_cells_are_verbatim_and_json_agrees():
     catalog = load_content(CONTENT)
-    indicators = rows(export.indicators_csv(catalog))
+    indicators = rows(export.data_file(catalog, 2, catalog.projects))
     assert len(indicators) == sum(len(p.indicators) for p in catalog.projects)
     published = [i.target or "" for _, i in catalog.indicators()]
     assert [r["target"] for r in indicators] == published
     assert any(t.startswith("=") for t in published)          # =100(%) as published
 
 
+def test_each_year_has_its_files_listed_and_the_latest_is_under_data(site):
+    """/data/index.json lists every year's three files, newest first; the documented
+    /data/ files are the latest year's; together the years hold every project once."""
+    import json
+    out, catalog = site
+    index = json.loads((out / "data/index.json").read_text("utf-8"))
+    assert [y["year"] for y in index["years"]] == sorted(catalog.by_year, reverse=True)
+    assert index["latest"] == index["years"][0]["year"] == max(p.year for p in catalog.projects)
+    ids = []
+    for y in index["years"]:
+        files = {name: (out / url.lstrip("/")).read_bytes() for name, url in y["files"].items()}
+        assert sorted(files) == ["indicators.csv", "projects.csv", "projects.json"]
+        projects = json.loads(files["projects.json"])
+        assert len(projects) == y["projects"] == len(rows(files["projects.csv"]))
+        assert sum(len(p["indicators"]) for p in projects) == y["indicators"] == len(
+            rows(files["indicators.csv"]))
+        assert {p["year"] for p in projects} == {y["year"]}
+        assert [r["id"] for r in rows(files["projects.csv"])] == [p["id"] for p in projects]
+        ids += [p["id"] for p in projects]
+        if y["year"] == index["latest"]:
+            for name, data in files.items():
+                assert (out / "data" / name).read_bytes() == data
+    assert ids == [p.id for p in catalog.projects]
+    page = (out / "data/index.html").read_text("utf-8")
+    for y in index["years"]:
+        for url in y["files"].values():
+            assert f'href="{url}" download' in page
+
+
+def _all_years(out: Path, kind: str) -> list[dict]:
+    return [r for year in sorted(out.glob(f"years/*/*-{kind}.csv"), reverse=True)
+            for r in rows(year.read_bytes())]
+
+
 def test_each_unit_and_year_has_the_sites_rows_of_its_projects(site):
     out, catalog = site
-    whole = {kind: (out / "data" / f"{kind}.csv").read_bytes() for kind in ("projects", "indicators")}
-    header = {kind: data.split(b"\r\n", 1)[0] for kind, data in whole.items()}
-    key = {"projects": "unit_id", "indicators": "unit_id"}
+    whole = {kind: _all_years(out, kind) for kind in ("projects", "indicators")}
+    header = {kind: (out / "data" / f"{kind}.csv").read_bytes().split(b"\r\n", 1)[0]
+              for kind in whole}
     for u in catalog.units.values():
         for kind in ("projects", "indicators"):
             data = (out / "units" / u.id / f"{u.id}-{kind}.csv").read_bytes()
             assert data.split(b"\r\n", 1)[0] == header[kind]
-            assert rows(data) == [r for r in rows(whole[kind]) if r[key[kind]] == u.id]
-    for year in catalog.by_year:
-        for kind in ("projects", "indicators"):
-            data = (out / "years" / str(year) / f"{year}-{kind}.csv").read_bytes()
-            assert rows(data) == [r for r in rows(whole[kind]) if r["year"] == str(year)]
+            assert rows(data) == [r for r in whole[kind] if r["unit_id"] == u.id]
+    assert len(whole["projects"]) == len(catalog.projects)
+    assert len(whole["indicators"]) == sum(len(p.indicators) for p in catalog.projects)
     page = (out / "units" / "sh-gjjglzx" / "index.html").read_text("utf-8")
     assert 'href="/units/sh-gjjglzx/sh-gjjglzx-projects.csv" download' in page
     assert "/api/search?unit=sh-gjjglzx&amp;format=xlsx" in page

@@ -470,8 +470,16 @@ def read_csv(path: Path) -> list[dict]:
     return list(csv.DictReader(io.StringIO(raw[3:].decode("utf-8"))))
 
 
+def every_year(site: Path, kind: str) -> list[dict]:
+    """The rows of each year's ``kind`` CSV (projects or indicators), newest year first;
+    the latest year's are the /data/ file's."""
+    years = sorted(site.glob(f"years/*/*-{kind}.csv"), reverse=True)
+    assert (site / f"data/{kind}.csv").read_bytes() == years[0].read_bytes()
+    return [row for year in years for row in read_csv(year)]
+
+
 def test_projects_csv(site, catalog):
-    rows = read_csv(site / "data/projects.csv")
+    rows = every_year(site, "projects")
     assert len(rows) == len(catalog.projects) == 3
     assert list(rows[0]) == [name for name, _ in PROJECT_COLUMNS]
     tj = next(r for r in rows if r["id"] == "tj-demo-2025-01")
@@ -482,7 +490,7 @@ def test_projects_csv(site, catalog):
 
 
 def test_indicators_csv(site, catalog):
-    rows = read_csv(site / "data/indicators.csv")
+    rows = every_year(site, "indicators")
     assert len(rows) == sum(len(p.indicators) for p in catalog.projects) == 13
     assert list(rows[0]) == [name for name, _ in INDICATOR_COLUMNS]
     row = next(r for r in rows if r["name"] == "检查企业数量")
@@ -492,8 +500,11 @@ def test_indicators_csv(site, catalog):
 
 
 def test_json(site, catalog):
-    data = json.loads((site / "data/projects.json").read_text("utf-8"))
+    data = [p for year in sorted(site.glob("years/*/*-projects.json"), reverse=True)
+            for p in json.loads(year.read_text("utf-8"))]
     assert [p["id"] for p in data] == [p.id for p in catalog.projects]
+    latest = json.loads((site / "data/projects.json").read_text("utf-8"))
+    assert latest == [p for p in data if p["year"] == 2025]
     for item in data:
         one = json.loads((site / f"projects/{item['id']}.json").read_text("utf-8"))
         assert one == item
