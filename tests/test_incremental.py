@@ -388,6 +388,34 @@ def test_add_and_delete_a_record(work):
     assert not (site / "projects" / new.stem).exists()
 
 
+def test_a_record_of_a_new_year_moves_the_latest_data_files_and_back(work):
+    """/data/projects.json and the two CSVs under /data/ are the latest year's: a record
+    of a new year makes them that year's, and removing it makes them the year before's
+    again; each rebuild equals a clean build, /data/index.json included."""
+    content, templates, site, tmp = work
+    latest = json.loads((site / "data/index.json").read_text("utf-8"))["latest"]
+    source = _project_file(content)
+    text = source.read_text("utf-8").replace(f"id: {source.stem}", "id: sh-gjjglzx-2031-01", 1)
+    new = content / "sh-gjjglzx" / "2031" / "sh-gjjglzx-2031-01.yaml"
+    new.parent.mkdir()
+    new.write_text(text.replace(f"year: {source.parent.name}", "year: 2031", 1)
+                   .replace(f"{source.parent.name}-", "2031-"), "utf-8")
+    _rebuild_and_compare(content, templates, site, tmp)
+    index = json.loads((site / "data/index.json").read_text("utf-8"))
+    assert index["latest"] == 2031 and index["years"][0]["projects"] == 1
+    assert [p["id"] for p in json.loads((site / "data/projects.json").read_text("utf-8"))] == [
+        "sh-gjjglzx-2031-01"]
+    for name in ("projects.json", "projects.csv", "indicators.csv"):
+        assert (site / "data" / name).read_bytes() == (site / f"years/2031/2031-{name}").read_bytes()
+    shutil.rmtree(new.parent)
+    _rebuild_and_compare(content, templates, site, tmp)
+    assert json.loads((site / "data/index.json").read_text("utf-8"))["latest"] == latest
+    assert not (site / "years/2031").exists()
+    for name in ("projects.json", "projects.csv", "indicators.csv"):
+        assert (site / "data" / name).read_bytes() == (
+            site / f"years/{latest}/{latest}-{name}").read_bytes()
+
+
 def test_a_same_named_project_in_another_year_is_linked_and_unlinked(work):
     """A project page links its unit's same-named projects of other years: adding one
     re-renders the page with the link, renaming it away removes the link, and each
