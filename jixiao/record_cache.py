@@ -29,15 +29,15 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (version TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS records (
     path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, sha1 TEXT,
-    json BLOB,          -- the record's model_dump_json
-    digest TEXT,        -- its sha1
+    digest TEXT,        -- the sha1 of its JSON
     warnings TEXT,      -- JSON of (line, col, field, message, severity) of each
     -- a project's stored.summary_of (NULL for a unit); categories joined by tabs
     id TEXT, year INTEGER, name TEXT, unit TEXT, nature TEXT, category TEXT, funds TEXT,
-    source TEXT, indicator_count INTEGER, categories TEXT, indicator_key TEXT, target_key TEXT
-);
+    source TEXT, indicator_count INTEGER, categories TEXT, indicator_key TEXT, target_key TEXT,
+    json BLOB           -- the record's model_dump_json: last, so that reading the columns
+);                      -- before it does not walk its overflow pages (~8 KB a record)
 """
-_ROW = "path, size, mtime_ns, sha1, json, digest, warnings, " + ", ".join(SUMMARY_COLUMNS)
+_ROW = "path, size, mtime_ns, sha1, digest, warnings, " + ", ".join(SUMMARY_COLUMNS) + ", json"
 
 
 def _columns(summary: tuple | None) -> tuple:
@@ -124,9 +124,9 @@ class RecordCache:
 
     def put(self, shown: str, key: tuple, record_json: bytes, warnings: list[Problem],
             digest: str, summary: tuple | None) -> None:
-        self.new[shown] = key + (record_json, digest, json.dumps(
+        self.new[shown] = key + (digest, json.dumps(
             [(w.line, w.col, w.field, w.message, w.severity) for w in warnings],
-            ensure_ascii=False), *_columns(summary))
+            ensure_ascii=False), *_columns(summary), record_json)
         self.kept.discard(shown)
 
     def save(self) -> None:
