@@ -123,13 +123,15 @@ class BuildState:
                 self._tables[name] = saved[1]
         return self._tables[name]
 
+    def _old_piece(self, name: str, project_id: str, key: str) -> list | None:
+        """(key, start, end) of this project's piece in data file ``name`` on disk, when
+        made from ``key``."""
+        was = self._old_table(name).get(project_id)
+        return was if was is not None and was[0] == key else None
+
     def has_pieces(self, project_id: str, key: str, names) -> bool:
         """Whether data files ``names`` on disk hold this project's piece made from ``key``."""
-        for name in names:
-            piece = self._old_table(name).get(project_id)
-            if piece is None or piece[0] != key:
-                return False
-        return True
+        return all(self._old_piece(name, project_id, key) for name in names)
 
     def piece(self, name: str, project_id: str, key: str):
         """This project's piece of data file ``name``: as assembled this time, else as on
@@ -137,8 +139,8 @@ class BuildState:
         made = self.made.get(name)
         if made is not None and project_id in made:
             return made[project_id]
-        was = self._old_table(name).get(project_id)
-        return None if was is None or was[0] != key else self._view(name)[1][was[1]:was[2]]
+        was = self._old_piece(name, project_id, key)
+        return None if was is None else self._view(name)[1][was[1]:was[2]]
 
     def _view(self, name: str) -> tuple[BinaryIO, memoryview]:
         if name not in self._views:
@@ -163,7 +165,7 @@ class BuildState:
                 run = None
         for n, (pid, key, make) in enumerate(items):
             s = sep if n else b""
-            was = table.get(pid)
+            was = table.get(pid)            # (inline ``_old_piece``: once per project)
             if was is not None and was[0] == key:
                 piece = made[pid] = view[was[1]:was[2]]
                 if run is not None and run[1] + len(s) == was[1] and view[run[1]:was[1]] == s:

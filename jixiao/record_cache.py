@@ -2,15 +2,17 @@
 
 One row per content file, keyed by its path (as shown), size, mtime_ns and the sha1 of
 its bytes, valid only for the same version of the code.  A row holds the record's JSON
-(``model_dump_json``), its digest, its warnings and, for a project, its ``stored.summary_of`` as columns (a rebuild reads every row's
-summary, and SQLite gives the values without decoding a JSON document per row).  A file with any problem is never
+(``model_dump_json``), its digest, its warnings and, for a project, its
+``stored.summary_of`` as columns (a rebuild reads every row's summary, and SQLite gives
+the values without decoding a JSON document per row).  A file with any problem is never
 stored, so the cache cannot hide one; what a record's own checks say as warnings is
 stored with it and reported again.  The cross-file checks always run.
 
 SQLite (the standard library's) rather than one file: a rebuild after one correction
 writes one row in a transaction instead of every record again, and reads the rows of
-unchanged files without their JSON.  Every value in it is JSON, never pickle: whoever can write the output folder (a restored CI cache) must not be
-able to run code through it.
+unchanged files without their JSON.  Every value in it is JSON, never pickle: whoever
+can write the output folder (a restored CI cache) must not be able to run code through
+it.
 """
 from __future__ import annotations
 

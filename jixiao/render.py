@@ -240,8 +240,8 @@ class Renderer:
             self.deferred.append((data, origin, "json", p.id, None))
             return
         reuse = self._reuse(data)
-        if reuse is not None and not self.state.has_pieces(
-                p.id, reuse[0], [export.year_path(p.year, w) for w in range(len(export.DATA))]):
+        if reuse is not None and not self.state.has_pieces(p.id, reuse[0],
+                                                           export.year_paths(p.year)):
             reuse = None
         self.deferred.append((data, origin, "data", p.id, reuse))
 
@@ -388,15 +388,15 @@ def _make(jobs):
                                              .encode("utf-8")))
             continue
         p = r.catalog.project_by_id[what]
+        as_json = lambda: stage(export.to_json(export.project_dict(c, p)).encode("utf-8"))
         if kind == "page":
             make = lambda: stage(r.env.get_template("project.html").render(
                 page_path=f"/projects/{p.id}/index.html", **project_view(c, p, c.documents)
             ).encode("utf-8"))
         elif kind == "json":
-            make = lambda: stage(export.to_json(export.project_dict(c, p)).encode("utf-8"))
+            make = as_json
         else:
-            make = lambda: (stage(export.to_json(export.project_dict(c, p)).encode("utf-8")),
-                            (export.piece(c, p, 1), export.piece(c, p, 2)))
+            make = lambda: (as_json(), (export.piece(c, p, 1), export.piece(c, p, 2)))
         yield _recorded(r, make, own=p.id)    # each is made of its project's record
 
 
@@ -485,7 +485,7 @@ def _all_outputs(r: Renderer) -> Outputs:
     kinds = range(len(export.DATA))
     for year, projects in c.by_year.items():
         for which in kinds:
-            path = export.year_path(year, which)
+            path = export.year_paths(year)[which]
             r.data(path, lambda w=which, ps=projects, path=path: _data_file(r, c, w, ps, path),
                    f"site route /years/{year}/", parts(projects))
     for which in kinds:
@@ -554,7 +554,7 @@ def _latest(r: Renderer, c: Catalog, which: int) -> bytes | Parts:
     """The latest year's data file ``which`` again, at its documented /data/ URL; in an
     incremental build as pieces, so that the next checks the file on disk by its identity
     (as every data file: the files other tools are likeliest to touch)."""
-    data = (r.outputs.read(export.year_path(c.years[0], which), r.out) if c.years
+    data = (r.outputs.read(export.year_paths(c.years[0])[which], r.out) if c.years
             else export.data_file(c, which, []))
     return data if r.state is None or isinstance(data, Parts) else Parts([data])
 
@@ -564,7 +564,7 @@ def _data_subset(r: Renderer, c: Catalog, which: int, projects) -> bytes | Parts
     year's file, as assembled this time or on disk, else made."""
     if r.state is None:
         return export.data_file(c, which, projects)
-    pieces = (r.state.piece(export.year_path(p.year, which), p.id, r.piece_keys[p.id])
+    pieces = (r.state.piece(export.year_paths(p.year)[which], p.id, r.piece_keys[p.id])
               for p in projects)
     return Parts(export.joined(which, (
         _piece(r, c, p, which) if one is None else one for p, one in zip(projects, pieces))))

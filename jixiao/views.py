@@ -173,12 +173,12 @@ def project_view(c: Catalog, p: Project, sources: dict[str, Path]) -> dict:
 
 
 def data_view(c: Catalog) -> dict:
+    years = export.data_years(c)
     return {"files": export.FILES, "project_columns": export.PROJECT_COLUMNS,
             "indicator_columns": export.INDICATOR_COLUMNS, "json_fields": export.JSON_FIELDS,
             "result_columns": downloads.RESULT_COLUMNS,
             "result_indicator_columns": downloads.RESULT_INDICATOR_COLUMNS,
-            "indicator_count": sum(p.indicator_count for p in c.projects),
-            "years": export.data_years(c)}
+            "indicator_count": sum(y["indicators"] for y in years), "years": years}
 
 
 def available_sources(c: Catalog) -> dict[str, Path]:
