@@ -229,7 +229,11 @@ def _build(content: Path, out: Path, templates: Path, log, strict: bool, increme
     _refuse_special_files(templates)
     with t.step("load"):            # what the last build left, then read, validate, derive
         memory = Memory.load(Path(out), code_version(), incremental)
-        catalog = load_content(content, strict, memory.records)
+        try:
+            catalog = load_content(content, strict, memory.records)
+        except BaseException:
+            memory.close()
+            raise
     _warn(catalog, log)
     indexing = _Indexing(catalog, out)   # the index is written beside the live one meanwhile
     spill = Spill(out)                   # outputs wait there as they are made, not in memory
@@ -248,6 +252,7 @@ def _build(content: Path, out: Path, templates: Path, log, strict: bool, increme
         indexing.cancel()
         raise
     finally:
+        memory.close()
         spill.remove()
     if indexing.seconds is not None:
         t.beside["index"] = indexing.seconds

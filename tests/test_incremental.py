@@ -1149,3 +1149,40 @@ def test_problems_across_files_point_where_a_clean_check_points(work, monkeypatc
     assert problems(incremental=True) == clean
     monkeypatch.setattr(validate, "PARALLEL_MIN", 1)
     assert problems() == clean
+
+
+@pytest.mark.parametrize("look_ahead_min, gone_max", [(10**9, 500), (0, 500), (0, 1)],
+                         ids=["looked-at-when-asked", "looked-at-by-a-child", "too-many-gone"])
+def test_files_deleted_by_hand_are_made_again(work, monkeypatch, look_ahead_min, gone_max):
+    """A page or data file removed from the site folder by hand (while the build state
+    says it was written) is rendered again by the next rebuild, whether render looks at
+    each file when it asks or a child process looked at them all meanwhile (and when more
+    are gone than the child reports, render looks at each itself)."""
+    from jixiao import build_state
+    monkeypatch.setattr(build_state, "LOOK_AHEAD_MIN", look_ahead_min)
+    monkeypatch.setattr(build_state, "GONE_MAX", gone_max)
+    content, templates, site, tmp = work
+    pid = _project_file(content).stem
+    gone = [site / "projects" / pid / "index.html", site / "projects" / f"{pid}.json",
+            site / "units" / "index.html", site / "index.html"]
+    for f in gone:
+        f.unlink()
+    t = _rebuild_and_compare(content, templates, site, tmp)
+    assert all(f.is_file() for f in gone)
+    assert t.rendered == len(gone)
+
+
+def test_a_failed_rebuild_leaves_no_child_looking_at_files(work, monkeypatch):
+    """Bad content stops the build after the child looking at the site's files started:
+    the child is stopped with it (a preview server builds again and again)."""
+    import multiprocessing
+    import time
+    from jixiao import build_state
+    from jixiao.problems import ContentError
+    monkeypatch.setattr(build_state, "LOOK_AHEAD_MIN", 0)
+    monkeypatch.setattr(build_state, "_gone", lambda out, manifest: time.sleep(60))  # still looking
+    content, templates, site, tmp = work
+    _edit(_project_file(content), "\nyear: ", "\nyear: twenty # was ")
+    with pytest.raises(ContentError):
+        build(content, site, templates, log=None)
+    assert multiprocessing.active_children() == []
