@@ -63,10 +63,10 @@ class Memory:
             return cls(out, None, None)
         return cls(out, RecordCache(out / cls.CACHE_DIR, code), BuildState(out, code))
 
-    def close(self) -> None:
+    def cancel(self) -> None:
         """Stop what ``load`` started that is still running (a build that failed)."""
         if self.state is not None:
-            self.state.close()
+            self.state.cancel()
 
     def commit(self, written: dict[str, str]) -> None:
         """Saved once the site is written (``write_site``'s journal goes only after this):
@@ -135,7 +135,7 @@ class BuildState:
             return None
         return None if gone is None else set(gone)
 
-    def close(self) -> None:
+    def cancel(self) -> None:
         if self._looking is not None:
             self._looking.cancel()
             self._looking = None

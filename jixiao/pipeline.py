@@ -16,7 +16,7 @@ from .catalog import Catalog
 from .problems import ContentError
 from .build_state import Memory
 from .render import describe_counts, render_site
-from .validate import load_content, special_files
+from .validate import load_content, scan_ahead, special_files
 from .write import Spill, write_site
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -228,11 +228,15 @@ def _build(content: Path, out: Path, templates: Path, log, strict: bool, increme
     t.log = log
     _refuse_special_files(templates)
     with t.step("load"):            # what the last build left, then read, validate, derive
-        memory = Memory.load(Path(out), code_version(), incremental)
+        # (a rebuild walks the content folder in a child while it reads its caches)
+        scanning, memory = scan_ahead(content) if incremental else None, None
         try:
-            catalog = load_content(content, strict, memory.records)
+            memory = Memory.load(Path(out), code_version(), incremental)
+            catalog = load_content(content, strict, memory.records, scanned=scanning)
         except BaseException:
-            memory.close()
+            for started in (scanning, memory):
+                if started is not None:
+                    started.cancel()
             raise
     _warn(catalog, log)
     indexing = _Indexing(catalog, out)   # the index is written beside the live one meanwhile
@@ -252,7 +256,7 @@ def _build(content: Path, out: Path, templates: Path, log, strict: bool, increme
         indexing.cancel()
         raise
     finally:
-        memory.close()
+        memory.cancel()
         spill.remove()
     if indexing.seconds is not None:
         t.beside["index"] = indexing.seconds

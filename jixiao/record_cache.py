@@ -98,14 +98,17 @@ class RecordCache:
         st = path.stat()
         return (st.st_size, st.st_mtime_ns, hashlib.sha1(raw).hexdigest())
 
-    def get_by_stat(self, shown: str, path: Path) -> Entry | None:
-        """The entry of a file whose size and mtime_ns are those cached (trusted without
-        reading or hashing the file; any write changes mtime_ns), else None."""
+    def get_by_stat(self, shown: str, path: Path, stat: tuple | None = None) -> Entry | None:
+        """The entry of a file whose size and mtime_ns (``stat``, else looked at now) are
+        those cached (trusted without reading or hashing the file; any write changes
+        mtime_ns), else None."""
         row = self.old.get(shown)
         if row is None:
             return None
-        st = os.stat(path)                   # (not pathlib: once per file, 10,500 times)
-        if row[:2] != (st.st_size, st.st_mtime_ns):
+        if stat is None:
+            st = os.stat(path)               # (not pathlib: once per file, 10,500 times)
+            stat = (st.st_size, st.st_mtime_ns)
+        if row[:2] != stat:
             return None
         return self._hit(shown, row)
 

@@ -1186,3 +1186,20 @@ def test_a_failed_rebuild_leaves_no_child_looking_at_files(work, monkeypatch):
     with pytest.raises(ContentError):
         build(content, site, templates, log=None)
     assert multiprocessing.active_children() == []
+
+
+def test_a_rebuild_whose_content_walk_failed_in_the_child_walks_it_itself(work, monkeypatch):
+    """The content folder is walked (and its files' sizes and mtimes taken) by a child
+    while the caches are read; when the child fails, the build walks it itself."""
+    from jixiao import validate
+    calls = []
+    real = validate._scan
+
+    def failing(root):
+        raise OSError("the child could not walk it")
+    content, templates, site, tmp = work
+    monkeypatch.setattr(validate, "_scan_and_stat", failing)
+    monkeypatch.setattr(validate, "_scan", lambda root: calls.append(root) or real(root))
+    _edit(_project_file(content), "target: '>=95%'", "target: '>=96%'")
+    _rebuild_and_compare(content, templates, site, tmp)
+    assert calls.count(content) == 2          # the rebuild (itself) and the clean build
