@@ -289,7 +289,6 @@ class Values:
         # them with its record's hash (``projects``): an unchanged record's are not hashed
         self._projects: dict[str, tuple] = {}
         self._old_projects = old_projects or {}
-        self._totals: dict[str, str] | None = None
         self._departments: dict | None = None
         self._documents_by_digest: set | None = None
 
@@ -347,13 +346,19 @@ class Values:
         return (all(uid in units_read for uid in c.units)
                 and not any(t[:2] == "u\t" or t in ("units", "departments") for t in changed))
 
-    def saved(self, reads, old: dict) -> dict:
+    def saved(self, reads: set, old: dict) -> dict:
         """What ``reads`` are worth, as the next build compares them (``changed``): a read
-        of the previous build's (``old``) that ``changed`` did not value is worth what it
-        was."""
-        memo = self._memo
-        return {t: _short(memo[t]) if t in memo else old[t] if t in old else _short(self(t))
-                for t in reads}
+        of the previous build's (``old``) that this build did not value is worth what it
+        was.  (``old`` copied, not each read looked at: a rebuild values few of them.)"""
+        out = dict(old)
+        for t in old.keys() - reads:
+            del out[t]
+        for t in reads - out.keys():
+            self(t)
+        for t, value in self._memo.items():
+            if t in reads:
+                out[t] = _short(value)
+        return out
 
     def projects(self) -> dict:
         """Every project's record hash, summary hash and totals hash, for the next build."""
@@ -374,12 +379,10 @@ class Values:
         return self._hashes(p)[0]
 
     def _totals_of(self, projects) -> str:
-        """What totals read of ``projects``, in order (every project's worked out at once:
-        a rebuild reads each list's, which is every project's)."""
-        t = self._totals
-        if t is None:
-            t = self._totals = {p.id: self._hashes(p)[1] for p in self._c.projects}
-        return "\n".join([t[p.id] for p in projects])     # (not hashed: keys hash them)
+        """What totals read of ``projects``, in order (each project's worked out when a
+        list of it is valued: a rebuild values the lists of the projects it changed)."""
+        hashes = self._hashes
+        return "\n".join([hashes(p)[1] for p in projects])     # (not hashed: keys hash them)
 
     def _list(self, kind: str, arg: str) -> list:
         c = self._c

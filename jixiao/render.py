@@ -416,7 +416,7 @@ def render_site(catalog: Catalog, templates: Path, base_url: str | None = None,
             making.close()
         r.reading.release()
     if state is not None:                # what the reads are worth, for the next build
-        state.values = r.values.saved({t for reads in state.reads.values() for t in reads},
+        state.values = r.values.saved(set(itertools.chain.from_iterable(state.reads.values())),
                                       state.old["values"])
         state.projects = r.values.projects()
         r.values = None                  # (it holds the catalog, and the renderer)
