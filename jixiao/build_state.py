@@ -57,6 +57,12 @@ class Memory:
         self.out, self.records, self.state = out, records, state
 
     @classmethod
+    def left(cls, out: Path) -> bool:
+        """Whether a previous build into ``out`` left records to compare the content with."""
+        from .record_cache import RecordCache
+        return (out / cls.CACHE_DIR / RecordCache.FILE).is_file()
+
+    @classmethod
     def load(cls, out: Path, code: str, incremental: bool) -> "Memory":
         from .record_cache import RecordCache
         if not incremental:

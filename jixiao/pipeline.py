@@ -229,7 +229,8 @@ def _build(content: Path, out: Path, templates: Path, log, strict: bool, increme
     _refuse_special_files(templates)
     with t.step("load"):            # what the last build left, then read, validate, derive
         # (a rebuild walks the content folder in a child while it reads its caches)
-        scanning, memory = scan_ahead(content) if incremental else None, None
+        scanning = scan_ahead(content) if incremental and Memory.left(Path(out)) else None
+        memory = None
         try:
             memory = Memory.load(Path(out), code_version(), incremental)
             catalog = load_content(content, strict, memory.records, scanned=scanning)
