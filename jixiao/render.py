@@ -588,8 +588,9 @@ def _indicator_summary(state: BuildState | None, c: Catalog) -> list[dict]:
     aggregate are read again (they alone), and their targets replaced."""
     if state is None:
         return c.indicator_summary
-    key = digest([[p.id, p.year, p.indicator_key] for p in c.projects])    # not the names: the
-    # samples are projects by id, whose current name the pages show (and are keyed by)
+    key = digest("\n".join([f"{p.id}\t{p.year}\t{p.indicator_key}" for p in c.projects]))
+    # (not the names: the samples are projects by id, whose current name the pages show and
+    # are keyed by; one string, not 100,000 lists: a rebuild makes this key every time)
     old = state.old["indicators"]
     if old is not None and len(old) == 3 and old[0] == key:
         summary = _samples(old[1], c.project_by_id.__getitem__)
