@@ -120,17 +120,19 @@ class BuildState:
         self._missing: set[str] | None = None
 
     def reusable(self, path: str, key: str) -> str | None:
-        """The digest of the file on disk when it was made from the same inputs."""
-        if self.old["keys"].get(path) != key or path not in self.manifest:
+        """The digest of the file on disk when it was made from the same inputs (once per
+        output: 216,855 times at 100,000 projects)."""
+        written = self.manifest.get(path)
+        if written is None or self.old["keys"].get(path) != key:
             return None
-        if self.manifest[path].startswith("file:"):     # written as pieces: its identity
-            return self.manifest[path] if self._identity(path) == self.manifest[path] else None
+        if written.startswith("file:"):                 # written as pieces: its identity
+            return written if self._identity(path) == written else None
         if self._looking is not None:
             self._missing, self._looking = self._looked(), None
         if self._missing is not None:
-            return None if path in self._missing else self.manifest[path]
-        # os.path, not pathlib: this runs once per output (20,000 at 10k projects)
-        return self.manifest[path] if os.path.isfile(os.path.join(self.out, path)) else None
+            return None if path in self._missing else written
+        # os.path, not pathlib: this runs once per output
+        return written if os.path.isfile(os.path.join(self.out, path)) else None
 
     def _looked(self) -> set[str] | None:
         """What ``_gone`` found, or None (too much is gone, or it failed): then each

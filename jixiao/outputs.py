@@ -43,6 +43,7 @@ class Outputs:
         self.files: dict[str, Output] = {}
         self.problems: list[Problem] = []
         self.spill = spill
+        self._sorted: list[Output] | None = None    # ``__iter__``'s, until the next ``add``
 
     def add(self, path: str, data: bytes | str | None, source: str,
             digest: str | None = None) -> None:
@@ -56,6 +57,7 @@ class Outputs:
                                          f"/{path} is also written by {first.source}"))
             return
         data = self.stage(data)
+        self._sorted = None
         if isinstance(data, Staged):
             self.files[key] = Output(path, None, source, data.digest, data.file)
         else:
@@ -76,7 +78,11 @@ class Outputs:
             return f.read()
 
     def __iter__(self):
-        return iter(sorted(self.files.values(), key=lambda o: o.path))
+        """In path order (sorted once for the sitemap, the write and the log: 0.1 s a time
+        at 216,855 outputs)."""
+        if self._sorted is None:
+            self._sorted = sorted(self.files.values(), key=lambda o: o.path)
+        return iter(self._sorted)
 
     def __len__(self):
         return len(self.files)
