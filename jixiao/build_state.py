@@ -88,7 +88,7 @@ class Memory:
 
 class BuildState:
     FILE = ".build-cache/render.json"
-    VERSION = 7
+    VERSION = 8
 
     def __init__(self, out: Path, code: str = ""):
         self.out, self.code = Path(out), code
