@@ -363,13 +363,14 @@ class Values:
         was (a rebuild values few of them).  Not the reads of a project's record or
         summary: ``projects`` has what they are worth (200,000 of 322,847 reads at
         100,000 projects)."""
-        projects = self._c.project_by_id
-        out = {t: v for t, v in old.items() if t in reads and not _of_a_project(t, projects)}
-        for t in reads - out.keys():
-            if not _of_a_project(t, projects):
+        projects, rp = self._c.project_by_id, ("r\t", "p\t")
+        out = {t: v for t, v in old.items()       # (r/p: of projects gone, worth None)
+               if t in reads and (t[:2] not in rp or t[2:] not in projects)}
+        for t in reads - out.keys():              # 200,000 at 100,000 projects: inline
+            if t[:2] not in rp or t[2:] not in projects:
                 self(t)
         for t, value in self._memo.items():
-            if t in reads and not _of_a_project(t, projects):
+            if t in reads and (t[:2] not in rp or t[2:] not in projects):
                 out[t] = _short(value)
         return out
 
@@ -458,11 +459,6 @@ class Values:
         if kind == "indicator_group":
             return indicator_key([g for g in self._indicators() if g["category"] == args[0]])
         raise ValueError(f"unknown read {token!r}")
-
-
-def _of_a_project(token: str, projects: dict) -> bool:
-    """A read of a project's record or summary, of a project in the catalog."""
-    return token[:2] in ("r\t", "p\t") and token[2:] in projects
 
 
 def _short(value):
