@@ -166,13 +166,8 @@ class BuildState:
         return was if was is not None and was[0] == key else None
 
     def has_pieces(self, project_id: str, key: str, names) -> bool:
-        """Whether data files ``names`` on disk hold this project's piece made from ``key``
-        (``_old_piece`` inline: once per project and file)."""
-        for name in names:
-            was = self._old_table(name).get(project_id)
-            if was is None or was[0] != key:
-                return False
-        return True
+        """Whether data files ``names`` on disk hold this project's piece made from ``key``."""
+        return all(self._old_piece(name, project_id, key) for name in names)
 
     def piece(self, name: str, project_id: str, key: str):
         """This project's piece of data file ``name``: as assembled this time, else as on

@@ -330,12 +330,10 @@ class Values:
         now, of the previous build's projects (``saved`` leaves them out: the previous
         build's ``projects`` has their worth): those whose record is not the same."""
         out = set()
-        for pid, before in self._old_projects.items():
-            if pid in same:
-                continue
+        for pid in self._old_projects.keys() - same:
             out.add("r\t" + pid)
             p = self._c.project_by_id.get(pid)
-            if p is None or self._hashes(p)[0] != before[1]:
+            if p is None or self._hashes(p)[0] != self._old_projects[pid][1]:
                 out.add("p\t" + pid)
         return out
 
@@ -363,14 +361,13 @@ class Values:
         was (a rebuild values few of them).  Not the reads of a project's record or
         summary: ``projects`` has what they are worth (200,000 of 322,847 reads at
         100,000 projects)."""
-        projects, rp = self._c.project_by_id, ("r\t", "p\t")
-        out = {t: v for t, v in old.items()       # (r/p: of projects gone, worth None)
-               if t in reads and (t[:2] not in rp or t[2:] not in projects)}
-        for t in reads - out.keys():              # 200,000 at 100,000 projects: inline
-            if t[:2] not in rp or t[2:] not in projects:
-                self(t)
+        projects = self._c.project_by_id
+        kept = reads - {t for t in reads if t[:2] in ("r\t", "p\t") and t[2:] in projects}
+        out = {t: v for t, v in old.items() if t in kept}   # (r/p of projects gone: None)
+        for t in kept - out.keys():
+            self(t)
         for t, value in self._memo.items():
-            if t in reads and (t[:2] not in rp or t[2:] not in projects):
+            if t in kept:
                 out[t] = _short(value)
         return out
 
