@@ -516,6 +516,12 @@ def _term(leaves, field: str, text: str, values: bool = True) -> tuple:
     return np.concatenate(ids), np.concatenate(weights), vs
 
 
+def _present(leaves, field: str, btext: bytes) -> bool:
+    """Whether some segment holds the term (a look in its term table, no postings read)."""
+    key = (field, btext)
+    return any(key in reader._terms for reader, _ in leaves)
+
+
 def _run_hits(leaves, field: str, slots: tuple[str, ...]) -> tuple:
     """(docnums, how often ``slots`` stand at consecutive positions in ``field`` in each)."""
     if len(slots) == 1:
@@ -523,35 +529,47 @@ def _run_hits(leaves, field: str, slots: tuple[str, ...]) -> tuple:
     term = shingle(slots)                   # =100%, ≥90%: one term, no position check
     if term is not None:
         return _term(leaves, field, term, values=False)[:2]
+    if not all(_present(leaves, field, slot.encode("utf-8")) for slot in slots):
+        return _NONE                        # (服务对象 in names: 务对 is in none)
     postings = []
     for slot in slots:
-        p = _term(leaves, field, slot)
-        if not len(p[0]):
+        docs, _, values = _term(leaves, field, slot)
+        if not len(docs):
             return _NONE
-        postings.append(p)
-    rarest = min(postings, key=lambda p: len(p[0]))      # fewer candidates, smaller sets
-    candidates = rarest[0]
-    for p in postings:
-        if p is not rarest:
-            candidates = np.intersect1d(candidates, p[0], assume_unique=True)
+        postings.append((docs, values))
+    return _runs(postings)
+
+
+def _runs(postings: list[tuple]) -> tuple:
+    """(docnums, runs) of the documents where slot i stands at start + i for every slot,
+    with how often (``postings[i]``: slot i's docnums, ascending, and encoded positions)."""
+    order = sorted(range(len(postings)), key=lambda i: len(postings[i][0]))
+    candidates = postings[order[0]][0]              # the rarest slot's documents …
+    for i in order[1:]:                             # … that hold every other slot
+        candidates = _in_sorted(candidates, postings[i][0])
     if not len(candidates):
         return _NONE
-    columns = [list(map(vs.__getitem__, np.searchsorted(docs, candidates).tolist()))
-               for docs, _, vs in postings]                # slot i: its values
-    runs = _runs(candidates.tolist(), columns)
-    return (np.fromiter(runs, dtype=np.int64, count=len(runs)),
-            np.fromiter(runs.values(), dtype=np.float64, count=len(runs)))
-
-
-def _runs(docs: list[int], columns: list[list[bytes]]) -> dict[int, float]:
-    """docnum → how often slot i stands at start + i for every slot (``columns[i][k]``:
-    the encoded positions of slot i in ``docs[k]``)."""
-    counted = _runs_counted(docs, columns)
-    return counted if counted is not None else _runs_checked(docs, columns)
+    columns = []
+    for docs, values in postings:
+        if 2 * len(candidates) < len(docs):        # (else all of it: the keys drop the rest)
+            values = list(map(values.__getitem__, np.searchsorted(docs, candidates).tolist()))
+            docs = candidates
+        columns.append((docs, values))
+    found = _runs_counted(columns)
+    if found is None:
+        found = _runs_checked(candidates.tolist(), [
+            values if len(docs) == len(candidates) else
+            list(map(values.__getitem__, np.searchsorted(docs, candidates).tolist()))
+            for docs, values in columns])
+        return (np.fromiter(found, dtype=np.int64, count=len(found)),
+                np.fromiter(found.values(), dtype=np.float64, count=len(found)))
+    return found
 
 
 def _runs_checked(docs: list[int], columns: list[list[bytes]]) -> dict[int, float]:
-    """docnum → runs, checked document by document (any position encoding)."""
+    """docnum → how often slot i stands at start + i for every slot (``columns[i][k]``:
+    the encoded positions of slot i in ``docs[k]``), checked document by document (any
+    position encoding)."""
     out = {}
     for k, d in enumerate(docs):
         starts = None
@@ -571,34 +589,48 @@ def _runs_checked(docs: list[int], columns: list[list[bytes]]) -> dict[int, floa
 _H = ord("H")
 
 
-def _runs_counted(docs: list[int], columns: list[list[bytes]]) -> dict[int, float] | None:
-    """``_runs_checked`` for every candidate at once, with numpy: each position becomes the
-    key (candidate << 20) + position − slot, the slots' keys are intersected, and the
-    surviving keys counted per candidate.  None when a value is not ``H``-encoded
-    (positions ≥ 65536: the caller checks document by document)."""
-    common = None
-    for i, column in enumerate(columns):
-        blob = np.frombuffer(b"".join(column), dtype=np.uint8)
-        sizes = np.fromiter(map(len, column), dtype=np.int64, count=len(column))
-        starts = np.cumsum(sizes) - sizes
-        if (blob[starts] != _H).any():
-            return None
-        counts = (sizes - 1) >> 1
-        owner = np.repeat(np.arange(len(column), dtype=np.int64), counts)
-        nth = np.arange(len(owner), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
-        at = starts[owner] + 1 + 2 * nth
-        positions = blob[at].astype(np.int64) | (blob[at + 1].astype(np.int64) << 8)
-        keys = (owner << 20) + positions - i     # ascending: positions are stored ascending
-        if common is None:
-            common = keys
-        elif len(keys):
-            where = np.searchsorted(keys, common)
-            where[where == len(keys)] = 0
-            common = common[keys[where] == common]
-        else:
-            return {}
+def _runs_counted(columns: list[tuple]) -> tuple | None:
+    """``_runs_checked`` for every document at once, with numpy, as (docnums, runs)
+    (``columns[i]``: docnums ascending, and slot i's encoded positions in each): each
+    position of slot i becomes the key (document << 20) + position − i, the slots' keys
+    are intersected, fewest first, and what is left counted per document.  None when a
+    value is not ``H``-encoded (positions ≥ 65536: the caller checks document by
+    document)."""
+    slots = [_position_keys(docs, values, i) for i, (docs, values) in enumerate(columns)]
+    if any(keys is None for keys in slots):
+        return None
+    slots.sort(key=len)
+    common = slots[0]
+    for keys in slots[1:]:
+        common = _in_sorted(common, keys)
         if not len(common):
-            return {}
-    runs = np.bincount(common >> 20, minlength=len(docs))
-    found = np.flatnonzero(runs)
-    return dict(zip(map(docs.__getitem__, found.tolist()), map(float, runs[found].tolist())))
+            return _NONE
+    owner = common >> 20
+    firsts = np.flatnonzero(np.concatenate(([True], owner[1:] != owner[:-1])))
+    runs = np.diff(np.append(firsts, len(owner))).astype(np.float64)
+    return owner[firsts], runs
+
+
+def _in_sorted(a: "np.ndarray", b: "np.ndarray") -> "np.ndarray":
+    """The items of ``a`` that are in ``b`` (both ascending, without repeats)."""
+    if not len(b):
+        return b
+    where = np.searchsorted(b, a)
+    where[where == len(b)] = 0
+    return a[b[where] == a]
+
+
+def _position_keys(docs: "np.ndarray", values: list[bytes], i: int) -> "np.ndarray | None":
+    """(docs[k] << 20) + position − i for every position in ``values[k]`` (``H``-encoded:
+    a typecode byte, then 2-byte little-endian positions, ascending), ascending; None
+    when a value is encoded otherwise."""
+    blob = np.frombuffer(b"".join(values), dtype=np.uint8)
+    sizes = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+    starts = np.cumsum(sizes) - sizes
+    if (blob[starts] != _H).any():
+        return None
+    keep = np.ones(len(blob), dtype=bool)
+    keep[starts] = False                                  # the typecodes out: the positions
+    positions = blob[keep].view("<u2").astype(np.int64)
+    owner = np.repeat(np.asarray(docs, dtype=np.int64), (sizes - 1) >> 1)
+    return (owner << 20) + positions - i
