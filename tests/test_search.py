@@ -581,10 +581,13 @@ def _whoosh_and_bulk_segments(tmp_path, catalog) -> dict:
 
 
 def test_bulk_postings_are_the_bytes_whoosh_writes(tmp_path, catalog, monkeypatch):
-    """With whoosh's pickle protocol, whoosh_postings writes each term's blocks exactly as
-    whoosh's own writer does: same postings and term files, byte for byte."""
+    """With whoosh's pickle protocol and block settings, whoosh_postings writes each
+    term's blocks exactly as whoosh's own writer does: same postings and term files, byte
+    for byte."""
     from jixiao.search import whoosh_postings
     monkeypatch.setattr(whoosh_postings, "PROTOCOL", 2)
+    monkeypatch.setattr(whoosh_postings, "BLOCK_LIMIT", 128)      # W3Codec's defaults
+    monkeypatch.setattr(whoosh_postings, "COMPRESSION", 3)
     folders = _whoosh_and_bulk_segments(tmp_path, catalog)
     files = {name: {f.suffix: f.read_bytes() for f in folder.iterdir()
                     if f.suffix in (".pst", ".trm")} for name, folder in folders.items()}
@@ -593,12 +596,20 @@ def test_bulk_postings_are_the_bytes_whoosh_writes(tmp_path, catalog, monkeypatc
     assert files["bulk"] == files["whoosh"]
 
 
-def test_bulk_postings_read_back_as_whooshs(tmp_path, catalog):
+@pytest.mark.parametrize("blocks", ["ours", "whoosh's", "small"])
+def test_bulk_postings_read_back_as_whooshs(tmp_path, catalog, monkeypatch, blocks):
     """With protocol 5 (the default), whoosh's reader gives back every term's postings and
-    statistics exactly as from whoosh's own writer, and the postings file is smaller."""
+    statistics exactly as from whoosh's own writer, in blocks of 1,024 without zlib (the
+    default) or as whoosh writes them (128, zlib level 3): then the postings file is
+    smaller than whoosh's."""
     from whoosh import index as whoosh_index
+    from jixiao.search import whoosh_postings
+    from jixiao.search.whoosh_search import _bulk
+    if blocks != "ours":      # whoosh's; or blocks of 50 uncompressed: lists of several
+        monkeypatch.setattr(whoosh_postings, "BLOCK_LIMIT", 128 if blocks == "whoosh's" else 50)
+        monkeypatch.setattr(whoosh_postings, "COMPRESSION", 3 if blocks == "whoosh's" else 0)
     folders = _whoosh_and_bulk_segments(tmp_path, catalog)
-    seen = {}
+    seen, read = {}, 0
     for name, folder in folders.items():
         with whoosh_index.open_dir(str(folder)).reader() as reader:
             terms = {}
@@ -611,12 +622,18 @@ def test_bulk_postings_read_back_as_whooshs(tmp_path, catalog):
                     m.next()
                 terms[field, btext] = (info.doc_frequency(), info.weight(), info.min_length(),
                                        info.max_length(), info.max_weight(), postings)
+                if name == "bulk" and postings and postings[0][2] is not None:
+                    (leaf, _), = reader.leaf_readers()          # as a query reads them
+                    ids, weights, values = _bulk(leaf._terms, field, btext)
+                    assert list(zip(ids.tolist(), weights.tolist(), values)) == postings
+                    read += 1
             seen[name] = terms
-    assert len(seen["bulk"]) > 1000
+    assert len(seen["bulk"]) > 1000 and read > 1000
     assert seen["bulk"] == seen["whoosh"]
     size = {name: sum(f.stat().st_size for f in folder.glob("*.pst"))
             for name, folder in folders.items()}
-    assert size["bulk"] < 0.8 * size["whoosh"]
+    if blocks == "whoosh's":
+        assert size["bulk"] < 0.8 * size["whoosh"]
 
 
 def _reference_terms(folded: str) -> dict[str, list[int]]:
@@ -709,40 +726,57 @@ def test_postings_read_in_one_piece_agree_with_whoosh(tmp_path):
 
 def test_runs_counted_with_numpy_agree_with_document_checks():
     """The vectorised phrase check gives the runs that checking each document gives, for
-    2–4 slots; 'I'-encoded positions (≥ 65536) are left to the per-document check."""
+    2–4 slots, each slot read for all its documents or for the candidates only;
+    'I'-encoded positions (≥ 65536) are left to the per-document check."""
     import random
+
+    import numpy as np
     from jixiao.search.whoosh_index import ArrayPositions
-    from jixiao.search.whoosh_search import _runs_checked, _runs_counted
+    from jixiao.search.whoosh_search import _runs, _runs_checked, _runs_counted
     encode = ArrayPositions().encode
     rng = random.Random(7)
     found = 0
     for _ in range(300):
-        docs = rng.sample(range(20000), rng.randint(1, 40))
-        columns = [[encode(sorted(rng.sample(range(60), rng.randint(1, 8)))) for _ in docs]
-                   for _ in range(rng.choice([2, 3, 4]))]
-        counted = _runs_counted(docs, columns)
-        assert counted == _runs_checked(docs, columns)
-        found += len(counted)
+        slots = rng.choice([2, 3, 4])
+        # each slot in its own documents, some shared by all slots
+        shared = rng.sample(range(20000), rng.randint(1, 40))
+        postings = []
+        for _ in range(slots):
+            docs = sorted(set(shared) | set(rng.sample(range(20000), rng.randint(0, 60))))
+            postings.append((np.array(docs, dtype=np.int64),
+                             [encode(sorted(rng.sample(range(60), rng.randint(1, 8))))
+                              for _ in docs]))
+        candidates = sorted(set.intersection(*(set(d.tolist()) for d, _ in postings)))
+        columns = [[values[d.tolist().index(c)] for c in candidates] for d, values in postings]
+        expected = _runs_checked(candidates, columns)
+        docs, runs = _runs(postings)
+        assert dict(zip(docs.tolist(), runs.tolist())) == expected
+        found += len(expected)
     assert found > 100                     # the cases do hold runs
-    columns = [[encode([70000, 70005])], [encode([70001])]]
-    assert _runs_counted([3], columns) is None
-    assert _runs_checked([3], columns) == {3: 1.0}
+    big = [(np.array([3]), [encode([70000, 70005])]), (np.array([3]), [encode([70001])])]
+    assert _runs_counted(big) is None
+    docs, runs = _runs(big)
+    assert (docs.tolist(), runs.tolist()) == ([3], [1.0])
 
 
 def test_no_runs_found_by_numpy_is_not_checked_again(monkeypatch):
     """Candidates holding every slot but never in a row: the vectorised answer (none) is
     the answer; the per-document check runs only for positions numpy cannot read."""
+    import numpy as np
     from jixiao.search import whoosh_search
     from jixiao.search.whoosh_index import ArrayPositions
     encode = ArrayPositions().encode
-    columns = [[encode([1, 5]), encode([9])], [encode([3]), encode([2, 20])]]
 
     def refuse(docs, columns):
         raise AssertionError("checked document by document again")
 
     monkeypatch.setattr(whoosh_search, "_runs_checked", refuse)
-    assert whoosh_search._runs([4, 7], columns) == {}
-    assert whoosh_search._runs([4], [[encode([1])], [encode([2])]]) == {4: 1.0}
+    docs = np.array([4, 7])
+    none = whoosh_search._runs([(docs, [encode([1, 5]), encode([9])]),
+                                (docs, [encode([3]), encode([2, 20])])])
+    assert len(none[0]) == 0
+    one = whoosh_search._runs([(np.array([4]), [encode([1])]), (np.array([4]), [encode([2])])])
+    assert (one[0].tolist(), one[1].tolist()) == ([4], [1.0])
 
 
 # ── a year in the query ──
