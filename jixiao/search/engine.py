@@ -394,12 +394,14 @@ def relaxed(gen, query: ParsedQuery) -> tuple[int, array, list[dict]]:
     relaxed part's order."""
     if len(query.parts) == 1:
         return _relaxed_part(gen, query)
+    singles = [parse_query(part) for part in query.parts]
+    relaxed_parts = [_relaxed_part(gen, single) for single in singles]
+    if not any(m for m, _, _ in relaxed_parts):
+        return 0, array("i"), []            # no part relaxed (燃气 安全): nothing to add
     mask, first, units = gen.all, None, []
     loose = False
-    for part in query.parts:
-        single = parse_query(part)
+    for single, (m, order, u) in zip(singles, relaxed_parts):
         exact = gen.match(single)[0]
-        m, order, u = _relaxed_part(gen, single)
         if m & ~exact:
             loose = True
             if first is None:

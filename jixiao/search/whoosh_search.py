@@ -612,12 +612,18 @@ def _runs_counted(columns: list[tuple]) -> tuple | None:
 
 
 def _in_sorted(a: "np.ndarray", b: "np.ndarray") -> "np.ndarray":
-    """The items of ``a`` that are in ``b`` (both ascending, without repeats)."""
+    """The items of ``a`` that are in ``b`` (both ascending, without repeats): the two
+    merged (a stable sort of two sorted runs is a merge), or, when ``a`` is much the
+    smaller, each looked for in ``b``."""
     if not len(b):
         return b
-    where = np.searchsorted(b, a)
-    where[where == len(b)] = 0
-    return a[b[where] == a]
+    if 16 * len(a) < len(b):
+        where = np.searchsorted(b, a)
+        where[where == len(b)] = 0
+        return a[b[where] == a]
+    both = np.concatenate((a, b))
+    both.sort(kind="stable")
+    return both[:-1][both[1:] == both[:-1]]
 
 
 def _position_keys(docs: "np.ndarray", values: list[bytes], i: int) -> "np.ndarray | None":
