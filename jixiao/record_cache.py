@@ -141,7 +141,7 @@ class RecordCache:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / self.FILE
-        gone = [shown for shown in self.old if shown not in self.kept and shown not in self.new]
+        gone = self._gone()
         if not self.old:                     # nothing usable: a fresh file
             path.unlink(missing_ok=True)
         with _connect(path, create=True) as db:
@@ -153,6 +153,17 @@ class RecordCache:
                            ((shown,) + row for shown, row in self.new.items()))
             db.executemany("UPDATE records SET size = ?, mtime_ns = ? WHERE path = ?",
                            (key[:2] + (shown,) for shown, key in self.moved.items()))
+
+
+    def _gone(self) -> list[str]:
+        """The rows of files not read this time.  Each row was either kept or read again
+        (``put``) unless some are gone: counted from this build's rows, not looked for
+        among every old row (100,000 keys, touched while the index child shares their
+        pages: 0.4 s of a one-record rebuild)."""
+        replaced = sum(1 for shown in self.new if shown in self.old and shown not in self.kept)
+        if len(self.kept) + replaced == len(self.old):
+            return []
+        return [shown for shown in self.old if shown not in self.kept and shown not in self.new]
 
 
 class _JSON:

@@ -81,6 +81,13 @@ def test_rows_of_removed_files_are_dropped(content, tmp_path):
     gone.unlink()
     _load(content, tmp_path / "c")
     assert str(gone) not in RecordCache(tmp_path / "c", "v1").old
+    # one removed while another changed: the changed one's row is replaced, not counted gone
+    gone, changed = sorted(content.glob("*/*/*.yaml"))[:2]
+    gone.unlink()
+    changed.write_text(changed.read_text("utf-8") + "\n", "utf-8")
+    _load(content, tmp_path / "c")
+    rows = RecordCache(tmp_path / "c", "v1").old
+    assert str(gone) not in rows and rows[str(changed)][0] == changed.stat().st_size
 
 
 def test_another_code_version_or_a_broken_file_starts_afresh(content, tmp_path):
