@@ -844,3 +844,21 @@ def test_segments_written_by_two_processes_answer_the_same(catalog, backend, tmp
     assert len(list(live.glob("*.seg"))) >= 3
     for q in ("燃气", "满意度", "数量指标", "100%", "公積金"):
         assert project_ids(search(split, q=q)) == project_ids(search(backend, q=q)), q
+
+
+def test_facet_counts_kept_with_a_query_follow_its_filters(backend, catalog):
+    """The counts kept with a query's tiers are per set of filters: asked with a filter,
+    without, on another page and with another filter, each request counts what a fresh
+    count gives."""
+    from jixiao.search import engine
+    p = catalog.projects[0]
+    asks = [dict(q="检查"), dict(q="检查", year=p.year), dict(q="检查", page=2),
+            dict(q="检查", unit=p.unit), dict(q="检查", year=p.year, unit=p.unit),
+            dict(q="检查", amount_min="1"), dict(q="检查")]
+    kept = [search(backend, **a)["facets"] for a in asks]
+    fresh = []
+    for a in asks:
+        engine._PER_GENERATION.clear()              # the tiers, with the counts they keep
+        fresh.append(search(backend, **a)["facets"])
+    assert kept == fresh
+    assert kept[0] != kept[1] and kept[0] != kept[3]    # the filters do change them

@@ -118,6 +118,7 @@ class _Tiers:
         self.also_searched: list[str] = []
         self.suggestion: str | None = None
         self.ranked = True                # False: an empty query (site order)
+        self._counts: dict = {}           # (facet, filters) → its counts (``facet_counts``)
 
     @classmethod
     def nothing(cls) -> "_Tiers":
@@ -139,6 +140,18 @@ class _Tiers:
             self.order = self.order + in_mask(new, ranked)
         self.tiers.append((new, label, query))
         self.matched |= new
+
+    def facet_counts(self, facet: str, filters: tuple, count) -> dict[str, int]:
+        """``count()``, the counts of ``facet`` under ``filters`` (the request's), kept:
+        paging, sorting and asking the same again count nothing (half of a repeated
+        request at 100,000 projects); callers must not change them."""
+        key = (facet, filters)
+        counts = self._counts.get(key)
+        if counts is None:
+            if len(self._counts) >= 64:
+                self._counts.clear()
+            counts = self._counts[key] = count()
+        return counts
 
     def label(self, position: int) -> tuple[str, ParsedQuery | None]:
         for mask, label, query in self.tiers:
@@ -593,12 +606,14 @@ def _shape(gen, params: SearchParams, query: ParsedQuery, tiers: _Tiers, extra: 
 
     facets, more = {}, {}
     flags = _Flags(gen)
+    filters = (tuple(sorted(params.filters.items())), params.amount_min, params.amount_max)
     for facet in FACETS:
         base = matched
         for f, m in wanted.items():
             if f != facet:
                 base &= m
-        counts = _counts(gen, facet, base, flags) if base else {}
+        counts = tiers.facet_counts(facet, filters,
+                                    lambda: _counts(gen, facet, base, flags) if base else {})
         selected = getattr(params, facet)
         label = ((lambda v: CATEGORY_LABELS.get(v, v)) if facet == "category"
                  else gen.labels[facet].__getitem__ if facet in gen.labels else str)
