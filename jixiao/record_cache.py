@@ -154,7 +154,6 @@ class RecordCache:
             db.executemany("UPDATE records SET size = ?, mtime_ns = ? WHERE path = ?",
                            (key[:2] + (shown,) for shown, key in self.moved.items()))
 
-
     def _gone(self) -> list[str]:
         """The rows of files not read this time.  Each row was either kept or read again
         (``put``) unless some are gone: counted from this build's rows, not looked for

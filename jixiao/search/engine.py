@@ -12,7 +12,7 @@ The engine (``whoosh_search.Generation``) supplies only:
 - ``codes``: for a facet a project has one value of (year, unit, department), (its
   values in (label, value) order, each site position's value index as a numpy array);
 - ``names_text``/``names_starts`` (the folded project names, one per line, in site
-  order), ``units`` (with their ``folded`` names) and ``synonyms`` (folded groups).
+  order; where each starts, a numpy array), ``units`` (with their ``folded`` names) and ``synonyms`` (folded groups).
 
 Tiers, in this order and never mixed (a later tier never outranks an earlier one):
 
@@ -52,6 +52,7 @@ from functools import lru_cache
 from itertools import chain
 
 from .analysis import ParsedQuery, parse_query
+from .bitsets import to_flags, to_mask
 from .homophones import all_readings, pinyin_key, readings, same_sound
 from .params import FACET_LIMIT, FACETS, SearchParams, yuan
 
@@ -237,11 +238,6 @@ class _Derived:
         self.short = [(u, _REGION.sub("", u["folded"], count=1)) for u in gen.units]
         self._orders: dict[str, list[int]] = {}
         self.text = text
-
-    def names_starts(self, gen):
-        """Where each project's name starts in ``gen.names_text`` (a numpy array)."""
-        import numpy as np
-        return self._once("names_starts", lambda: np.asarray(gen.names_starts, dtype=np.int64))
 
     def _once(self, name: str, make) -> list:
         """``make()``, made on first use and kept for the generation."""
@@ -458,12 +454,14 @@ def relaxed_projects(gen, query: ParsedQuery) -> tuple[int, array]:
     if not where:
         return 0, array("i")
     where, key = np.concatenate(where), np.concatenate(key)
-    names = np.searchsorted(_derived(gen).names_starts(gen), where, side="right") - 1
+    names = np.searchsorted(gen.names_starts, where, side="right") - 1
     by_key = np.lexsort((names, key))           # by key, then site position
     names = names[by_key]
     best = np.sort(np.unique(names, return_index=True)[1])   # each name's smallest key
     order = names[best].astype(np.int32)
-    return mask_of(gen, order), array("i", order.tobytes())
+    flags = np.zeros(gen.n, dtype=bool)
+    flags[order] = True
+    return to_mask(flags), array("i", order.tobytes())
 
 
 def abbreviated_units(gen, query: ParsedQuery) -> list[dict]:
@@ -678,10 +676,7 @@ class _Flags:
 
     def __call__(self, mask: int):
         if mask != self.mask:
-            import numpy as np
-            data = np.frombuffer(mask.to_bytes(self.gen.nbytes, "little"), dtype=np.uint8)
-            self.mask = mask
-            self.flags = np.unpackbits(data, count=self.gen.n, bitorder="little").view(bool)
+            self.mask, self.flags = mask, to_flags(mask, self.gen.n)
         return self.flags
 
 
@@ -764,18 +759,8 @@ def in_mask(mask: int, positions) -> array:
     at = np.asarray(positions, dtype=np.int64)
     if not len(at) or not mask:
         return array("i")
-    size = max(mask.bit_length(), int(at.max()) + 1)
-    flags = np.unpackbits(np.frombuffer(mask.to_bytes((size + 7) >> 3, "little"), np.uint8),
-                          bitorder="little").view(bool)
+    flags = to_flags(mask, max(mask.bit_length(), int(at.max()) + 1))
     return array("i", at[flags[at]].astype(np.int32).tobytes())
-
-
-def mask_of(gen, positions) -> int:
-    """The mask of site ``positions`` (a numpy array)."""
-    import numpy as np
-    flags = np.zeros(gen.n, dtype=bool)
-    flags[positions] = True
-    return int.from_bytes(np.packbits(flags, bitorder="little").tobytes(), "little")
 
 
 def unit_results(gen, unit_hits: list, wanted: dict) -> list[dict]:

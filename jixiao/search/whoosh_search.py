@@ -40,6 +40,7 @@ from whoosh.filedb.structfile import StructFile
 from whoosh.reading import TermNotFound
 
 from .analysis import ParsedQuery, fold, matches, shingle
+from .bitsets import to_mask
 from .documents import FIELDS
 from .params import FACETS
 from .results import matched_indicators, snippets
@@ -74,8 +75,7 @@ class _Masks(Mapping):
     def __getitem__(self, value) -> int:
         mask = self._kept.get(value)
         if mask is None:
-            bits = np.packbits(self._codes == self._index[value], bitorder="little")
-            mask = int.from_bytes(bits.tobytes(), "little")
+            mask = to_mask(self._codes == self._index[value])
             if len(self._kept) >= self.KEPT:
                 self._kept.clear()
             self._kept[value] = mask
@@ -261,7 +261,7 @@ class Generation:
                            for f in ("unit", "department")})  # them held 64 MB at 100,000)
         # project names in site order, one line each, for the relaxed tier (engine.py)
         self.names_text = "\n".join(names)
-        self.names_starts = _line_starts(names)
+        self.names_starts = np.asarray(_line_starts(names), dtype=np.int64)
         self.names = names
         by_amount = sorted(((Decimal(r[7]), r[0]) for r in live), key=lambda a: (-a[0], a[1]))
         self.by_amount = [p for _, p in by_amount]          # largest first, then site order
@@ -370,11 +370,11 @@ class Generation:
         at = self.site_order[ranked]
         flags = np.zeros(self.n, dtype=bool)
         flags[at] = True
-        mask = int.from_bytes(np.packbits(flags, bitorder="little").tobytes(), "little")
+        mask = to_mask(flags)
         positions = array("i", at.tobytes())
         flags[:] = False
         flags[self.site_order[np.flatnonzero(in_header)]] = True
-        header = int.from_bytes(np.packbits(flags, bitorder="little").tobytes(), "little")
+        header = to_mask(flags)
         return mask, positions, self._units_holding(query), header
 
     def _units_holding(self, query: ParsedQuery) -> list[dict]:
@@ -549,21 +549,24 @@ def _runs(postings: list[tuple]) -> tuple:
         candidates = _in_sorted(candidates, postings[i][0])
     if not len(candidates):
         return _NONE
-    columns = []
-    for docs, values in postings:
-        if 2 * len(candidates) < len(docs):        # (else all of it: the keys drop the rest)
-            values = list(map(values.__getitem__, np.searchsorted(docs, candidates).tolist()))
-            docs = candidates
-        columns.append((docs, values))
+    # each slot's positions in the candidates only, unless they are most of its documents
+    # (then all of them: the keys' intersection drops the rest)
+    columns = [(candidates, _of(candidates, docs, values)) if 2 * len(candidates) < len(docs)
+               else (docs, values) for docs, values in postings]
     found = _runs_counted(columns)
     if found is None:
-        found = _runs_checked(candidates.tolist(), [
-            values if len(docs) == len(candidates) else
-            list(map(values.__getitem__, np.searchsorted(docs, candidates).tolist()))
-            for docs, values in columns])
+        found = _runs_checked(candidates.tolist(),
+                              [_of(candidates, docs, values) for docs, values in columns])
         return (np.fromiter(found, dtype=np.int64, count=len(found)),
                 np.fromiter(found.values(), dtype=np.float64, count=len(found)))
     return found
+
+
+def _of(candidates: "np.ndarray", docs: "np.ndarray", values: list) -> list:
+    """The ``values`` (one per document of ``docs``) of the ``candidates`` (a subset)."""
+    if len(docs) == len(candidates):
+        return values
+    return list(map(values.__getitem__, np.searchsorted(docs, candidates).tolist()))
 
 
 def _runs_checked(docs: list[int], columns: list[list[bytes]]) -> dict[int, float]:
