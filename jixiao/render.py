@@ -29,7 +29,7 @@ from .model import Project
 from .outputs import Outputs, Parts
 from .parallel import forked_pool
 from .problems import ContentError, Problem
-from .reads import SUMMARY, Reading, Values, digest
+from .reads import SUMMARY, Changed, Reading, Values, digest, joined, split
 from .settings import build_date
 from .stored import StoredProject
 from .views import (INDICATOR_NAMES_SHOWN, available_sources, data_view,
@@ -133,6 +133,7 @@ class Renderer:
             self._changed: set | None = None
             self.piece_keys: dict[str, str] = {}     # project id → key of its data pieces
             self.rows: dict[str, tuple] = {}         # project id → CSV rows made now
+            self.made_reads: set[str] = set()        # what the outputs made now read
 
     # What an output is made of is what it read (``reads``), with three reads of its own:
     # "site" (the code, the footer), its template (with what it extends, includes and
@@ -146,18 +147,18 @@ class Renderer:
                 + (["plain\t" + digest(plain)] if plain else []))
 
     @property
-    def changed(self) -> set:
+    def changed(self) -> Changed:
         """The reads of the previous build that are worth something else now."""
         if self._changed is None:
-            self._changed = self.values.changed(self.state.old["values"])
+            self._changed = Changed(self.values.changed(self.state.old["values"]))
         return self._changed
 
-    def _holds(self, path: str, plain=()) -> list | None:
-        """What ``path`` read last time, when none of it changed (and its plain values are
-        the same), or None."""
+    def _holds(self, path: str, plain=()) -> str | None:
+        """What ``path`` read last time (``joined``), when none of it changed (and its
+        plain values are the same), or None."""
         reads = self.state.old["reads"].get(path)
-        if reads is None or (plain and "plain\t" + digest(plain) not in reads) \
-                or not self.changed.isdisjoint(reads):
+        if reads is None or (plain and f"\nplain\t{digest(plain)}\n" not in reads) \
+                or self.changed.any_in(reads):
             return None
         return reads
 
@@ -177,7 +178,9 @@ class Renderer:
         """Note what ``path`` read as made now, and return its key."""
         if self.state is None:
             return None
-        reads = self.state.reads[path] = self._own(template, plain) + reads
+        reads = self._own(template, plain) + reads
+        self.state.reads[path] = joined(reads)
+        self.made_reads.update(reads)
         key = self.state.keys[path] = digest(self.values.key(reads))
         return key
 
@@ -416,13 +419,22 @@ def render_site(catalog: Catalog, templates: Path, base_url: str | None = None,
             making.close()
         r.reading.release()
     if state is not None:                # what the reads are worth, for the next build
-        state.values = r.values.saved(set(itertools.chain.from_iterable(state.reads.values())),
-                                      state.old["values"])
+        state.values = r.values.saved(r.made_reads, state.old["values"], _every_read(r, state))
         state.projects = r.values.projects()
         r.values = None                  # (it holds the catalog, and the renderer)
     if outputs.problems:
         raise ContentError(outputs.problems)
     return outputs
+
+
+def _every_read(r: Renderer, state: BuildState) -> set | None:
+    """Every output's reads, when they are to be split anyway: many changed reads, or
+    many outputs made (the reads no output reads any more then go; between such builds
+    they stay, worth what they were, a few per rebuild at most)."""
+    if r._changed is not None and len(r._changed) <= Changed.FEW \
+            and r.rendered * 10 < len(r.outputs):
+        return None
+    return set(itertools.chain.from_iterable(map(split, state.reads.values())))
 
 
 def _all_outputs(r: Renderer) -> Outputs:

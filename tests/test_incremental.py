@@ -1035,13 +1035,46 @@ def test_a_page_given_a_catalog_object_as_it_is_is_refused(work):
     assert _plain({"heading": "x", "n": 3, "sorts": [{"a": "b"}]})
 
 
+def _saved_values(site: Path) -> tuple[dict, set]:
+    """The values a build saved, and every read of its outputs but its projects' own."""
+    saved = json.loads((site / ".build-cache" / "render.json").read_text("utf-8"))
+    every = {t for s in saved["reads"].values() for t in s.strip("\n").split("\n")}
+    return saved["values"], every - {k + pid for pid in saved["projects"] for k in ("r\t", "p\t")}
+
+
+def test_a_rebuild_saves_what_every_read_is_worth_without_splitting_every_output(work):
+    """A one-record rebuild carries the other reads' worth over (it splits no saved reads);
+    what it saves is what a build from nothing saves for the same reads.  A rebuild that
+    makes every output again saves the reads still read, and no others."""
+    content, templates, site, tmp = work
+    _edit(_project_file(content), "target: '>=95%'", "target: '>=96%'")
+    t = _rebuild_and_compare(content, templates, site, tmp)
+    assert 0 < t.rendered < 20
+    fresh = tmp / "fresh"
+    build(content, fresh, templates, log=None)          # incremental, nothing saved before
+    values, every = _saved_values(site)
+    reference, reference_every = _saved_values(fresh)
+    assert every == reference_every and set(reference) == every
+    assert {t: values[t] for t in every} == reference
+    state = site / ".build-cache" / "render.json"
+    saved = json.loads(state.read_text("utf-8"))
+    saved["values"]["plain\tstale"] = "x"              # as if no output read it any more
+    state.write_text(json.dumps(saved), "utf-8")
+    _edit(templates / "base.html", "</footer>", "<!-- every page -->\n</footer>")
+    _rebuild_and_compare(content, templates, site, tmp)
+    values, every = _saved_values(site)
+    assert set(values) == every and "plain\tstale" not in values
+
+
 def test_reads_are_kept_as_plain_json_and_evaluated_against_the_new_catalog(work):
-    """The build state keeps each output's reads: a list page reads its slice, the list's
-    length and its projects' summaries; the home page what totals read of every project;
-    a project page its own record."""
+    """The build state keeps each output's reads (one string each, a read per line): a
+    list page reads its slice, the list's length and its projects' summaries; the home
+    page what totals read of every project; a project page its own record."""
     import json
     content, templates, site, tmp = work
-    reads = json.loads((site / ".build-cache" / "render.json").read_text("utf-8"))["reads"]
+    saved = json.loads((site / ".build-cache" / "render.json").read_text("utf-8"))["reads"]
+    assert all(s.startswith("\n") and s.endswith("\n") for s in saved.values())
+    reads = {path: s.strip("\n").split("\n") for path, s in saved.items()}
     unit = reads["units/sh-gjjglzx/index.html"]             # its view reads the list whole
     assert "all\tunit\tsh-gjjglzx" in unit and "u\tsh-gjjglzx" in unit
     projects = reads["projects/index.html"]                 # a page of the list, and its length
