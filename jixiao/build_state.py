@@ -88,23 +88,23 @@ class Memory:
 
 class BuildState:
     FILE = ".build-cache/render.json"
-    VERSION = 8
+    VERSION = 9
 
     def __init__(self, out: Path, code: str = ""):
         self.out, self.code = Path(out), code
         # What this build saves for the next (``save``) …
         self.keys: dict[str, str] = {}             # output → key of what it read
-        self.reads: dict[str, list[str]] = {}      # output → what it read (``reads``)
+        self.reads: dict[str, str] = {}            # output → what it read (``reads.joined``)
         self.values: dict[str, object] = {}        # read → its worth (``reads.Values.saved``)
         self.projects: dict[str, list] = {}        # id → hashes of record, summary, totals
-        self.pieces: dict[str, dict] = {}          # data file → {id: (key, start, end)}
+        self.pieces: dict[str, Pieces] = {}        # data file → where each project's piece is
         self.indicators: tuple | None = None       # (key, aggregate with ids, target keys)
         self.closures: dict[str, tuple] = {}       # template → (hash, [(member, hash)])
         self.bytecode: dict[str, list] = {}        # jinja's bucket key → [code, HMAC]
         self.made: dict[str, dict] = {}            # data file → {id: its piece}, this build's
         self._views: dict[str, tuple] = {}         # data file → (open file, its bytes) on disk
         # … and what the previous one saved (``old``: the same names), with its manifest.
-        self._tables: dict[str, dict] = {}
+        self._tables: dict[str, Pieces] = {}
         self._identities: dict[str, str | None] = {}
         self.old, self.manifest = _nothing_saved(), {}
         try:
@@ -150,13 +150,13 @@ class BuildState:
 
     # ------------------------------------------------------------ data file pieces
 
-    def _old_table(self, name: str) -> dict:
-        """project id → (key, start, end) of data file ``name`` on disk; empty when it is
+    def _old_table(self, name: str) -> "Pieces":
+        """Where each project's piece lies in data file ``name`` on disk; empty when it is
         not the file the previous build wrote any more (missing, or other bytes)."""
         if name not in self._tables:
-            saved, self._tables[name] = self.old["pieces"].get(name), {}
+            saved, self._tables[name] = self.old["pieces"].get(name), Pieces()
             if saved is not None and self._identity(name) == saved[0]:
-                self._tables[name] = saved[1]
+                self._tables[name] = Pieces(*saved[1])
         return self._tables[name]
 
     def _old_piece(self, name: str, project_id: str, key: str) -> list | None:
@@ -190,7 +190,7 @@ class BuildState:
         between them, as one ``Span`` the kernel copies — the others are ``make()``."""
         table = self._old_table(name)
         source, view = self._view(name) if table else (None, None)
-        parts, pieces, pos = [head], {}, len(head)
+        parts, pieces, pos = [head], Pieces(), len(head)
         made = self.made[name] = {}
         run: list[int] | None = None         # start, end of the old file's bytes being copied
 
@@ -214,7 +214,7 @@ class BuildState:
                 close_run()
                 piece = made[pid] = make()
                 parts.extend((s, piece))
-            pieces[pid] = (key, pos + len(s), pos + len(s) + len(piece))
+            pieces.append(pid, key, pos + len(s), pos + len(s) + len(piece))
             pos += len(s) + len(piece)
         close_run()
         parts.append(tail)
@@ -234,7 +234,7 @@ class BuildState:
         pieces = {}
         for name in {*self.pieces, *self.old["pieces"]}:
             if name in self.pieces and name in written:     # assembled this time
-                pieces[name] = (written[name], self.pieces[name])
+                pieces[name] = (written[name], self.pieces[name].columns())
             elif name in self.old["pieces"] and written.get(name) == self.old["pieces"][name][0]:
                 pieces[name] = self.old["pieces"][name]     # kept as it was
         target = self.out / self.FILE
@@ -244,6 +244,49 @@ class BuildState:
              "reads": self.reads, "values": self.values, "projects": self.projects,
              "pieces": pieces, "indicators": self.indicators or self.old["indicators"],
              "closures": self.closures, "bytecode": {jinja2.__version__: self.bytecode}}))
+
+
+class Pieces:
+    """Where each project's piece lies in a data file: (key, start, end) by project id.
+    Saved as columns (the ids and the keys each one string, the offsets two lists of
+    numbers): at 100,000 projects the 30 files' 300,000 entries as small lists took 0.42 s
+    of a rebuild to load; a table is indexed by id when first asked, and a rebuild asks
+    of few of them."""
+    __slots__ = ("_ids", "_keys", "starts", "ends", "_at")
+
+    def __init__(self, ids: str | list = "", keys: str | list = "", starts=(), ends=()):
+        self._ids, self._keys = ids, keys
+        self.starts, self.ends = list(starts), list(ends)
+        self._at: dict[str, int] | None = None
+
+    def append(self, pid: str, key: str, start: int, end: int) -> None:
+        self._lists()
+        self._at[pid] = len(self.starts)
+        self._ids.append(pid)
+        self._keys.append(key)
+        self.starts.append(start)
+        self.ends.append(end)
+
+    def get(self, pid: str) -> tuple[str, int, int] | None:
+        if self._at is None:
+            self._lists()
+        i = self._at.get(pid)
+        return None if i is None else (self._keys[i], self.starts[i], self.ends[i])
+
+    def _lists(self) -> None:
+        if self._at is None:
+            if isinstance(self._ids, str):
+                self._ids = self._ids.split("\n") if self._ids else []
+                self._keys = self._keys.split("\n") if self._keys else []
+            self._at = {pid: i for i, pid in enumerate(self._ids)}
+
+    def columns(self) -> list:
+        ids, keys = self._ids, self._keys
+        return [ids if isinstance(ids, str) else "\n".join(ids),
+                keys if isinstance(keys, str) else "\n".join(keys), self.starts, self.ends]
+
+    def __len__(self) -> int:
+        return len(self.starts)
 
 
 # From this many files written last time, whether each is still there is looked at by a
