@@ -96,7 +96,7 @@ class BuildState:
         self.keys: dict[str, str] = {}             # output → key of what it read
         self.reads: dict[str, str] = {}            # output → what it read (``reads.joined``)
         self.values: dict[str, object] = {}        # read → its worth (``reads.Values.saved``)
-        self.projects: dict[str, list] = {}        # id → hashes of record, summary, totals
+        self.projects: dict[str, str] = {}         # hashes of records, summaries, totals
         self.pieces: dict[str, Pieces] = {}        # data file → where each project's piece is
         self.indicators: tuple | None = None       # (key, aggregate with ids, target keys)
         self.closures: dict[str, tuple] = {}       # template → (hash, [(member, hash)])
@@ -107,10 +107,13 @@ class BuildState:
         self._tables: dict[str, Pieces] = {}
         self._identities: dict[str, str | None] = {}
         self.old, self.manifest = _nothing_saved(), {}
+        # the write's manifest as the build found it (``write_site`` starts from it: one
+        # build at a time writes into ``out``), and what this one reuses of it
+        self.written = read_manifest(self.out)
         try:
             saved = orjson.loads((self.out / self.FILE).read_bytes())
             if saved["version"] == self.VERSION and saved["code"] == code:
-                self.manifest = read_manifest(self.out)
+                self.manifest = self.written
                 self.old = _as_saved(saved, unfinished(self.out))
         except Exception:       # missing, unreadable or foreign: nothing is reused
             self.old, self.manifest = _nothing_saved(), {}
@@ -311,7 +314,7 @@ def _gone(out: str, manifest: dict[str, str]) -> list[str] | None:
 
 
 def _nothing_saved() -> dict:
-    return {"keys": {}, "reads": {}, "values": {}, "projects": {}, "pieces": {},
+    return {"keys": {}, "reads": {}, "values": {}, "projects": None, "pieces": {},
             "indicators": None, "closures": {}, "bytecode": {}}
 
 
