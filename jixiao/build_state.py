@@ -169,8 +169,16 @@ class BuildState:
         return was if was is not None and was[0] == key else None
 
     def has_pieces(self, project_id: str, key: str, names) -> bool:
-        """Whether data files ``names`` on disk hold this project's piece made from ``key``."""
-        return all(self._old_piece(name, project_id, key) for name in names)
+        """Whether data files ``names`` on disk hold this project's piece made from ``key``
+        (asked of every project a rebuild keeps)."""
+        tables = self._tables
+        for name in names:
+            table = tables.get(name)
+            if table is None:
+                table = self._old_table(name)
+            if not table.has(project_id, key):
+                return False
+        return True
 
     def piece(self, name: str, project_id: str, key: str):
         """This project's piece of data file ``name``: as assembled this time, else as on
@@ -275,6 +283,13 @@ class Pieces:
             self._lists()
         i = self._at.get(pid)
         return None if i is None else (self._keys[i], self.starts[i], self.ends[i])
+
+    def has(self, pid: str, key: str) -> bool:
+        """Whether the piece of ``pid`` is here, made from ``key``."""
+        if self._at is None:
+            self._lists()
+        i = self._at.get(pid)
+        return i is not None and self._keys[i] == key
 
     def _lists(self) -> None:
         if self._at is None:

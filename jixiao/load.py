@@ -10,9 +10,11 @@ Numbers with a fraction become exact ``Decimal`` values, never floats.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from types import MappingProxyType
 
 import yaml
 
@@ -37,6 +39,9 @@ _SEQ = "tag:yaml.org,2002:seq"
 _SCALARS = {_STR, _INT, _FLOAT, _BOOL, _NULL, _TIMESTAMP}
 
 
+_NO_MARKS: Mapping = MappingProxyType({})
+
+
 @dataclass
 class Loaded:
     """One file's data with the marks of its values.
@@ -49,6 +54,12 @@ class Loaded:
     data: object = None
     marks: dict[tuple, tuple[int, int]] = field(default_factory=dict)
     key_marks: dict[tuple, tuple[int, int]] = field(default_factory=dict)
+
+    @classmethod
+    def unmarked(cls, path: str) -> "Loaded":
+        """A file known to be valid, without its data or marks (read again if a check
+        across files needs them)."""
+        return cls(path, None, _NO_MARKS, _NO_MARKS)
 
     def mark(self, loc: tuple) -> tuple[int, int]:
         """The best mark for ``loc``: its key, its value, or the nearest parent."""

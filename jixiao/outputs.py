@@ -63,6 +63,15 @@ class Outputs:
         else:
             self.files[key] = Output(path, data, source, digest)
 
+    def keep(self, path: str, source: str, digest: str) -> None:
+        """``add`` of a file an incremental build keeps as it is on disk (200,000 of them
+        in a one-record rebuild at 100,000 projects)."""
+        key = path.lower()
+        if key in self.files:
+            return self.add(path, None, source, digest)          # the clash, reported
+        self._sorted = None
+        self.files[key] = Output(path, None, source, digest)
+
     def stage(self, data: bytes | Parts | None) -> bytes | Parts | Staged | None:
         """``data`` in the spill, when there is one."""
         if data is None or self.spill is None or isinstance(data, Staged):

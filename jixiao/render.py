@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import operator
 import os
 import traceback
 from collections import Counter
@@ -172,7 +173,7 @@ class Renderer:
     def _add_kept(self, path: str, source: str, reuse: tuple) -> None:
         key, found, self.state.reads[path] = reuse
         self.state.keys[path] = key
-        self.outputs.add(path, None, source, found)
+        self.outputs.keep(path, source, found)
 
     def _made(self, path: str, template: str | None, reads: list, plain=()) -> str | None:
         """Note what ``path`` read as made now, and return its key."""
@@ -493,23 +494,27 @@ def _all_outputs(r: Renderer) -> Outputs:
     # alone), the latest year's again at the /data/ URLs, an index of them, and each
     # unit's CSVs.  A data file is made of its projects' pieces, in order: its key is
     # their keys (one per project: its JSON and its CSV rows are made together).
-    parts = lambda projects: r.state and [r.piece_keys[p.id] for p in projects]
+    # (hashed once per list of projects, for its three files)
+    keys = r.state and r.piece_keys.__getitem__
+    parts = lambda projects: r.state and digest("\n".join(map(keys, map(_id, projects))))
     kinds = range(len(export.DATA))
+    year_parts = {year: parts(projects) for year, projects in c.by_year.items()}
     for year, projects in c.by_year.items():
         for which in kinds:
             path = export.year_paths(year)[which]
             r.data(path, lambda w=which, ps=projects, path=path: _data_file(r, c, w, ps, path),
-                   f"site route /years/{year}/", parts(projects))
+                   f"site route /years/{year}/", year_parts[year])
     for which in kinds:
         r.data(f"data/{export.DATA[which][0]}",
                lambda w=which: _latest(r, c, w),
-               "site route /data/", c.years and parts(c.by_year[c.years[0]]))
+               "site route /data/", c.years and year_parts[c.years[0]])
     r.data("data/index.json", export.data_index(c), "site route /data/")
     for u in c.units.values():
+        unit_parts = parts(c.by_unit[u.id])
         for which in kinds[1:]:
             r.data(export.data_path(u.url.lstrip("/"), u.id, which),
                    lambda w=which, ps=c.by_unit[u.id]: _data_subset(r, c, w, ps),
-                   f"site route {u.url}", parts(c.by_unit[u.id]))
+                   f"site route {u.url}", unit_parts)
 
     for page in c.pages:                          # after the routes: a clash names the page
         r.page(f"{page.slug}/index.html", "page.html", page.path,
@@ -529,6 +534,9 @@ def _all_outputs(r: Renderer) -> Outputs:
         r.data(name, text, "site route /sitemap.xml")
     r.outputs.rendered = r.rendered
     return r.outputs
+
+
+_id = operator.attrgetter("id")
 
 
 def list_pages(r: "Renderer", url: str, projects_of, n: int, template: str, source: str,

@@ -264,7 +264,7 @@ class _Records:
 
 def _placement(records: _Records, project: Project, loaded: Loaded, path: Path) -> None:
     """A project lives at content/<unit-id>/<year>/<project-id>.yaml."""
-    rel = (path.parent.parent.name, path.parent.name, path.name)    # <root>/*/*/*.yaml
+    rel = tuple(str(path).rsplit(os.sep, 3)[1:])    # <root>/*/*/*.yaml (not pathlib: 100,000)
     expected = (project.unit, str(project.year), f"{project.id}.yaml")
     for (field, actual, wanted) in zip(("unit", "year", "id"), rel, expected):
         if actual != wanted:
