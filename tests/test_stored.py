@@ -158,3 +158,30 @@ def test_a_summary_comes_back_from_the_record_cache_as_it_was(seeds, tmp_path):
     cache.save()
     again = RecordCache(tmp_path, "v1")
     assert {shown: again.get(shown, (1, 2, "sha")).summary for shown in summaries} == summaries
+
+
+def test_saved_reads_are_found_whole_by_either_test():
+    """An output's reads saved as one string: a changed read is found only as a whole read
+    (not inside a longer one), alike by the substring test of a few changed reads and by
+    the split of many."""
+    from jixiao.reads import Changed, joined, split
+    saved = joined(["site", "r\tsh-a-2020-01", "slice\tunit\tsh-a\t0\t60", "u\tsh-a"])
+    assert split(saved) == ["site", "r\tsh-a-2020-01", "slice\tunit\tsh-a\t0\t60", "u\tsh-a"]
+    cases = [({"u\tsh-a"}, True), ({"u\tsh"}, False), ({"r\tsh-a-2020"}, False),
+             ({"slice\tunit\tsh-a\t0\t6"}, False), ({"site"}, True), (set(), False)]
+    for reads, found in cases:
+        many = reads | {f"p\tother-{n}" for n in range(Changed.FEW + 1)}
+        assert Changed(reads).any_in(saved) is found
+        assert Changed(many).any_in(saved) is found
+
+
+def test_piece_tables_read_back_as_saved():
+    from jixiao.build_state import Pieces
+    made = Pieces()
+    for n, pid in enumerate(["a", "b", "c"]):
+        made.append(pid, f"k{n}", 10 * n, 10 * n + 7)
+    again = Pieces(*made.columns())
+    assert [again.get(pid) for pid in "abcd"] == [("k0", 0, 7), ("k1", 10, 17),
+                                                  ("k2", 20, 27), None]
+    assert again.has("b", "k1") and not again.has("b", "k0") and not again.has("d", "k1")
+    assert len(again) == 3 and len(Pieces()) == 0 and Pieces().get("a") is None
