@@ -108,9 +108,6 @@ class Changed:
         self.reads = reads
         self._between = ["\n" + t + "\n" for t in reads] if len(reads) <= self.FEW else None
 
-    def __contains__(self, token: str) -> bool:
-        return token in self.reads
-
     def __len__(self) -> int:
         return len(self.reads)
 
@@ -380,8 +377,12 @@ class Values:
         """The previous build's projects whose record is not the one it had (or is gone):
         compared as columns, 100,000 at a time."""
         old = self._old
-        now = map(self._c.digests.get, zip(itertools.repeat("project"), old.ids))
+        now = self._record_digests(old.ids)
         return list(itertools.compress(old.ids, map(operator.ne, now, old.records)))
+
+    def _record_digests(self, ids: list[str]):
+        """The digest of each project's record now (None for a project gone), in order."""
+        return map(self._c.digests.get, zip(itertools.repeat("project"), ids))
 
     def _lists_as_they_were(self, differ: list, changed: set, units_read: set) -> bool:
         """No project came or went or changed its summary, every unit was read last time
@@ -417,7 +418,7 @@ class Values:
         order, with the same records."""
         c, old = self._c, self._old
         ids = [p.id for p in c.projects]
-        records = [d or "" for d in map(c.digests.get, zip(itertools.repeat("project"), ids))]
+        records = [d or "" for d in self._record_digests(ids)]
         if ids == old.ids:
             summaries, totals = list(old.summaries), list(old.totals)
             for i in itertools.compress(range(len(ids)), map(operator.ne, records, old.records)):

@@ -2,9 +2,9 @@
 
 One row per content file, keyed by its path (as shown), size, mtime_ns and the sha1 of
 its bytes, valid only for the same version of the code.  A row holds the record's digest,
-its warnings and, for a project, its ``stored.summary_of`` as columns, and the record's
-JSON (``model_dump_json``) is kept by path in a table of its own (a rebuild reads every row's summary, and SQLite gives
-the values without decoding a JSON document per row).  A file with any problem is never
+its warnings and, for a project, its ``stored.summary_of`` as columns (a rebuild reads
+every row's summary, and SQLite gives the values without decoding a JSON document per
+row); the record's JSON (``model_dump_json``) is kept by path in a table of its own.  A file with any problem is never
 stored, so the cache cannot hide one; what a record's own checks say as warnings is
 stored with it and reported again.  The cross-file checks always run.
 

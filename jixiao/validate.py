@@ -187,8 +187,8 @@ def _read_all(jobs: list, cache: RecordCache, stats: dict | None = None) -> dict
         try:
             hit = cache.get_by_stat(shown, path, stats and stats.get(shown))
             if hit is None:        # changed size or mtime: the content hash decides
-                raw = Path(path).read_bytes()
-                hit = cache.get(shown, RecordCache.key(Path(path), raw))
+                file = Path(path)
+                hit = cache.get(shown, RecordCache.key(file, file.read_bytes()))
         except OSError:
             todo.append((path, shown, model))
             continue
@@ -248,9 +248,9 @@ class _Records:
         self.warnings: list[Problem] = []
         self.units: dict[str, Unit] = {}
         self.projects: dict[str, Project] = {}
-        self.where: dict[tuple[str, str], tuple[Loaded, Path]] = {}
+        self.where: dict[tuple[str, str], tuple[Loaded, Path | str]] = {}
 
-    def add(self, kind: str, record, loaded: Loaded, path: Path) -> bool:
+    def add(self, kind: str, record, loaded: Loaded, path: Path | str) -> bool:
         table = self.units if kind == "unit" else self.projects
         if record.id in table:
             first, _ = self.where[(kind, record.id)]
@@ -263,7 +263,7 @@ class _Records:
         return True
 
 
-def _placement(records: _Records, project: Project, loaded: Loaded, path: Path) -> None:
+def _placement(records: _Records, project: Project, loaded: Loaded, path: str) -> None:
     """A project lives at content/<unit-id>/<year>/<project-id>.yaml."""
     rel = tuple(str(path).rsplit(os.sep, 3)[1:])    # <root>/*/*/*.yaml (not pathlib: 100,000)
     expected = (project.unit, str(project.year), f"{project.id}.yaml")
