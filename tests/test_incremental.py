@@ -96,7 +96,20 @@ def _rebuild_and_compare(content, templates, site, tmp_path) -> Timings:
     different = [path for path in ref if inc[path] != ref[path]]
     assert different == []
     assert _searches(site) == _searches(clean)
+    assert _meta_rows(site) == _meta_rows(clean)
     return t
+
+
+def _meta_rows(out: Path) -> dict:
+    """project id → its row of the live generation's meta.json (facets, filters, sorting):
+    an update keeps the rows of the documents it keeps, and makes the others."""
+    from jixiao.search.whoosh_index import read_current
+    live = index_dir(out) / read_current(index_dir(out))
+    ids = json.loads((live / "ids.json").read_text("utf-8"))
+    rows = json.loads((live / "meta.json").read_text("utf-8"))
+    order = [pid for seg in ids["segments"].values() for pid in seg]
+    assert len(order) == len(rows)
+    return {pid: row for pid, row in zip(order, rows) if row is not None}
 
 
 def _manifests(inc: bytes, ref: bytes) -> tuple[bytes, bytes]:
