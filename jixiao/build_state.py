@@ -88,7 +88,7 @@ class Memory:
 
 class BuildState:
     FILE = ".build-cache/render.json"
-    VERSION = 9
+    VERSION = 10
 
     def __init__(self, out: Path, code: str = ""):
         self.out, self.code = Path(out), code
@@ -102,6 +102,7 @@ class BuildState:
         self.closures: dict[str, tuple] = {}       # template → (hash, [(member, hash)])
         self.bytecode: dict[str, list] = {}        # jinja's bucket key → [code, HMAC]
         self.made: dict[str, dict] = {}            # data file → {id: its piece}, this build's
+        self.inputs: str | None = None             # ``correction.inputs``: all but records
         self._views: dict[str, tuple] = {}         # data file → (open file, its bytes) on disk
         # … and what the previous one saved (``old``: the same names), with its manifest.
         self._tables: dict[str, Pieces] = {}
@@ -136,6 +137,19 @@ class BuildState:
             return None if path in self._missing else written
         # os.path, not pathlib: this runs once per output
         return written if os.path.isfile(os.path.join(self.out, path)) else None
+
+    def missing(self) -> set[str] | None:
+        """The files written last time that are not as written any more (gone, or a data
+        file written again since), or None when too many are to say (``GONE_MAX``)."""
+        if self._looking is not None:
+            self._missing, self._looking = self._looked(), None
+        elif self._missing is None:                       # a small site: looked at here
+            gone = _gone(str(self.out), self.manifest)
+            self._missing = None if gone is None else set(gone)
+        if self._missing is None:
+            return None
+        return self._missing | {path for path, written in self.manifest.items()
+                                if written.startswith("file:") and self._identity(path) != written}
 
     def _looked(self) -> set[str] | None:
         """What ``_gone`` found, or None (too much is gone, or it failed): then each
@@ -254,7 +268,8 @@ class BuildState:
             {"version": self.VERSION, "code": self.code, "keys": self.keys,
              "reads": self.reads, "values": self.values, "projects": self.projects,
              "pieces": pieces, "indicators": self.indicators or self.old["indicators"],
-             "closures": self.closures, "bytecode": {jinja2.__version__: self.bytecode}}))
+             "closures": self.closures, "bytecode": {jinja2.__version__: self.bytecode},
+             "inputs": self.inputs}))
 
 
 class Pieces:
@@ -290,6 +305,11 @@ class Pieces:
             self._lists()
         i = self._at.get(pid)
         return i is not None and self._keys[i] == key
+
+    def ids(self) -> list[str]:
+        """The projects whose pieces the file holds, in its order."""
+        self._lists()
+        return list(self._ids)
 
     def _lists(self) -> None:
         if self._at is None:
@@ -330,7 +350,7 @@ def _gone(out: str, manifest: dict[str, str]) -> list[str] | None:
 
 def _nothing_saved() -> dict:
     return {"keys": {}, "reads": {}, "values": {}, "projects": None, "pieces": {},
-            "indicators": None, "closures": {}, "bytecode": {}}
+            "indicators": None, "closures": {}, "bytecode": {}, "inputs": None}
 
 
 def _as_saved(saved: dict, pending) -> dict:

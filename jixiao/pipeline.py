@@ -16,7 +16,8 @@ from .catalog import Catalog
 from .problems import ContentError
 from .build_state import Memory
 from .render import describe_counts, render_site
-from .validate import load_content, scan_ahead, special_files
+from .correction import NotACorrection, find as find_correction, inputs
+from .validate import load_content, scan_ahead, scan_result, special_files
 from .write import Spill, write_site
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,6 +30,7 @@ class Timings:
     steps: list[tuple[str, float]] = field(default_factory=list)
     beside: dict[str, float] = field(default_factory=dict)   # work done in a child process
     rendered: int = 0           # outputs rendered (an incremental build keeps the others)
+    correction: bool = False    # made as a correction (``correction``): what it touched alone
 
     @contextmanager
     def step(self, name: str):
@@ -134,17 +136,22 @@ class _Indexing:
     and writes (both cores busy; the child shares the catalog by fork), or here for a
     small catalog; published only once the site is written."""
 
-    def __init__(self, catalog: Catalog, out: Path):
+    def __init__(self, catalog: Catalog, out: Path, correction=None):
+        """``correction``: what changed (``correction.Correction``), when that is all."""
         from . import search
-        self.search, self.catalog, self.out = search, catalog, out
+        self.search, self.out = search, out
+        self.catalog, self.changed, size = catalog, None, len(catalog.projects)
+        if correction:
+            self.catalog, self.changed = correction.index_catalog, correction.ids
+            size = correction.count
         self.seconds: float | None = None       # the child's own time, when there is one
         self.job = None
-        if len(catalog.projects) >= INDEX_BESIDE_FROM and hasattr(os, "fork"):
-            self.job = Background(search.prepare, catalog, out)
+        if size >= INDEX_BESIDE_FROM and hasattr(os, "fork"):
+            self.job = Background(search.prepare, self.catalog, out, self.changed)
 
     def publish(self) -> None:
         if self.job is None:
-            name = self.search.prepare(self.catalog, self.out)
+            name = self.search.prepare(self.catalog, self.out, self.changed)
         else:
             name = self.job.result()
             self.seconds = self.job.seconds
@@ -153,8 +160,8 @@ class _Indexing:
     def write_static(self) -> None:
         """The index as static files (``static_search: true`` in site.yaml), or none."""
         from .search import static_index
-        if self.catalog.settings.static_search:
-            static_index.write(self.out, self.catalog)
+        if self.catalog.settings.static_search:    # (a correction's catalog is not every project)
+            static_index.write(self.out, self.catalog if self.changed is None else None)
         else:
             static_index.remove(self.out)
 
@@ -218,14 +225,18 @@ def build(content: Path, out: Path, templates: Path = TEMPLATES, log="stderr",
     their data files.
     """
     with _build_lock(Path(out), _stream(log)), _without_cycle_collection():
-        return _build(content, out, templates, log, strict, incremental, timings)
+        try:
+            return _build(content, out, templates, log, strict, incremental, timings)
+        except NotACorrection:              # found rendering it: nothing was written
+            return _build(content, out, templates, log, strict, incremental, timings,
+                          corrections=False)
 
 
 def _build(content: Path, out: Path, templates: Path, log, strict: bool, incremental: bool,
-           timings: Timings | None) -> Catalog:
+           timings: Timings | None, corrections: bool = True) -> Catalog:
     log = _stream(log)
     t = timings or Timings()
-    t.log = log
+    t.log, t.correction = log, False
     _refuse_special_files(templates)
     with t.step("load"):            # what the last build left, then read, validate, derive
         # (a rebuild walks the content folder in a child while it reads its caches)
@@ -233,23 +244,31 @@ def _build(content: Path, out: Path, templates: Path, log, strict: bool, increme
         memory = None
         try:
             memory = Memory.load(Path(out), code_version(), incremental)
-            catalog = load_content(content, strict, memory.records, scanned=scanning)
+            scanned = scan_result(content, scanning)
+            if memory.state is not None:     # all but the records, as the next build sees it
+                memory.state.inputs = inputs(content, templates)
+            # records edited in place, nothing else: what they touch alone (``correction``)
+            correction = corrections and find_correction(content, strict, memory, scanned)
+            catalog = (correction.catalog if correction else
+                       load_content(content, strict, memory.records, scanned=scanned))
         except BaseException:
             for started in (scanning, memory):
                 if started is not None:
                     started.cancel()
             raise
     _warn(catalog, log)
-    indexing = _Indexing(catalog, out)   # the index is written beside the live one meanwhile
+    indexing = _Indexing(catalog, out, correction)   # written beside the live one meanwhile
     spill = Spill(out)                   # outputs wait there as they are made, not in memory
     try:
         with t.step("render"):
-            outputs = render_site(catalog, templates, state=memory.state, spill=spill)
+            outputs = (correction.render(templates, memory.state, spill) if correction else
+                       render_site(catalog, templates, state=memory.state, spill=spill))
         if log:
             print(f"  {'':<10} {describe_counts(outputs)}", file=log)
         with t.step("write"):           # what the next build reuses is saved with the site
             stats = write_site(outputs, out, then=lambda written: memory.commit(written.manifest),
-                               manifest=memory.state and memory.state.written)
+                               manifest=memory.state and memory.state.written,
+                               others=bool(correction))
         with t.step("index"):
             indexing.publish()                   # the new generation, swapped in atomically
         with t.step("static"):                   # the same index as files, for a static host
@@ -266,8 +285,10 @@ def _build(content: Path, out: Path, templates: Path, log, strict: bool, increme
             print(f"  {'':<10} (indexed in {indexing.seconds * 1000:.0f} ms beside render "
                   "and write)", file=log)
     t.rendered = getattr(outputs, "rendered", len(outputs))
+    t.correction = bool(correction)
     if log:
-        print(f"built {len(catalog.projects)} projects, {len(outputs)} files "
+        print(f"built {correction.count if correction else len(catalog.projects)} projects, "
+              f"{len(stats.manifest)} files "
               f"({stats.written} written, {stats.unchanged} unchanged, {stats.removed} removed) "
               f"in {sum(s for _, s in t.steps):.2f} s → {out}", file=log)
     return catalog

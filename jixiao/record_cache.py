@@ -82,22 +82,48 @@ class RecordCache:
     def __init__(self, folder: Path | None, version: str = ""):
         self.folder = Path(folder) if folder else None
         self.version = f"{version}:{self.LAYOUT}"
-        self.old: dict[str, tuple] = {}     # path → (size, mtime_ns, sha1, digest, …)
+        self._old: dict[str, tuple] | None = None   # ``old``, read when first asked
         self.new: dict[str, tuple] = {}     # rows to write: records read this time
         self.kept: set[str] = set()         # rows still right
         self.moved: dict[str, tuple] = {}   # … of which these have a new size and mtime
         self._reader = _JSON(self.folder / self.FILE if self.folder else None)
         self.hits = 0
+
+    @property
+    def old(self) -> dict[str, tuple]:
+        """Every row: path → (size, mtime_ns, sha1, digest, warnings, summary columns…);
+        empty when there is no cache of this version (read when first asked: a correction
+        reads the rows of its records alone, ``rows``)."""
+        if self._old is None:
+            self._old = self.rows() or {}
+        return self._old
+
+    def rows(self, where: str = "", params=()) -> dict[str, tuple] | None:
+        """The rows ``where`` (an SQL condition on the records table, with ``params``), as
+        ``old`` holds them; None when there is no cache of this version."""
+        return self._select(f"SELECT {_ROW} FROM records" + (f" WHERE {where}" if where else ""),
+                            params, lambda row: (row[0], row[1:]))
+
+    def stats(self) -> dict[str, tuple] | None:
+        """path → (size, mtime_ns) of every row (0.09 s at 100,000 projects, against 0.67 s
+        for every row whole); None when there is no cache of this version."""
+        return self._select("SELECT path, size, mtime_ns FROM records", (),
+                            lambda row: (row[0], row[1:]))
+
+    def _select(self, sql: str, params, item) -> dict | None:
         if self.folder is None:
-            return
+            return None
         try:
             with _connect(self.folder / self.FILE, create=False) as db:
-                if db.execute("SELECT version FROM meta").fetchone() == (self.version,):
-                    self.old = {row[0]: row[1:] for row in db.execute(
-                        "SELECT path, size, mtime_ns, sha1, digest, warnings, "
-                        + ", ".join(SUMMARY_COLUMNS) + " FROM records")}
+                if db.execute("SELECT version FROM meta").fetchone() != (self.version,):
+                    return None
+                return dict(map(item, db.execute(sql, params)))
         except (sqlite3.Error, OSError):    # missing, truncated or foreign: start afresh
-            self.old = {}
+            return None
+
+    def entry(self, shown: str, row: tuple) -> Entry:
+        """The entry of a row ``rows`` gave."""
+        return Entry(shown, self._reader.json_of(shown), row[3:])
 
     @staticmethod
     def key(path: Path, raw: bytes) -> tuple:
@@ -131,7 +157,7 @@ class RecordCache:
     def _hit(self, shown: str, row: tuple) -> Entry:
         self.hits += 1
         self.kept.add(shown)
-        return Entry(shown, self._reader.json_of(shown), row[3:])
+        return self.entry(shown, row)
 
     def put(self, shown: str, key: tuple, record_json: bytes, warnings: list[Problem],
             digest: str, summary: tuple | None) -> None:
@@ -147,8 +173,9 @@ class RecordCache:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / self.FILE
-        gone = self._gone()
-        if not self.old:                     # nothing usable: a fresh file
+        # (rows never read whole: a correction's, which knows that no file went)
+        gone = self._gone() if self._old is not None else []
+        if self._old is not None and not self._old:      # nothing usable: a fresh file
             path.unlink(missing_ok=True)
         with _connect(path, create=True) as db:
             db.execute("DELETE FROM meta")

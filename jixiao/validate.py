@@ -363,8 +363,12 @@ def _scan_and_stat(root: Path) -> tuple:
     return unsafe, unit_paths, project_paths, stats
 
 
-def _scanned(root: Path, scanned: Background | None) -> tuple:
-    """What ``scan_ahead`` found, or (when it was not asked or failed) ``_scan`` now."""
+def scan_result(root: Path, scanned: Background | tuple | None) -> tuple:
+    """What ``scan_ahead`` found (``scanned``, or what this returned already), or (when
+    it was not asked or failed) ``_scan`` now: (special files, unit files, record files,
+    the size and mtime of each, or None)."""
+    if isinstance(scanned, tuple):
+        return scanned
     if scanned is not None:
         try:
             return scanned.result()
@@ -374,19 +378,20 @@ def _scanned(root: Path, scanned: Background | None) -> tuple:
 
 
 def load_content(root: Path, strict: bool = False, cache: RecordCache | None = None,
-                 scanned: Background | None = None) -> Catalog:
+                 scanned: Background | tuple | None = None) -> Catalog:
     """Read and check everything under ``root``; raise ContentError with all problems.
 
     Consistency warnings travel on ``catalog.warnings``; ``strict`` makes them errors.
     ``cache``: records of unchanged files are taken from it (and it is filled; the build
     saves it once the site is written, so a failed build leaves the output folder alone);
-    the checks that span files run every time.  ``scanned``: ``scan_ahead(root)``.
+    the checks that span files run every time.  ``scanned``: ``scan_ahead(root)`` (or
+    its ``scan_result``).
     """
     root = Path(root)
     records = _Records()
     if not root.is_dir():
         raise ContentError([Problem(str(root), 1, 1, "", "content directory does not exist")])
-    unsafe, unit_paths, project_paths, stats = _scanned(root, scanned)
+    unsafe, unit_paths, project_paths, stats = scan_result(root, scanned)
     if unsafe:
         raise ContentError(unsafe)       # before any file is read
     cache = cache or RecordCache(None)

@@ -197,10 +197,12 @@ def _clean_leftovers(out: Path, pending) -> None:
 
 def write_site(outputs: Outputs, out: Path,
                then: Callable[[WriteStats], None] | None = None,
-               manifest: dict[str, str] | None = None) -> WriteStats:
+               manifest: dict[str, str] | None = None, others: bool = False) -> WriteStats:
     """Write what changed; ``then(stats)``: what must be saved before the journal goes
     (the build state, whose keys say which outputs are current).  ``manifest``: the
-    manifest as this build read it already (22 MB at 100,000 projects), else read here."""
+    manifest as this build read it already (22 MB at 100,000 projects), else read here.
+    ``others``: ``outputs`` are the outputs that may have changed, and every other file of
+    the manifest stays as it is (a correction), instead of every output."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     old = read_manifest(out) if manifest is None else manifest
@@ -210,6 +212,8 @@ def write_site(outputs: Outputs, out: Path,
     # it is always written, and recorded by the identity of the file written (``identity``)
     new = {o.path: o.digest if o.data is None else
            None if isinstance(o.data, Parts) else _digest(o.data) for o in outputs}
+    if others:
+        new = {**old, **new}
     stats = WriteStats(manifest=new)
     changed = []
     for o in outputs:
@@ -221,7 +225,9 @@ def write_site(outputs: Outputs, out: Path,
                                              # again is written: it is not trusted by name)
         else:
             changed.append(o)
-    gone = sorted(set(old) - set(new))
+    gone = [] if others else sorted(set(old) - set(new))
+    if others:
+        stats.unchanged += len(new) - len(outputs)
     replace_file(out / JOURNAL, orjson.dumps(sorted(
         set(pending) | {o.path for o in changed} | set(gone) | {MANIFEST})))
     staged: list[tuple[Path, Path]] = []

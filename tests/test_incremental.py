@@ -582,10 +582,10 @@ def test_outputs_wait_beside_the_site_not_in_memory(work, monkeypatch):
     seen = {}
     real = pipeline.write_site
 
-    def write_site(outputs, out, then=None, manifest=None):
+    def write_site(outputs, out, then=None, manifest=None, others=False):
         seen["in memory"] = [o.path for o in outputs if o.data is not None]
         seen["spilled"] = sum(1 for o in outputs if o.staged and Path(o.staged).is_file())
-        return real(outputs, out, then, manifest)
+        return real(outputs, out, then, manifest, others)
     monkeypatch.setattr(pipeline, "write_site", write_site)
     (templates / "project.html").write_text(
         (templates / "project.html").read_text("utf-8") + "\n", "utf-8")
@@ -666,7 +666,7 @@ def test_build_pauses_the_cycle_collector_and_restores_it(work, monkeypatch):
 
     monkeypatch.setattr(pipeline, "load_content", spy)
     assert gc.isenabled()
-    build(content, site, templates, log=None)
+    build(content, site, templates, log=None, incremental=False)
     assert seen == [False] and gc.isenabled()
     _project_file(content).write_text("year: [", "utf-8")
     with pytest.raises(ContentError):
@@ -1042,7 +1042,7 @@ def test_a_page_given_a_catalog_object_as_it_is_is_refused(work):
     a project or a unit given that way would go unrecorded, so it is a programming error."""
     from jixiao.render import _plain
     content, templates, site, tmp = work
-    catalog = build(content, site, templates, log=None)
+    catalog = build(content, site, templates, log=None, incremental=False)
     with pytest.raises(TypeError, match="read it in a view"):
         _plain({"project": catalog.projects[0]})
     assert _plain({"heading": "x", "n": 3, "sorts": [{"a": "b"}]})

@@ -24,9 +24,14 @@ class SearchBackend(Protocol):
     def index(self, catalog) -> None:
         """Index the catalog; readers switch to it atomically (``publish(prepare(…))``)."""
 
-    def prepare(self, catalog) -> str:
+    def prepare(self, catalog, changed: list[str] | None = None) -> str:
         """Write an index of the catalog that readers do not see yet; returns its name.
-        May run in another process while the site is rendered and written."""
+        May run in another process while the site is rendered and written.  ``changed``:
+        the only projects that changed since the live index (``catalog`` holds those)."""
+
+    def correctable(self) -> list[str] | None:
+        """The projects ``prepare(catalog, changed)`` needs in its catalog besides the
+        changed ones, or None when there is no index to update."""
 
     def publish(self, name: str) -> None:
         """Make the prepared index ``name`` the one readers use, atomically."""
@@ -56,8 +61,12 @@ def index(catalog, out: Path) -> None:
     open_backend(out).index(catalog)
 
 
-def prepare(catalog, out: Path) -> str:
-    return open_backend(out).prepare(catalog)
+def prepare(catalog, out: Path, changed: list[str] | None = None) -> str:
+    return open_backend(out).prepare(catalog, changed)
+
+
+def correctable(out: Path) -> list[str] | None:
+    return open_backend(out).correctable()
 
 
 def publish(out: Path, name: str) -> None:
@@ -69,4 +78,5 @@ def discard(out: Path) -> None:
 
 
 __all__ = ["SearchBackend", "WhooshBackend", "SearchParams", "ParamError", "NoIndex",
-           "parse_params", "open_backend", "index", "prepare", "publish", "discard"]
+           "parse_params", "open_backend", "index", "prepare", "correctable", "publish",
+           "discard"]

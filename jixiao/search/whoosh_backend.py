@@ -7,8 +7,8 @@ import threading
 from pathlib import Path
 
 from .params import SearchParams
-from .whoosh_index import (CURRENT, NoIndex, index_dir, build_index, prepare, publish,
-                           read_current, remove_stale)
+from .whoosh_index import (CURRENT, NoIndex, index_dir, build_index, correctable, prepare,
+                           publish, read_current, remove_stale)
 
 # ``whoosh_search`` (with numpy) is imported by the methods that answer queries: a build,
 # which only writes the index, does not pay for numpy's import.
@@ -31,8 +31,11 @@ class WhooshBackend:
     def index(self, catalog) -> None:
         build_index(catalog, self.out)
 
-    def prepare(self, catalog) -> str:
-        return prepare(catalog, self.out)
+    def prepare(self, catalog, changed: list[str] | None = None) -> str:
+        return prepare(catalog, self.out, changed)
+
+    def correctable(self) -> list[str] | None:
+        return correctable(self.out)
 
     def publish(self, name: str) -> None:
         publish(self.out, name)

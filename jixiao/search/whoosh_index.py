@@ -247,13 +247,14 @@ def add_document(writer, doc: dict) -> None:
     writer.add_document(id=doc["id"], doc=pack(doc), **field_texts(doc))
 
 
-def doc_keys(catalog) -> dict[str, str]:
+def doc_keys(catalog, ids: list[str] | None = None) -> dict[str, str]:
     """project id → a key of everything its search document is made of (the project and
-    its unit; the unit's department is part of the unit)."""
+    its unit; the unit's department is part of the unit): of every project, or of ``ids``."""
     unit_digest = {u.id: catalog.digest("unit", u) for u in catalog.units.values()}
     sha1, digest = hashlib.sha1, catalog.digest
+    projects = catalog.projects if ids is None else map(catalog.project_by_id.__getitem__, ids)
     return {p.id: sha1(f"{INDEX_VERSION}:{digest('project', p)}:{unit_digest[p.unit]}"
-                       .encode()).hexdigest() for p in catalog.projects}
+                       .encode()).hexdigest() for p in projects}
 
 
 def meta_row(catalog, p, order: int) -> list:
@@ -328,6 +329,23 @@ class _Previous:
         for f in os.listdir(path):
             self.files.setdefault(f.partition(".")[0], []).append(path / f)
 
+    def corrected(self, catalog, changed: list[str]) -> tuple[dict, list, list]:
+        """(keys, units, synonyms) of this generation with the keys of the ``changed``
+        projects as ``catalog`` has them now (in site order: a correction moves none)."""
+        keys = dict(self.keys)
+        keys.update(doc_keys(catalog, changed))
+        units = orjson.loads((self.path / "units.json").read_bytes())
+        return keys, units, orjson.loads((self.path / "synonyms.json").read_bytes())
+
+    def rewritten(self) -> list[str]:
+        """The projects an update writes again besides the changed ones: those of the small
+        segments, once there are ``MAX_SMALL_SEGMENTS`` of them (``_update``)."""
+        small = [s for s in self.segments if s.doc_count_all() <= SMALL_DOCS]
+        if len(small) < MAX_SMALL_SEGMENTS:
+            return []
+        return [pid for seg in small for d, pid in enumerate(self.ids[seg.segid])
+                if not seg.is_deleted(d)]
+
     def rows(self) -> dict[str, list]:
         """Each segment's rows of meta.json (``meta_row``), by segment: what an update keeps
         of the documents it keeps (100,000 rows made again took 1.5 s of a one-record
@@ -354,19 +372,27 @@ def build_index(catalog, out: Path) -> Path:
     return publish(out, prepare(catalog, out))
 
 
-def prepare(catalog, out: Path) -> str:
+def prepare(catalog, out: Path, changed: list[str] | None = None) -> str:
     """Write the generation that holds ``catalog`` beside the live one, as a temporary
     directory that readers never open; returns what ``publish`` takes (the directory's
     name, or the generation's when it exists already).  Safe to run in another process
     while the site is rendered and written; if that process is stopped, ``remove_stale``
-    removes what it left."""
+    removes what it left.
+
+    ``changed``: the only projects whose records changed since the live generation (a
+    correction: nothing else changed); ``catalog`` then holds those, their units and the
+    projects ``rewritten`` names, not every project."""
     root = index_dir(out)
     root.mkdir(parents=True, exist_ok=True)
-    keys = doc_keys(catalog)
-    units = unit_docs(catalog)
-    order = [p.id for p in catalog.projects]          # site order
+    prev = _Previous.open(root, read_current(root))
+    if changed is None:
+        keys = doc_keys(catalog)
+        units = unit_docs(catalog)
+        synonyms = [list(g) for g in getattr(catalog, "synonyms", ())]
+    else:                   # the live generation's, with the changed records' keys
+        keys, units, synonyms = prev.corrected(catalog, changed)
+    order = list(keys)                                # site order
     position = dict(zip(order, range(len(order))))
-    synonyms = [list(g) for g in getattr(catalog, "synonyms", ())]
     digest = hashlib.sha256(orjson.dumps([INDEX_VERSION, order, list(map(keys.get, order)),
                                           units, synonyms])).hexdigest()
     name = f"g-{digest[:20]}"
@@ -380,7 +406,6 @@ def prepare(catalog, out: Path) -> str:
         whoosh_index.create_in(str(tmp), schema()).close()
         for f in tmp.glob("_MAIN_*.toc"):
             f.unlink()
-        prev = _Previous.open(root, read_current(root))
         plan = _update(prev, catalog, keys, position, tmp)
         segments, ids = plan if plan is not None else _full(catalog, order, tmp)
         TOC(schema(), segments, 1).write(FileStorage(str(tmp)), "MAIN")
@@ -404,6 +429,14 @@ def prepare(catalog, out: Path) -> str:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return tmp.name
+
+
+def correctable(out: Path) -> list[str] | None:
+    """What ``prepare(…, changed)`` needs in its catalog besides the changed projects (the
+    projects it writes again), or None when there is no live generation to update."""
+    root = index_dir(out)
+    prev = _Previous.open(root, read_current(root))
+    return None if prev is None else prev.rewritten()
 
 
 def publish(out: Path, prepared: str) -> Path:
