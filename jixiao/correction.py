@@ -27,16 +27,19 @@ result with a clean build's, byte for byte, and the next whole build's with it.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+
+import orjson
 
 from . import export
 from .build_state import BuildState, Memory
 from .catalog import Catalog
 from .model import Project, Unit
 from .outputs import Outputs, Parts
-from .reads import Changed, OldProjects, digest, split
+from .reads import OldProjects, _short, digest, split
 from .record_cache import _columns
 from .render import Renderer, _data_subset, _piece
 from .settings import build_date, read_settings
@@ -80,6 +83,7 @@ class Correction:
     count: int                   # projects in the site
     latest: int                  # the latest year (its data files are under /data/ too)
     index_catalog: Catalog       # what the index update reads (``search.correctable``)
+    reads: bytes                 # the reads file of the previous build (``old_reads``)
 
     @property
     def ids(self) -> list[str]:
@@ -90,10 +94,9 @@ class Correction:
         leaves every other file as it is); what the next build reads is the previous
         build's with theirs."""
         r = Renderer(self.catalog, templates, state=state, spill=spill)
-        r._changed = Changed({"r\t" + pid for pid in self.ids})
         try:
             for p in self.changed:
-                r.project(p, self.catalog.origins[("project", p.id)])
+                r.project(p, self.catalog.origins[("project", p.id)], changed=True)
             r.start()
             r.flush()
             for path in state.reads:
@@ -103,7 +106,7 @@ class Correction:
             for making in r.making:
                 making.close()
             r.reading.release()
-        _carry_over(state, r, self.changed)
+        _carry_over(state, r, self.changed, self.reads)
         r.values = None
         if r.outputs.problems:
             raise NotACorrection(r.outputs.problems)
@@ -164,18 +167,28 @@ def _check_reads(path: str, reads: list[str], c: Catalog) -> None:
         raise NotACorrection(f"{path} reads {token!r}")
 
 
-def _carry_over(state: BuildState, r: Renderer, changed: list[Project]) -> None:
+def _carry_over(state: BuildState, r: Renderer, changed: list[Project], saved: bytes) -> None:
     """What the next build reads: the previous build's keys, reads, templates and
     compiled code with this one's; what reads are worth; the projects' hashes with the
-    changed records' (their summaries and totals are the ones saved)."""
+    changed records' (their summaries and totals are the ones saved).  The reads file
+    stays as it is when the outputs made read what they read before (``saved``)."""
     old = state.old
-    for name in ("keys", "reads"):
-        merged = old[name]
-        merged.update(getattr(state, name))
-        setattr(state, name, merged)
+    old["keys"].update(state.keys)
+    state.keys = old["keys"]
+    if all(_saved_reads(saved, path) == reads for path, reads in state.reads.items()):
+        state.reads_kept = True
+    else:
+        old["reads"].update(state.reads)
+        state.reads = old["reads"]
     state.closures = {**old["closures"], **state.closures}
     state.bytecode = {**old["bytecode"], **state.bytecode}
-    state.values = r.values.saved(r.made_reads, old["values"])
+    # what the reads are worth: as saved, but those no output read before (a correction
+    # changes no read's worth but its records', which ``projects`` holds)
+    state.values, values = old["values"], r.values
+    current = r.catalog.project_by_id
+    for t in r.made_reads - state.values.keys():
+        if not (t[1:2] == "\t" and t[0] in "rp" and t[2:] in current):
+            state.values[t] = _short(values(t))
     saved, projects = old["projects"], OldProjects(old["projects"])
     records = projects.records
     at = dict(zip(projects.ids, range(len(projects.ids))))
@@ -184,24 +197,30 @@ def _carry_over(state: BuildState, r: Renderer, changed: list[Project]) -> None:
     state.projects = {**saved, "records": "\n".join(records)}
 
 
-def find(content: Path, strict: bool, memory: Memory, scanned: tuple) -> Correction | None:
+def find(content: Path, strict: bool, memory: Memory, scan, warnings: bool = True
+         ) -> Correction | None:
     """The correction the content is of the previous build into the same folder, or None
     (the whole build then: anything else changed, or a record has a problem, which the
-    whole build reports with every other)."""
+    whole build reports with every other).  ``scan()``: the content walk's result
+    (``validate.scan_result``), asked once the caches are read; ``warnings``: whether the
+    build says the records' warnings (else they are not read)."""
     from . import search
     from .search import static_index
     state, cache = memory.state, memory.records
     if strict or state is None or not state.old["keys"] or state.old["inputs"] != state.inputs \
             or unfinished(state.out):         # (a write was stopped: what it replaced is unsure)
         return None
-    unsafe, unit_paths, project_paths, stats = scanned
-    cached = cache.stats() if stats is not None and not unsafe else None
-    if cached is None or len(cached) != len(unit_paths) + len(project_paths):
+    cached = cache.stats()                    # (while the content is walked)
+    unsafe, unit_paths, project_paths, stats = scan()
+    if cached is None or stats is None or unsafe or len(stats) != len(cached):
         return None
-    changed = [path for path in project_paths if cached.get(path) != stats.get(path)]
+    changed = sorted(path for path, _ in stats.items() - cached.items())
     if len(changed) > MAX_RECORDS or any(path not in cached for path in changed) \
-            or any(cached.get(path) != stats.get(path) for path in unit_paths):
+            or len(unit_paths) + len(project_paths) != len(stats):
         return None
+    units = {path.rsplit(os.sep, 2)[-2]: path for path in unit_paths}
+    if not set(changed).isdisjoint(unit_paths):
+        return None                           # a unit changed
     records = _read_changed(cache, changed, state)
     settings, problems = read_settings(content)
     pages, more = _read_pages(content)
@@ -209,25 +228,22 @@ def find(content: Path, strict: bool, memory: Memory, scanned: tuple) -> Correct
     if records is None or problems or more or rewritten is None or (
             settings.static_search and len(project_paths) < static_index.PARALLEL_FROM):
         return None     # (a small site's static index is made from every project's record)
-        return None
     missing = state.missing()
     if missing is None or missing:
         return None
-    reads = state.old["reads"]
-    for read in records:
+    saved = state.old_reads()
+    for read in records:      # its page and its JSON read its record, and no other output
         pid = read.record.id
-        own = {f"projects/{pid}/index.html", f"projects/{pid}.json"}
-        needle = f"\nr\t{pid}\n"
-        if not own <= reads.keys() or any(needle in saved for path, saved in reads.items()
-                                          if path not in own):
+        own = (f"projects/{pid}/index.html", f"projects/{pid}.json")
+        if not all(path in state.old["keys"] for path in own) \
+                or saved.count(b"\\nr\\t" + pid.encode() + b"\\n") != len(own):
             return None
-    units = {path.rsplit(os.sep, 2)[-2]: path for path in unit_paths}
     if any(read.record.unit not in units for read in records):
         return None
-    warnings = sorted([w for read in records for w in read.warnings] + [
+    said = sorted([w for read in records for w in read.warnings] + [
         w for shown, row in cache.rows("warnings != '[]'").items() if shown not in changed
-        for w in cache.entry(shown, row).warnings])
-    make = partial(_catalog, cache, records, units, pages, settings, content, warnings)
+        for w in cache.entry(shown, row).warnings]) if warnings else []
+    make = partial(_catalog, cache, records, units, pages, settings, content, said)
     rows = {}
     for uid in {read.record.unit for read in records}:       # their units' projects
         folder = units[uid][:-len("unit.yaml")]              # …/<unit>/: a range of paths
@@ -237,7 +253,20 @@ def find(content: Path, strict: bool, memory: Memory, scanned: tuple) -> Correct
     index_catalog = make(_rows_in(cache, "id", rewritten)) if rewritten else catalog
     latest = max(int(name.split("/")[1]) for name in state.old["pieces"])
     return Correction(catalog, [read.record for read in records], len(project_paths), latest,
-                      index_catalog)
+                      index_catalog, saved)
+
+
+def _saved_reads(saved: bytes, path: str) -> str | None:
+    """What output ``path`` read as the reads file ``saved`` has it (found in its bytes,
+    not parsed whole), or None."""
+    at = saved.find(orjson.dumps(path) + b":")
+    if at < 0:
+        return None
+    value = _JSON_STRING.match(saved, at + len(orjson.dumps(path)) + 1)
+    return None if value is None else orjson.loads(value.group())
+
+
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
 
 
 @dataclass

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import fcntl
+import functools
 
 import gc
 import os
@@ -244,13 +245,14 @@ def _build(content: Path, out: Path, templates: Path, log, strict: bool, increme
         memory = None
         try:
             memory = Memory.load(Path(out), code_version(), incremental)
-            scanned = scan_result(content, scanning)
+            scanned = functools.cache(lambda: scan_result(content, scanning))
             if memory.state is not None:     # all but the records, as the next build sees it
                 memory.state.inputs = inputs(content, templates)
             # records edited in place, nothing else: what they touch alone (``correction``)
-            correction = corrections and find_correction(content, strict, memory, scanned)
+            correction = corrections and find_correction(content, strict, memory, scanned,
+                                                         warnings=bool(log))
             catalog = (correction.catalog if correction else
-                       load_content(content, strict, memory.records, scanned=scanned))
+                       load_content(content, strict, memory.records, scanned=scanned()))
         except BaseException:
             for started in (scanning, memory):
                 if started is not None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import operator
 import os
 import sqlite3
 from contextlib import contextmanager
@@ -102,22 +103,21 @@ class RecordCache:
         """The rows ``where`` (an SQL condition on the records table, with ``params``), as
         ``old`` holds them; None when there is no cache of this version."""
         return self._select(f"SELECT {_ROW} FROM records" + (f" WHERE {where}" if where else ""),
-                            params, lambda row: (row[0], row[1:]))
+                            params, lambda rows: ((row[0], row[1:]) for row in rows))
 
     def stats(self) -> dict[str, tuple] | None:
         """path → (size, mtime_ns) of every row (0.09 s at 100,000 projects, against 0.67 s
         for every row whole); None when there is no cache of this version."""
-        return self._select("SELECT path, size, mtime_ns FROM records", (),
-                            lambda row: (row[0], row[1:]))
+        return self._select("SELECT path, size, mtime_ns FROM records", (), _stat_items)
 
-    def _select(self, sql: str, params, item) -> dict | None:
+    def _select(self, sql: str, params, items) -> dict | None:
         if self.folder is None:
             return None
         try:
             with _connect(self.folder / self.FILE, create=False) as db:
                 if db.execute("SELECT version FROM meta").fetchone() != (self.version,):
                     return None
-                return dict(map(item, db.execute(sql, params)))
+                return dict(items(db.execute(sql, params).fetchall()))
         except (sqlite3.Error, OSError):    # missing, truncated or foreign: start afresh
             return None
 
@@ -199,6 +199,11 @@ class RecordCache:
         if len(self.kept) + replaced == len(self.old):
             return []
         return [shown for shown in self.old if shown not in self.kept and shown not in self.new]
+
+
+def _stat_items(rows: list) -> zip:
+    """(path, (size, mtime_ns)) of each row, made in C (105,000 rows)."""
+    return zip(map(operator.itemgetter(0), rows), map(operator.itemgetter(1, 2), rows))
 
 
 class _JSON:

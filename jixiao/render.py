@@ -234,16 +234,17 @@ class Renderer:
         self.outputs.add(path, html, source)
         self.rendered += 1
 
-    def project(self, p: Project, origin: str) -> None:
+    def project(self, p: Project, origin: str, changed: bool = False) -> None:
         """A project's page, and its data (its JSON and its rows of the data files: one
         job, which reads the same): kept, or made by the workers ``start`` starts.
-        ``flush`` adds them, in this order."""
+        ``flush`` adds them, in this order.  ``changed``: made, without asking (its record
+        changed: a correction's)."""
         page, data = f"projects/{p.id}/index.html", f"projects/{p.id}.json"
-        self.deferred.append((page, origin, "page", p.id, self._reuse(page)))
+        self.deferred.append((page, origin, "page", p.id, None if changed else self._reuse(page)))
         if self.state is None:          # no data file is made of pieces: its JSON alone
             self.deferred.append((data, origin, "json", p.id, None))
             return
-        reuse = self._reuse(data)
+        reuse = None if changed else self._reuse(data)
         if reuse is not None and not self.state.has_pieces(p.id, reuse[0],
                                                            export.year_paths(p.year)):
             reuse = None

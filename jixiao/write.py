@@ -253,7 +253,9 @@ def write_site(outputs: Outputs, out: Path,
             stale.unlink()
             stats.removed += 1
             _prune(stale.parent, out)
-    replace_file(out / MANIFEST, orjson.dumps(new, option=orjson.OPT_SORT_KEYS))
+    # (sorted; a correction's paths are all in the manifest already, which was sorted)
+    replace_file(out / MANIFEST, orjson.dumps(new, option=0 if others and len(new) == len(old)
+                                              else orjson.OPT_SORT_KEYS))
     if then is not None:
         then(stats)
     (out / JOURNAL).unlink()

@@ -19,10 +19,9 @@ from test_incremental import (_edit, _project_file, _rebuild_and_compare,  # noq
 def _whole_rebuild_makes_nothing(content, templates, site, tmp, monkeypatch) -> None:
     """A whole rebuild right after: every key, read and piece the correction left is what
     a whole build would have left, so it makes nothing again and equals a clean build."""
+    from jixiao import pipeline
     with monkeypatch.context() as m:
-        m.setattr(correction, "find", lambda *a: None)
-        from jixiao import pipeline
-        m.setattr(pipeline, "find_correction", lambda *a: None)
+        m.setattr(pipeline, "find_correction", lambda *a, **k: None)
         t = _rebuild_and_compare(content, templates, site, tmp)
     assert not t.correction and t.rendered == 0
 
@@ -214,3 +213,42 @@ def test_a_correction_with_the_static_index(work, monkeypatch):
     _goal(_project_file(content))
     t = _rebuild_and_compare(content, templates, site, tmp)
     assert t.correction and (site / "search" / "index" / "current.json").is_file()
+
+
+def test_a_page_that_comes_to_read_more_of_what_it_may_read_saves_its_reads(work, monkeypatch):
+    """The page made for a correction reads a free page it did not read before: its reads
+    are saved with the others (the reads file is written again), and the next whole
+    rebuild keeps it."""
+    from jixiao import render, views
+    content, templates, site, tmp = work
+    real = views.project_view
+    monkeypatch.setattr(render, "project_view", lambda c, p, s: {
+        **real(c, p, s),
+        "x": c.page("about").title if "更正" in (p.goals.overall or "") else None})
+    reads = site / ".build-cache" / "reads.json"
+    before = reads.read_bytes()
+    _goal(_project_file(content))
+    t = _rebuild_and_compare(content, templates, site, tmp)
+    assert t.correction and reads.read_bytes() != before
+    assert b"page\\tabout" in reads.read_bytes()
+    _whole_rebuild_makes_nothing(content, templates, site, tmp, monkeypatch)
+
+
+def test_a_correction_that_reads_as_before_leaves_the_reads_file(work):
+    content, templates, site, tmp = work
+    reads = site / ".build-cache" / "reads.json"
+    before = reads.stat().st_mtime_ns
+    _goal(_project_file(content))
+    assert _rebuild_and_compare(content, templates, site, tmp).correction
+    assert reads.stat().st_mtime_ns == before
+
+
+def test_a_reads_file_of_another_build_is_not_read(work):
+    """The state names the reads file it was saved with: another one (a restored copy, a
+    build stopped between the two files) is not used, and everything is made again."""
+    content, templates, site, tmp = work
+    reads = site / ".build-cache" / "reads.json"
+    reads.write_bytes(reads.read_bytes().replace(b'{"id":"', b'{"id":"X', 1))
+    _goal(_project_file(content))
+    t = _rebuild_and_compare(content, templates, site, tmp)
+    assert not t.correction and t.rendered > 100

@@ -223,8 +223,10 @@ def test_nothing_the_build_reads_back_is_pickle(work):
     _edit(_project_file(content), "target: '>=95%'", "target: '>=96%'")
     build(content, site, templates, log=None)
     cache = site / ".build-cache"
-    assert sorted(p.name for p in cache.iterdir()) == ["records.sqlite", "render.json"]
+    assert sorted(p.name for p in cache.iterdir()) == ["reads.json", "records.sqlite",
+                                                       "render.json"]
     json.loads((cache / "render.json").read_text("utf-8"))
+    json.loads((cache / "reads.json").read_text("utf-8"))
     with sqlite3.connect(cache / "records.sqlite") as db:
         checks = [row[0] for row in db.execute("SELECT warnings FROM records")]
         types = {type(v) for row in db.execute("SELECT * FROM records") for v in row}
@@ -1048,10 +1050,18 @@ def test_a_page_given_a_catalog_object_as_it_is_is_refused(work):
     assert _plain({"heading": "x", "n": 3, "sorts": [{"a": "b"}]})
 
 
+def _saved_reads(site: Path) -> dict[str, str]:
+    """Each output's reads as saved (``reads.joined``), in the reads file the state names."""
+    state = json.loads((site / ".build-cache" / "render.json").read_text("utf-8"))
+    saved = json.loads((site / ".build-cache" / "reads.json").read_text("utf-8"))
+    assert saved["id"] == state["reads"]
+    return saved["reads"]
+
+
 def _saved_values(site: Path) -> tuple[dict, set]:
     """The values a build saved, and every read of its outputs but its projects' own."""
     saved = json.loads((site / ".build-cache" / "render.json").read_text("utf-8"))
-    every = {t for s in saved["reads"].values() for t in s.strip("\n").split("\n")}
+    every = {t for s in _saved_reads(site).values() for t in s.strip("\n").split("\n")}
     ids = saved["projects"]["ids"].split("\n")
     return saved["values"], every - {k + pid for pid in ids for k in ("r\t", "p\t")}
 
@@ -1086,7 +1096,7 @@ def test_reads_are_kept_as_plain_json_and_evaluated_against_the_new_catalog(work
     page what totals read of every project; a project page its own record."""
     import json
     content, templates, site, tmp = work
-    saved = json.loads((site / ".build-cache" / "render.json").read_text("utf-8"))["reads"]
+    saved = _saved_reads(site)
     assert all(s.startswith("\n") and s.endswith("\n") for s in saved.values())
     reads = {path: s.strip("\n").split("\n") for path, s in saved.items()}
     unit = reads["units/sh-gjjglzx/index.html"]             # its view reads the list whole
