@@ -189,12 +189,12 @@ def _carry_over(state: BuildState, r: Renderer, changed: list[Project], saved: b
     for t in r.made_reads - state.values.keys():
         if not (t[1:2] == "\t" and t[0] in "rp" and t[2:] in current):
             state.values[t] = _short(values(t))
-    saved, projects = old["projects"], OldProjects(old["projects"])
+    projects = OldProjects(old["projects"])
     records = projects.records
     at = dict(zip(projects.ids, range(len(projects.ids))))
     for p in changed:
         records[at[p.id]] = r.catalog.digests[("project", p.id)]
-    state.projects = {**saved, "records": "\n".join(records)}
+    state.projects = {**old["projects"], "records": "\n".join(records)}
 
 
 def find(content: Path, strict: bool, memory: Memory, scan, warnings: bool = True
