@@ -221,6 +221,11 @@ def build(content: Path, out: Path, templates: Path = TEMPLATES, log="stderr",
     the search index updates only the documents that changed.  The result is the same
     as a clean build's (tests/test_incremental.py).
 
+    When only records were edited in place since that build, and nothing else changed,
+    the build is a correction (``correction.py``): it makes what those records touch
+    alone, and returns a catalog of them, their units and their units' projects (with the
+    site's settings and pages) instead of every project.
+
     One build at a time writes into ``out``: a second one (``serve``'s watcher and a build
     by hand, two deploy jobs) waits for the first, saying so, instead of interleaving
     their data files.
