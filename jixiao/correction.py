@@ -251,7 +251,7 @@ def find(content: Path, strict: bool, memory: Memory, scan, warnings: bool = Tru
                                (folder, folder[:-1] + chr(ord(folder[-1]) + 1))))
     catalog = make(rows)
     index_catalog = make(_rows_in(cache, "id", rewritten)) if rewritten else catalog
-    latest = max(int(name.split("/")[1]) for name in state.old["pieces"])
+    latest = max((int(name.split("/")[1]) for name in state.old["pieces"]), default=0)
     return Correction(catalog, [read.record for read in records], len(project_paths), latest,
                       index_catalog, saved)
 
