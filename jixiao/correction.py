@@ -41,7 +41,7 @@ from .model import Project, Unit
 from .outputs import Outputs, Parts
 from .reads import OldProjects, _short, digest, split
 from .record_cache import _columns
-from .render import Renderer, _data_subset, _piece
+from .render import Renderer, _piece, latest_data_file, pieces_key, unit_data_files
 from .settings import build_date, read_settings
 from .stored import StoredProject
 from .validate import _read_one, _read_pages
@@ -129,7 +129,7 @@ class Correction:
                 raise NotACorrection(f"{paths[0]} is not the file written")
             keys = [r.piece_keys[pid] if pid in made else old_keys.get(f"projects/{pid}.json")
                     for pid in ids]
-            parts = digest("\n".join(keys))
+            parts = pieces_key(keys)
             for which, path in enumerate(paths):
                 head, sep, tail = export.DATA[which][1:]
                 items = [(pid, key, partial(_piece, r, c, made[pid], which) if pid in made
@@ -137,14 +137,10 @@ class Correction:
                 r.data(path, partial(state.assemble, path, head, sep, tail, items),
                        f"site route /years/{year}/", parts)
                 if year == self.latest:
-                    r.data(f"data/{export.DATA[which][0]}",
-                           partial(r.outputs.read, path, r.out), "site route /data/", parts)
+                    latest_data_file(r, c, which, year, parts)
         for uid in sorted({p.unit for p in self.changed}):
-            u, projects = c.units[uid], c.by_unit[uid]
-            parts = digest("\n".join(r.piece_keys[p.id] for p in projects))
-            for which in range(1, len(export.DATA)):
-                r.data(export.data_path(u.url.lstrip("/"), u.id, which),
-                       partial(_data_subset, r, c, which, projects), f"site route {u.url}", parts)
+            unit_data_files(r, c, c.units[uid],
+                            pieces_key(r.piece_keys[p.id] for p in c.by_unit[uid]))
 
 
 def _not_on_disk():

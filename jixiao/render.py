@@ -497,7 +497,7 @@ def _all_outputs(r: Renderer) -> Outputs:
     # their keys (one per project: its JSON and its CSV rows are made together).
     # (hashed once per list of projects, for its three files)
     keys = r.state and r.piece_keys.__getitem__
-    parts = lambda projects: r.state and digest("\n".join(map(keys, map(_id, projects))))
+    parts = lambda projects: r.state and pieces_key(map(keys, map(_id, projects)))
     kinds = range(len(export.DATA))
     year_parts = {year: parts(projects) for year, projects in c.by_year.items()}
     for year, projects in c.by_year.items():
@@ -506,16 +506,11 @@ def _all_outputs(r: Renderer) -> Outputs:
             r.data(path, lambda w=which, ps=projects, path=path: _data_file(r, c, w, ps, path),
                    f"site route /years/{year}/", year_parts[year])
     for which in kinds:
-        r.data(f"data/{export.DATA[which][0]}",
-               lambda w=which: _latest(r, c, w),
-               "site route /data/", c.years and year_parts[c.years[0]])
+        latest_data_file(r, c, which, c.years[0] if c.years else None,
+                         c.years and year_parts[c.years[0]])
     r.data("data/index.json", export.data_index(c), "site route /data/")
     for u in c.units.values():
-        unit_parts = parts(c.by_unit[u.id])
-        for which in kinds[1:]:
-            r.data(export.data_path(u.url.lstrip("/"), u.id, which),
-                   lambda w=which, ps=c.by_unit[u.id]: _data_subset(r, c, w, ps),
-                   f"site route {u.url}", unit_parts)
+        unit_data_files(r, c, u, parts(c.by_unit[u.id]))
 
     for page in c.pages:                          # after the routes: a clash names the page
         r.page(f"{page.slug}/index.html", "page.html", page.path,
@@ -571,13 +566,30 @@ def _data_file(r: Renderer, c: Catalog, which: int, projects, path: str) -> byte
                              for p in projects))
 
 
-def _latest(r: Renderer, c: Catalog, which: int) -> bytes | Parts:
-    """The latest year's data file ``which`` again, at its documented /data/ URL; in an
+def pieces_key(keys) -> str:
+    """The key of a data file made of pieces with these ``keys``, in order."""
+    return digest("\n".join(keys))
+
+
+def latest_data_file(r: Renderer, c: Catalog, which: int, latest: int | None, parts) -> None:
+    """The ``latest`` year's data file ``which`` again, at its documented /data/ URL; in an
     incremental build as pieces, so that the next checks the file on disk by its identity
-    (as every data file: the files other tools are likeliest to touch)."""
-    data = (r.outputs.read(export.year_paths(c.years[0])[which], r.out) if c.years
-            else export.data_file(c, which, []))
-    return data if r.state is None or isinstance(data, Parts) else Parts([data])
+    (as every data file: the files other tools are likeliest to touch).  ``parts``: the
+    year's ``pieces_key``."""
+    def make():
+        data = (r.outputs.read(export.year_paths(latest)[which], r.out) if latest is not None
+                else export.data_file(c, which, []))
+        return data if r.state is None or isinstance(data, Parts) else Parts([data])
+    r.data(f"data/{export.DATA[which][0]}", make, "site route /data/", parts)
+
+
+def unit_data_files(r: Renderer, c: Catalog, u, parts) -> None:
+    """A unit's CSVs (its projects' pieces of their years' files); ``parts``: the unit's
+    projects' ``pieces_key``."""
+    for which in range(1, len(export.DATA)):
+        r.data(export.data_path(u.url.lstrip("/"), u.id, which),
+               lambda w=which, ps=c.by_unit[u.id]: _data_subset(r, c, w, ps),
+               f"site route {u.url}", parts)
 
 
 def _data_subset(r: Renderer, c: Catalog, which: int, projects) -> bytes | Parts:
