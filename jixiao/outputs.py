@@ -86,6 +86,15 @@ class Outputs:
         with open(o.staged or os.path.join(out, o.path), "rb") as f:
             return f.read()
 
+    def same_as(self, path: str, out) -> bytes | Parts | Staged:
+        """The bytes of output ``path`` for another output: with a spill, the file it was
+        made into (or kept as) under a second name, hard-linked rather than copied (the
+        latest year's data files again under /data/: 185 MB at 100,000 projects)."""
+        o = self.files[path.lower()]
+        if self.spill is None or o.data is not None:
+            return self.read(path, out)
+        return Staged(self.spill.link(o.staged or os.path.join(out, o.path)), o.digest)
+
     def __iter__(self):
         """In path order (sorted once for the sitemap, the write and the log: 0.1 s a time
         at 216,855 outputs)."""

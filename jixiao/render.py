@@ -27,7 +27,7 @@ from .catalog import INDICATOR_SAMPLE, Catalog, year_groups
 from .derive import level_label
 from .filters import FILTERS, GLOBALS
 from .model import Project
-from .outputs import Outputs, Parts
+from .outputs import Outputs, Parts, Staged
 from .parallel import forked_pool
 from .problems import ContentError, Problem
 from .reads import SUMMARY, Changed, Reading, Values, digest, joined, split
@@ -572,14 +572,16 @@ def pieces_key(keys) -> str:
 
 
 def latest_data_file(r: Renderer, c: Catalog, which: int, latest: int | None, parts) -> None:
-    """The ``latest`` year's data file ``which`` again, at its documented /data/ URL; in an
-    incremental build as pieces, so that the next checks the file on disk by its identity
-    (as every data file: the files other tools are likeliest to touch).  ``parts``: the
-    year's ``pieces_key``."""
+    """The ``latest`` year's data file ``which`` again, at its documented /data/ URL: the
+    same file under a second name (``Outputs.same_as``); in an incremental build recorded
+    by its identity, so that the next checks the file on disk (as every data file: the
+    files other tools are likeliest to touch).  ``parts``: the year's ``pieces_key``."""
     def make():
-        data = (r.outputs.read(export.year_paths(latest)[which], r.out) if latest is not None
-                else export.data_file(c, which, []))
-        return data if r.state is None or isinstance(data, Parts) else Parts([data])
+        data = (r.outputs.same_as(export.year_paths(latest)[which], r.out)
+                if latest is not None else export.data_file(c, which, []))
+        if r.state is None or isinstance(data, Parts):
+            return data
+        return Staged(data.file, None) if isinstance(data, Staged) else Parts([data])
     r.data(f"data/{export.DATA[which][0]}", make, "site route /data/", parts)
 
 

@@ -142,6 +142,19 @@ class Spill:
         _write_file(path, data)
         return path, None if isinstance(data, Parts) else _digest(data)
 
+    def link(self, source: str) -> str:
+        """A second name for the file ``source`` (a spilled output, or a file of the site),
+        where ``__call__`` would put a copy of it: the same bytes, not written again (a
+        copy where the file system has no hard links)."""
+        self.count += 1
+        path = os.path.join(self.folder, f"{os.getpid()}-{self.count}")
+        try:
+            os.link(source, path, follow_symlinks=False)
+        except OSError:
+            shutil.copyfile(source, path, follow_symlinks=False)
+            os.chmod(path, 0o644)
+        return path
+
     def remove(self) -> None:
         if self.folder.is_symlink() or self.folder.is_file():     # not ours to walk into
             self.folder.unlink()

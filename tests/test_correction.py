@@ -65,7 +65,42 @@ def test_corrections_in_two_units_and_years_one_after_another(work, monkeypatch)
         t = _rebuild_and_compare(content, templates, site, tmp)
         assert t.correction and t.rendered == _made(content, a, b)
     assert "二" in (site / "data" / "projects.json").read_text("utf-8")
+    assert (site / "data" / "projects.json").samefile(site / f"years/{latest}/{latest}-projects.json")
     _whole_rebuild_makes_nothing(content, templates, site, tmp, monkeypatch)
+
+
+def test_a_latest_data_file_deleted_by_hand_comes_back_as_the_years_file(work):
+    """/data/projects.json is the latest year's file under a second name: deleted by hand,
+    the next build names that file again (its identity changed with its links: the
+    whole build), and a correction of that year after it keeps the two one file."""
+    content, templates, site, tmp = work
+    latest = max(int(f.parent.name) for f in content.glob("*/*/*.yaml"))
+    year_file = site / f"years/{latest}/{latest}-projects.json"
+    (site / "data" / "projects.json").unlink()
+    t = _rebuild_and_compare(content, templates, site, tmp)
+    assert not t.correction and (site / "data" / "projects.json").samefile(year_file)
+    _goal(next(f for f in content.glob(f"*/{latest}/*.yaml")))
+    t = _rebuild_and_compare(content, templates, site, tmp)
+    assert t.correction and (site / "data" / "projects.json").samefile(year_file)
+
+
+def test_without_hard_links_the_latest_data_files_are_copies(work, monkeypatch):
+    """Where the file system has no hard links (os.link fails), /data/ holds copies."""
+    import os
+    link = os.link
+
+    def no_links(source, name, **kwargs):          # (the search index links its segments)
+        if ".staging" in str(name):
+            raise OSError("hard links are not supported here")
+        return link(source, name, **kwargs)
+    content, templates, site, tmp = work
+    monkeypatch.setattr(os, "link", no_links)
+    latest = max(int(f.parent.name) for f in content.glob("*/*/*.yaml"))
+    _goal(next(f for f in content.glob(f"*/{latest}/*.yaml")))
+    t = _rebuild_and_compare(content, templates, site, tmp)
+    data, year_file = site / "data" / "projects.json", site / f"years/{latest}/{latest}-projects.json"
+    assert t.correction and not data.samefile(year_file)
+    assert data.read_bytes() == year_file.read_bytes() and data.stat().st_mode & 0o777 == 0o644
 
 
 def test_a_file_written_again_with_the_same_bytes_changes_nothing(work, monkeypatch):
