@@ -169,6 +169,10 @@ def _carry_over(state: BuildState, r: Renderer, changed: list[Project], saved: b
     changed records' (their summaries and totals are the ones saved).  The reads file
     stays as it is when the outputs made read what they read before (``saved``)."""
     old = state.old
+    changes = state.changes = {      # what ``BuildState.save`` keeps as a delta of the state
+        "keys": dict(state.keys), "closures": dict(state.closures),
+        "bytecode": dict(state.bytecode), "outputs": [o.path for o in r.outputs],
+        "records": {p.id: r.catalog.digests[("project", p.id)] for p in changed}}
     old["keys"].update(state.keys)
     state.keys = old["keys"]
     if all(_saved_reads(saved, path) == reads for path, reads in state.reads.items()):
@@ -182,14 +186,15 @@ def _carry_over(state: BuildState, r: Renderer, changed: list[Project], saved: b
     # changes no read's worth but its records', which ``projects`` holds)
     state.values, values = old["values"], r.values
     current = r.catalog.project_by_id
+    changes["values"] = {}
     for t in r.made_reads - state.values.keys():
         if not (t[1:2] == "\t" and t[0] in "rp" and t[2:] in current):
-            state.values[t] = _short(values(t))
+            state.values[t] = changes["values"][t] = _short(values(t))
     projects = OldProjects(old["projects"])
     records = projects.records
     at = dict(zip(projects.ids, range(len(projects.ids))))
-    for p in changed:
-        records[at[p.id]] = r.catalog.digests[("project", p.id)]
+    for pid, record in changes["records"].items():
+        records[at[pid]] = record
     state.projects = {**old["projects"], "records": "\n".join(records)}
 
 

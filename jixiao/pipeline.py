@@ -273,7 +273,8 @@ def _build(content: Path, out: Path, templates: Path, log, strict: bool, increme
         if log:
             print(f"  {'':<10} {describe_counts(outputs)}", file=log)
         with t.step("write"):           # what the next build reuses is saved with the site
-            stats = write_site(outputs, out, then=lambda written: memory.commit(written.manifest),
+            stats = write_site(outputs, out, then=lambda written: memory.commit(
+                                   written.manifest, correction=bool(correction)),
                                manifest=memory.state and memory.state.written,
                                others=bool(correction))
         with t.step("index"):

@@ -215,7 +215,9 @@ def write_site(outputs: Outputs, out: Path,
     (the build state, whose keys say which outputs are current).  ``manifest``: the
     manifest as this build read it already (22 MB at 100,000 projects), else read here.
     ``others``: ``outputs`` are the outputs that may have changed, and every other file of
-    the manifest stays as it is (a correction), instead of every output."""
+    the manifest stays as it is (a correction), instead of every output; the manifest
+    file is then left to ``then`` (``BuildState.save`` keeps a correction's entries
+    beside it)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     old = read_manifest(out) if manifest is None else manifest
@@ -266,9 +268,8 @@ def write_site(outputs: Outputs, out: Path,
             stale.unlink()
             stats.removed += 1
             _prune(stale.parent, out)
-    # (sorted; a correction's paths are all in the manifest already, which was sorted)
-    replace_file(out / MANIFEST, orjson.dumps(new, option=0 if others and len(new) == len(old)
-                                              else orjson.OPT_SORT_KEYS))
+    if not others:      # (a correction's entries are saved with the build state's delta)
+        replace_file(out / MANIFEST, orjson.dumps(new, option=orjson.OPT_SORT_KEYS))
     if then is not None:
         then(stats)
     (out / JOURNAL).unlink()

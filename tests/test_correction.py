@@ -287,3 +287,63 @@ def test_a_reads_file_of_another_build_is_not_read(work):
     _goal(_project_file(content))
     t = _rebuild_and_compare(content, templates, site, tmp)
     assert not t.correction and t.rendered > 100
+
+
+def _state_files(site) -> dict:
+    """The bytes of the build state's whole files (the manifest and render.json)."""
+    from jixiao.build_state import BuildState
+    return {name: (site / name).read_bytes() for name in (".manifest.json", BuildState.FILE)}
+
+
+def test_corrections_save_a_delta_of_the_state_and_a_whole_build_folds_it_in(work, monkeypatch):
+    """A correction leaves the state and the manifest as they are and saves what it
+    changed beside them; the next correction adds to it (each one read back with what the
+    ones before changed: equal to a clean build, and a whole rebuild after makes nothing);
+    a whole build saves the state whole and removes the delta."""
+    import json
+    from jixiao.build_state import BuildState
+    content, templates, site, tmp = work
+    files = sorted(content.glob("*/*/*.yaml"))
+    a = files[0]
+    b = next(f for f in files if f.parent != a.parent)
+    whole, delta = _state_files(site), site / BuildState.DELTA
+    assert not delta.exists()
+    for n, path in enumerate((a, b, a)):
+        _goal(path, f"（第{n}次更正）")
+        t = _rebuild_and_compare(content, templates, site, tmp)
+        assert t.correction and _state_files(site) == whole
+        saved = json.loads(delta.read_bytes())
+        assert set(saved["records"]) == {p.stem for p in (a, b, a)[:n + 1]}
+        assert f"projects/{path.stem}/index.html" in saved["manifest"]
+    _whole_rebuild_makes_nothing(content, templates, site, tmp, monkeypatch)
+    assert not delta.exists() and _state_files(site) != whole
+
+
+def test_a_delta_past_its_share_of_the_state_saves_the_whole_state(work, monkeypatch):
+    from jixiao.build_state import BuildState
+    content, templates, site, tmp = work
+    monkeypatch.setattr(BuildState, "DELTA_SHARE", 10 ** 9)
+    monkeypatch.setattr(BuildState, "DELTA_MIN", 0)
+    whole = _state_files(site)
+    _goal(_project_file(content))
+    t = _rebuild_and_compare(content, templates, site, tmp)
+    assert t.correction and not (site / BuildState.DELTA).exists()
+    assert all(a != b for a, b in zip(_state_files(site).values(), whole.values()))
+    _whole_rebuild_makes_nothing(content, templates, site, tmp, monkeypatch)
+
+
+def test_a_delta_of_another_state_is_not_read(work, monkeypatch):
+    """A delta whose base is not the state beside it (restored from elsewhere, or left
+    by a build stopped between the two) is ignored: the build still equals a clean one."""
+    import json
+    from jixiao.build_state import BuildState
+    content, templates, site, tmp = work
+    _goal(_project_file(content))
+    build(content, site, templates, log=None)
+    delta = site / BuildState.DELTA
+    saved = json.loads(delta.read_bytes())
+    saved["base"] = "ANOTHERSTATE"
+    delta.write_text(json.dumps(saved))
+    _goal(_project_file(content), "（再次）")
+    _rebuild_and_compare(content, templates, site, tmp)
+    _whole_rebuild_makes_nothing(content, templates, site, tmp, monkeypatch)
