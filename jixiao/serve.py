@@ -374,25 +374,12 @@ def _fewer_malloc_arenas(arenas: int = 2) -> None:
 
 # ── the preview/production server ───────────────────────────────────────────
 
-def _snapshot(dirs) -> dict:
-    seen = {}
-    for top in dirs:
-        for folder, subdirs, files in os.walk(top):
-            subdirs[:] = [d for d in subdirs if not d.startswith(".")]
-            for name in files:
-                if name.startswith(".") or name.endswith(("~", ".swp", ".tmp")):
-                    continue
-                path = os.path.join(folder, name)
-                try:
-                    st = os.stat(path)
-                except OSError:
-                    continue
-                seen[path] = (st.st_mtime_ns, st.st_size)
-    return seen
-
-
 class Watcher(threading.Thread):
-    """Polls content/ and templates/ every ``interval`` s; rebuilds on change.
+    """Watches content/ and templates/ and rebuilds on a change, with the system's file
+    events (inotify and the like, through watchfiles): a quiet server costs nothing,
+    whatever the size of content/ (polling walked and stat-ed every file each second:
+    ~1.3 s of CPU per poll at 100,000 projects).  Where the system gives no events (or
+    not for so many folders), it polls every ``interval`` s.
 
     A failed rebuild prints its problems and the previous site keeps being served.
     """
@@ -402,15 +389,34 @@ class Watcher(threading.Thread):
         super().__init__(name="jixiao-watch", daemon=True)
         self.content, self.out, self.templates, self.app = content, out, templates, app
         self.interval, self.log = interval, log
+        self.roots = [Path(content).resolve(), Path(templates).resolve()]
         self.stop = threading.Event()
-        self.before = _snapshot([content, templates])
+
+    def relevant(self, change, path: str) -> bool:
+        """Whether a change is one the build reads: not in a hidden file or folder, nor an
+        editor's backup, swap or temporary file (``x.yaml~``, ``.x.yaml.swp``)."""
+        path = Path(path)
+        root = next((r for r in self.roots if path.is_relative_to(r)), None)
+        if root is None:
+            return False
+        parts = path.relative_to(root).parts
+        return bool(parts) and not any(part.startswith(".") for part in parts) \
+            and not parts[-1].endswith(("~", ".swp", ".tmp"))
 
     def run(self):
-        while not self.stop.wait(self.interval):
-            now = _snapshot([self.content, self.templates])
-            if now != self.before:
-                self.before = now
-                self.rebuild()
+        from watchfiles import watch
+        for polling in (None, True):
+            try:
+                for _ in watch(*self.roots, watch_filter=self.relevant, stop_event=self.stop,
+                               raise_interrupt=False, force_polling=polling,
+                               poll_delay_ms=int(self.interval * 1000)):
+                    self.rebuild()
+                return
+            except Exception as exc:             # no events here (a file system, a limit)
+                if polling or self.stop.is_set():
+                    raise
+                print(f"cannot watch {self.content} with file events ({exc}); polling it "
+                      f"every {self.interval:g} s", file=self.log)
 
     def rebuild(self) -> bool:
         from .pipeline import build

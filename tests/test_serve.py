@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import re
 import shutil
 import threading
@@ -398,3 +399,76 @@ def test_search_page_labels_the_projects_found_by_the_year_the_query_names(app):
     r = request(app, "/search/?q=" + q("2023年 燃气"))
     assert r.status == 200
     assert r.text.count('<span class="match">按所说的年度</span>') >= 5
+
+
+def test_the_watcher_keeps_to_the_files_the_build_reads(tmp_path):
+    from watchfiles import Change
+    content, templates = tmp_path / "content", tmp_path / "templates"
+    w = Watcher(content, tmp_path / "site", templates, None, log=open(os.devnull, "w"))
+    for path in ("content/u/2025/u-2025-01.yaml", "content/site.yaml", "templates/unit.html",
+                 "content/sources/a.pdf"):
+        assert w.relevant(Change.modified, str(tmp_path / path)), path
+    for path in ("content/u/2025/.u-2025-01.yaml.swp", "content/u/2025/u-2025-01.yaml~",
+                 "content/.git/index", "content/u/.cache/x.yaml", "templates/x.tmp",
+                 "site/index.html", "content"):
+        assert not w.relevant(Change.modified, str(tmp_path / path)), path
+
+
+def test_the_watcher_rebuilds_when_a_record_is_edited(tmp_path):
+    """The preview server's watcher, running: a goal edited in content/ is on the page
+    within seconds (file events, or polling where there are none)."""
+    import time
+    content = tmp_path / "content"
+    shutil.copytree(ROOT / "content", content)
+    out = tmp_path / "site"
+    app = make_app(out, TEMPLATES, build(content, out, TEMPLATES, log=None))
+    watcher = Watcher(content, out, TEMPLATES, app, log=open(os.devnull, "w"))
+    watcher.start()
+    record = sorted(content.glob("sh-gjjglzx/*/*.yaml"))[0]
+    page = out / "projects" / record.stem / "index.html"
+    try:
+        deadline, edited = time.monotonic() + 90, 0.0
+        while "（由监视更正）" not in page.read_text("utf-8") and time.monotonic() < deadline:
+            if time.monotonic() - edited > 5:     # again, in case the watch was not set yet
+                text = record.read_text("utf-8").replace("（由监视更正）", "")
+                record.write_text(text.replace("overall: ", "overall: （由监视更正）", 1), "utf-8")
+                edited = time.monotonic()
+            time.sleep(0.2)
+        assert "（由监视更正）" in page.read_text("utf-8")
+    finally:
+        watcher.stop.set()
+        watcher.join(30)
+    assert not watcher.is_alive()
+
+
+def test_without_file_events_the_watcher_polls(tmp_path, monkeypatch):
+    """Where watching with file events fails (no inotify, its limit of watched folders
+    reached), the watcher says so and polls every ``interval`` s."""
+    import io
+    import time
+    import watchfiles
+    real, calls = watchfiles.watch, []
+
+    def watch(*paths, force_polling=None, **kwargs):
+        calls.append(force_polling)
+        if not force_polling:
+            raise OSError("OS file watch limit reached")
+        return real(*paths, force_polling=force_polling, **kwargs)
+    monkeypatch.setattr(watchfiles, "watch", watch)
+    content = tmp_path / "content"
+    shutil.copytree(ROOT / "content", content)
+    out, log = tmp_path / "site", io.StringIO()
+    app = make_app(out, TEMPLATES, build(content, out, TEMPLATES, log=None))
+    watcher = Watcher(content, out, TEMPLATES, app, interval=0.2, log=log)
+    watcher.start()
+    record = sorted(content.glob("sh-gjjglzx/*/*.yaml"))[0]
+    try:
+        deadline = time.monotonic() + 60
+        while "change detected" not in log.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.5)
+            record.write_text(record.read_text("utf-8") + "\n", "utf-8")
+    finally:
+        watcher.stop.set()
+        watcher.join(30)
+    assert calls == [None, True] and "polling it every 0.2 s" in log.getvalue()
+    assert "change detected" in log.getvalue()
