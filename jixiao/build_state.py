@@ -309,6 +309,7 @@ class BuildState:
             return
         if correction:                 # (the manifest is saved here, not by write_site)
             replace_file(self.out / MANIFEST, orjson.dumps(written, option=orjson.OPT_SORT_KEYS))
+            self._fold(self.changes)
         (self.out / self.DELTA).unlink(missing_ok=True)
         replace_file(target, orjson.dumps(
             {"version": self.VERSION, "code": self.code, "id": _new_id(), "keys": self.keys,
@@ -316,6 +317,15 @@ class BuildState:
              "pieces": pieces, "indicators": self.indicators or self.old["indicators"],
              "closures": self.closures, "bytecode": {jinja2.__version__: self.bytecode},
              "inputs": self.inputs}))
+
+    def _fold(self, changes: dict) -> None:
+        """The whole state as a correction's ``changes`` leave the previous one."""
+        old = self.old
+        self.keys = {**old["keys"], **changes["keys"]}
+        self.values = {**old["values"], **changes["values"]}
+        self.closures = {**old["closures"], **changes["closures"]}
+        self.bytecode = {**old["bytecode"], **changes["bytecode"]}
+        self.projects = _with_records(old["projects"], changes["records"])
 
     def _saved_as_delta(self, written: dict, pieces: dict, reads: str) -> bool:
         """``save``'s delta after a correction, unless it is too large (or there is no
@@ -469,13 +479,19 @@ def _apply(saved: dict, delta: dict) -> None:
         saved[name].update(delta[name])
     for version, code in delta["bytecode"].items():
         saved["bytecode"].setdefault(version, {}).update(code)
-    if delta["records"] and saved["projects"]:
-        projects = saved["projects"]
-        ids, records = projects["ids"].split("\n"), projects["records"].split("\n")
-        at = dict(zip(ids, range(len(ids))))
-        for pid, record in delta["records"].items():
-            records[at[pid]] = record
-        projects["records"] = "\n".join(records)
+    saved["projects"] = _with_records(saved["projects"], delta["records"])
+
+
+def _with_records(projects: dict | None, records: dict[str, str]) -> dict | None:
+    """The projects' hashes as saved (``reads.OldProjects``: columns joined by newlines)
+    with these records' hashes, by project id."""
+    if not records or not projects:
+        return projects
+    ids, column = projects["ids"].split("\n"), projects["records"].split("\n")
+    at = dict(zip(ids, range(len(ids))))
+    for pid, record in records.items():
+        column[at[pid]] = record
+    return {**projects, "records": "\n".join(column)}
 
 
 def _nothing_saved() -> dict:

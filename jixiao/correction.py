@@ -39,7 +39,7 @@ from .build_state import BuildState, Memory
 from .catalog import Catalog
 from .model import Project, Unit
 from .outputs import Outputs, Parts
-from .reads import OldProjects, _short, digest, split
+from .reads import _short, digest, split
 from .record_cache import _columns
 from .render import Renderer, _piece, latest_data_file, pieces_key, unit_data_files
 from .settings import build_date, read_settings
@@ -164,38 +164,25 @@ def _check_reads(path: str, reads: list[str], c: Catalog) -> None:
 
 
 def _carry_over(state: BuildState, r: Renderer, changed: list[Project], saved: bytes) -> None:
-    """What the next build reads: the previous build's keys, reads, templates and
-    compiled code with this one's; what reads are worth; the projects' hashes with the
-    changed records' (their summaries and totals are the ones saved).  The reads file
-    stays as it is when the outputs made read what they read before (``saved``)."""
-    old = state.old
-    changes = state.changes = {      # what ``BuildState.save`` keeps as a delta of the state
-        "keys": dict(state.keys), "closures": dict(state.closures),
-        "bytecode": dict(state.bytecode), "outputs": [o.path for o in r.outputs],
-        "records": {p.id: r.catalog.digests[("project", p.id)] for p in changed}}
-    old["keys"].update(state.keys)
-    state.keys = old["keys"]
+    """What the next build reads, as what the correction changed of the previous build's
+    state (``state.changes``, which ``BuildState.save`` keeps as a delta, or folds into
+    the whole state): its outputs' keys, templates and compiled code, the worth of reads
+    no output read before (a correction changes no read's worth but its records', which
+    the projects' hashes hold), the changed records' hashes (their summaries and totals
+    are the ones saved).  The reads file stays as it is when the outputs made read what
+    they read before (``saved``)."""
+    old, values, current = state.old, r.values, r.catalog.project_by_id
+    state.changes = {
+        "keys": state.keys, "closures": state.closures, "bytecode": state.bytecode,
+        "outputs": [o.path for o in r.outputs],
+        "records": {p.id: r.catalog.digests[("project", p.id)] for p in changed},
+        "values": {t: _short(values(t)) for t in r.made_reads - old["values"].keys()
+                   if not (t[1:2] == "\t" and t[0] in "rp" and t[2:] in current)}}
     if all(_saved_reads(saved, path) == reads for path, reads in state.reads.items()):
         state.reads_kept = True
     else:
         old["reads"].update(state.reads)
         state.reads = old["reads"]
-    state.closures = {**old["closures"], **state.closures}
-    state.bytecode = {**old["bytecode"], **state.bytecode}
-    # what the reads are worth: as saved, but those no output read before (a correction
-    # changes no read's worth but its records', which ``projects`` holds)
-    state.values, values = old["values"], r.values
-    current = r.catalog.project_by_id
-    changes["values"] = {}
-    for t in r.made_reads - state.values.keys():
-        if not (t[1:2] == "\t" and t[0] in "rp" and t[2:] in current):
-            state.values[t] = changes["values"][t] = _short(values(t))
-    projects = OldProjects(old["projects"])
-    records = projects.records
-    at = dict(zip(projects.ids, range(len(projects.ids))))
-    for pid, record in changes["records"].items():
-        records[at[pid]] = record
-    state.projects = {**old["projects"], "records": "\n".join(records)}
 
 
 def find(content: Path, strict: bool, memory: Memory, scan, warnings: bool = True

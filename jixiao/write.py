@@ -137,17 +137,19 @@ class Spill:
 
     def __call__(self, data: bytes | Parts) -> tuple[str, str | None]:
         """(where ``data`` now is, its digest: None for a data file made of pieces)."""
-        self.count += 1              # (workers count apart: their pid in the name)
-        path = os.path.join(self.folder, f"{os.getpid()}-{self.count}")
+        path = self._next()
         _write_file(path, data)
         return path, None if isinstance(data, Parts) else _digest(data)
+
+    def _next(self) -> str:
+        self.count += 1              # (workers count apart: their pid in the name)
+        return os.path.join(self.folder, f"{os.getpid()}-{self.count}")
 
     def link(self, source: str) -> str:
         """A second name for the file ``source`` (a spilled output, or a file of the site),
         where ``__call__`` would put a copy of it: the same bytes, not written again (a
         copy where the file system has no hard links)."""
-        self.count += 1
-        path = os.path.join(self.folder, f"{os.getpid()}-{self.count}")
+        path = self._next()
         try:
             os.link(source, path, follow_symlinks=False)
         except OSError:
