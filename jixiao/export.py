@@ -6,6 +6,8 @@ import functools
 import io
 import json
 
+import orjson
+
 from .catalog import Catalog
 from .model import Project
 
@@ -51,10 +53,15 @@ def project_dict(catalog: Catalog, p: Project) -> dict:
     }
 
 
-def to_json(value) -> str:
-    """Compact JSON on one line (json's C encoder; with ``indent`` json encodes in Python,
-    3.3 s instead of 1.2 s for 10,000 projects, and the files are a third larger)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")) + "\n"
+def json_line(value) -> bytes:
+    """Compact JSON on one line, UTF-8, as ``json.dumps(value, ensure_ascii=False,
+    separators=(",", ":"))`` writes it, by orjson (a fifth of the time); json itself for
+    what orjson refuses (an integer past 64 bits, a lone surrogate)."""
+    try:
+        return orjson.dumps(value) + b"\n"
+    except orjson.JSONEncodeError:
+        return (json.dumps(value, ensure_ascii=False, separators=(",", ":")) + "\n"
+                ).encode("utf-8")
 
 
 # What the /data/ page says about each file and column; the CSV headers are these names,
@@ -191,7 +198,7 @@ def piece(catalog: Catalog, p: Project, which: int) -> bytes:
     """``p``'s piece of data file ``which``: its JSON document (what ``/projects/<id>.json``
     holds, on one line), its row of projects.csv, or its rows of indicators.csv."""
     if which == 0:
-        return to_json(project_dict(catalog, p)).rstrip("\n").encode("utf-8")
+        return json_line(project_dict(catalog, p))[:-1]
     unit = catalog.unit_of(p)
     return csv_rows([project_row(unit, p)] if which == 1 else indicator_rows(unit, p))
 

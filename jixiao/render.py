@@ -50,6 +50,14 @@ class _Recording(jinja2.Environment):
     reads: set | None = None
 
     def getattr(self, obj, attribute):      # jinja2.Environment.getattr, inline (hot)
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            # what jinja's getattr does for a view's dict (a plain dict has no attribute but
+            # its class's), without raising and catching an AttributeError first: 3.6 → 0.3
+            # µs, half the lookups of a page
+            try:
+                return obj[attribute]
+            except KeyError:
+                return self.undefined(obj=obj, name=attribute)
         if self.reads is not None and type(obj) in _RAW:
             self.reads.add(("p\t" if attribute in _SUMMARY else "r\t") + obj.id)
         try:
@@ -69,6 +77,7 @@ class _Recording(jinja2.Environment):
 
 _SUMMARY = frozenset(SUMMARY)
 _RAW = frozenset((Project, StoredProject))
+_DICT_ATTRIBUTES = frozenset(dir(dict))
 
 
 def _recorded(r: "Renderer", make, own: str | None = None) -> tuple[object, list]:
@@ -393,7 +402,7 @@ def _make(jobs):
                                              .encode("utf-8")))
             continue
         p = r.catalog.project_by_id[what]
-        as_json = lambda: stage(export.to_json(export.project_dict(c, p)).encode("utf-8"))
+        as_json = lambda: stage(export.json_line(export.project_dict(c, p)))
         if kind == "page":
             make = lambda: stage(r.env.get_template("project.html").render(
                 page_path=f"/projects/{p.id}/index.html", **project_view(c, p, c.documents)

@@ -113,13 +113,13 @@ def _write_file(path, data: bytes | Parts, mode: int = 0o644) -> None:
     ``mode`` whatever the umask (a server may run as another user)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, mode)
     with os.fdopen(fd, "wb") as fh:
+        os.fchmod(fd, mode)           # (by descriptor: no second look-up of the path)
         for part in data if isinstance(data, Parts) else (data,):
             if isinstance(part, Span):
                 fh.flush()
-                _copy_span(part, fh.fileno())
+                _copy_span(part, fd)
             else:
                 fh.write(part)
-    os.chmod(path, mode)
 
 
 class Spill:

@@ -2,6 +2,7 @@
 search result as CSV and as a workbook whose cells are all text (spreadsheets evaluate
 nothing a table published)."""
 import csv
+import json
 import io
 from pathlib import Path
 
@@ -146,3 +147,21 @@ def test_the_workbook_is_text_cells_with_chinese_headers(app, site):
                                  "/api/search?format=xlsx&amount_min=abc"])
 def test_bad_download_parameters_are_400(app, url):
     assert _get(app, url)[0] == 400
+
+
+@pytest.mark.parametrize("value", [
+    {"名称": "运行维护", "n": 3, "x": None, "ok": True, "list": [1, "二", False]},
+    "引号\"反斜杠\\换行\n回车\r制表\t\b\f\x00\x1f\x7f\u2028\u2029😀",
+    "</script><!--",
+    [2 ** 70],                  # past 64 bits: orjson refuses, json writes it
+    {"s": "\ud800"},            # a lone surrogate: json writes it, UTF-8 cannot hold it
+])
+def test_json_line_is_what_json_dumps_writes(value):
+    expected = json.dumps(value, ensure_ascii=False, separators=(",", ":")) + "\n"
+    try:
+        expected = expected.encode("utf-8")
+    except UnicodeEncodeError:
+        with pytest.raises(UnicodeEncodeError):       # as before orjson: refused, loudly
+            export.json_line(value)
+        return
+    assert export.json_line(value) == expected

@@ -117,3 +117,19 @@ def test_published_source_files_are_the_documents_never_a_page(tmp_path):
         (tmp_path / name).write_bytes(b"x")
     assert sorted(available_sources(SimpleNamespace(sources=tmp_path))) == [
         "a.txt", "b.pdf", "c.xlsx", "d.xls", "e.docx"]
+
+
+def test_a_dicts_keys_and_methods_read_as_jinja_reads_them(tmp_path):
+    """The environment's fast lookup of a view's keys: a key that is a dict's method name
+    is the method (as jinja's getattr), another key its value, a missing one undefined."""
+    import jinja2
+    from jixiao.render import environment
+    (tmp_path / "t.html").write_text(
+        "{{ d.name }}|{{ d.items() | list | length }}|{{ d['items'] }}|{{ d.get('name') }}|"
+        "{{ d.missing is defined }}|{{ o.a.b }}", "utf-8")
+    env = environment(tmp_path)
+    d = {"name": "单位<b>", "items": "键"}
+    out = env.get_template("t.html").render(d=d, o={"a": {"b": 1}})
+    assert out == "单位&lt;b&gt;|2|键|单位&lt;b&gt;|False|1"
+    with pytest.raises(jinja2.UndefinedError, match="has no attribute 'missing'"):
+        env.from_string("{{ d.missing }}").render(d=d)
