@@ -97,9 +97,12 @@ def _recorded(r: "Renderer", make, own: str | None = None) -> tuple[object, list
                         or "\t".join(t.split("\t")[1:3]) not in whole)
 
 
-def environment(templates: Path) -> jinja2.Environment:
+def environment(templates: Path, auto_reload: bool = True) -> jinja2.Environment:
+    """``auto_reload=False``: a template is read once (a build: the templates do not change
+    while it renders; jinja otherwise looks at the file's mtime at each ``get_template``)."""
     env = _Recording(
         loader=jinja2.FileSystemLoader(str(templates)),
+        auto_reload=auto_reload,
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -118,7 +121,7 @@ class Renderer:
         self.templates = Path(templates)
         self.base_url = (base_url or os.environ.get("JIXIAO_BASE_URL")
                          or catalog.settings.base_url or DEFAULT_BASE_URL).rstrip("/")
-        self.env = environment(self.templates)
+        self.env = environment(self.templates, auto_reload=False)
         if state is not None:
             self.env.bytecode_cache = Bytecode(state)
         self.state = state
