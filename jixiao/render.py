@@ -52,7 +52,7 @@ class _Recording(jinja2.Environment):
     def getattr(self, obj, attribute):      # jinja2.Environment.getattr, inline (hot)
         if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
             # what jinja's getattr does for a view's dict (a plain dict has no attribute but
-            # its class's), without raising and catching an AttributeError first: 3.6 → 0.3
+            # its class's), without raising and catching an AttributeError first: 3.6 → 0.4
             # µs, half the lookups of a page
             try:
                 return obj[attribute]
