@@ -19,7 +19,6 @@ Rules the app keeps whatever it is sent:
 """
 from __future__ import annotations
 
-import json
 import re
 import math
 import mimetypes
@@ -30,6 +29,7 @@ import traceback
 from pathlib import Path
 from urllib.parse import quote, unquote_to_bytes
 
+from .export import json_line
 from .search import NoIndex, ParamError, SearchParams, open_backend, parse_params
 from .search.params import DEFAULT_PAGE_SIZE, FACETS, SORTS
 
@@ -170,8 +170,9 @@ def amount_range_label(low: str, high: str) -> str:
 
 
 def to_json(doc: dict) -> str:
-    """The one serialization of the search document (/api/search and ``search --json``)."""
-    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+    """The one serialization of the search document (/api/search and ``search --json``):
+    the site's compact JSON (``export.json_line``, without its newline)."""
+    return json_line(doc)[:-1].decode("utf-8")
 
 
 class _Chrome:
