@@ -43,6 +43,7 @@ from .write import MANIFEST, identity, read_manifest, replace_file, unfinished
 
 if TYPE_CHECKING:
     from .record_cache import RecordCache
+    from .walk import Listing
 
 # caches of earlier versions of the build, removed when seen
 LEGACY = (".build-state.json", ".build-cache/fragments.pickle", ".build-cache/projects-json.pickle",
@@ -56,8 +57,21 @@ class Memory:
     nothing and leaves no keys."""
     CACHE_DIR = ".build-cache"             # <out>/.build-cache/records.sqlite
 
+    LISTING = ".build-cache/folders.json"   # the content folders as walked (``walk``)
+
     def __init__(self, out: Path, records: "RecordCache | None", state: "BuildState | None"):
         self.out, self.records, self.state = out, records, state
+        self.listing: "Listing | None" = None      # this build's walk of the content
+
+    @classmethod
+    def listing_file(cls, out: Path) -> Path:
+        return out / cls.LISTING
+
+    def listed(self, scanned: tuple) -> tuple:
+        """``validate.scan_result``'s answer, whose walk of the content this keeps for the
+        next build (``commit``; None: the one saved is still true)."""
+        self.listing = scanned[3]
+        return scanned
 
     @classmethod
     def left(cls, out: Path) -> bool:
@@ -84,11 +98,13 @@ class Memory:
         for name in LEGACY:
             (self.out / name).unlink(missing_ok=True)
         if self.state is None:
-            for name in (BuildState.FILE, BuildState.DELTA):   # a full build's keys are unknown
-                (self.out / name).unlink(missing_ok=True)
+            for name in (BuildState.FILE, BuildState.DELTA, self.LISTING):   # a full build's
+                (self.out / name).unlink(missing_ok=True)              # keys are unknown
             return
         self.state.save(written, correction)
         self.records.save()
+        if self.listing is not None and not self.listing.reused:   # (else the saved one holds)
+            self.listing.save(self.listing_file(self.out))
 
 
 class BuildState:

@@ -199,7 +199,7 @@ def find(content: Path, strict: bool, memory: Memory, scan, warnings: bool = Tru
             or unfinished(state.out):         # (a write was stopped: what it replaced is unsure)
         return None
     cached = cache.stats()                    # (while the content is walked)
-    unsafe, unit_paths, project_paths, stats = scan()
+    unsafe, unit_paths, project_paths, _, stats = scan()
     if cached is None or stats is None or unsafe or len(stats) != len(cached):
         return None
     changed = sorted(path for path, _ in stats.items() - cached.items())

@@ -246,11 +246,12 @@ def _build(content: Path, out: Path, templates: Path, log, strict: bool, increme
     _refuse_special_files(templates)
     with t.step("load"):            # what the last build left, then read, validate, derive
         # (a rebuild walks the content folder in a child while it reads its caches)
-        scanning = scan_ahead(content) if incremental and Memory.left(Path(out)) else None
+        scanning = (scan_ahead(content, Memory.listing_file(Path(out)))
+                    if incremental and Memory.left(Path(out)) else None)
         memory = None
         try:
             memory = Memory.load(Path(out), code_version(), incremental)
-            scanned = functools.cache(lambda: scan_result(content, scanning))
+            scanned = functools.cache(lambda: memory.listed(scan_result(content, scanning)))
             if memory.state is not None:     # all but the records, as the next build sees it
                 memory.state.inputs = inputs(content, templates)
             # records edited in place, nothing else: what they touch alone (``correction``)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import stat
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
@@ -26,6 +28,7 @@ from .synonyms import read_synonyms
 from .problems import ContentError, Problem
 from .record_cache import RecordCache
 from .stored import StoredProject, summary_of
+from .walk import FILE, LINK, OTHER, Listing, walk
 
 def _describe(value) -> str:
     if isinstance(value, str):
@@ -310,63 +313,98 @@ def special_files(root: Path) -> list[Problem]:
     return _scan(root)[0]
 
 
-def _scan(root: Path) -> tuple[list[Problem], list[str], list[str]]:
+def _scan(root: Path, before: Listing | None = None
+          ) -> tuple[list[Problem], list[str], list[str], Listing | None]:
     """(``special_files``, ``*/unit.yaml``, ``*/*/*.yaml`` under ``root`` in glob's order,
-    hidden names left out as ``glob`` leaves them), in one walk whose file types come from
-    the directory entries (no stat per file)."""
+    hidden names left out as ``glob`` leaves them, the folders' ``walk.Listing``), from
+    the directory entries (no stat per file); the folders unchanged since ``before`` are
+    not listed again."""
     root = Path(root)
     if root.is_symlink():
-        return [Problem(str(root), 1, 1, "", "is a symbolic link; give the real folder")], [], []
+        return ([Problem(str(root), 1, 1, "", "is a symbolic link; give the real folder")],
+                [], [], None)
+    if before is not None and before.unchanged(str(root)) and _as_found(before, str(root)):
+        before.reused = True              # no folder changed: what the last walk found
+        return [], before.found[0], before.found[1], before
     problems: list[Problem] = []
     found: tuple[list, list] = ([], [])          # depth 1 (unit.yaml), depth 2 (records)
-    stack = [(str(root), 0, False)]
-    while stack:
-        folder, depth, hidden = stack.pop()
-        try:
-            entries = list(os.scandir(folder))
-        except OSError:
-            continue
-        for e in entries:
-            name = e.name
-            if e.is_symlink():
-                problems.append(Problem(e.path, 1, 1, "", "a symbolic link is not read "
+    listing = walk(str(root), before)
+    top = len(str(root).split(os.sep))
+    hidden_folders: set[str] = set()
+    for folder, (_, entries) in listing.folders.items():
+        parts = folder.split(os.sep)
+        depth = len(parts) - top                     # the folder's: root 0, a unit 1
+        hidden = any(part.startswith(".") for part in parts[top:])
+        for entry in entries:
+            kind, name = entry[0], entry[1:]
+            path = os.path.join(folder, name)
+            if kind == LINK:
+                problems.append(Problem(path, 1, 1, "", "a symbolic link is not read "
                                         "(it could publish any file the build can read); "
                                         "put the file itself here"))
-            elif e.is_dir(follow_symlinks=False):
-                stack.append((e.path, depth + 1, hidden or name.startswith(".")))
-            elif not e.is_file(follow_symlinks=False):
-                problems.append(Problem(e.path, 1, 1, "", "not a regular file (a device, "
+            elif kind == OTHER:
+                problems.append(Problem(path, 1, 1, "", "not a regular file (a device, "
                                         "pipe or socket); remove it"))
-            elif (not hidden and name.endswith(".yaml") and not name.startswith(".")
+            elif (kind == FILE and not hidden and name.endswith(".yaml")
+                  and not name.startswith(".")
                   and (depth == 2 or (depth == 1 and name == "unit.yaml"))):
-                found[depth - 1].append(e.path)
+                found[depth - 1].append(path)
     by_parts = lambda path: path.replace(os.sep, "\0")    # the order of sorted(Path …)
-    return (sorted(problems), sorted(found[0], key=by_parts), sorted(found[1], key=by_parts))
+    units, projects = sorted(found[0], key=by_parts), sorted(found[1], key=by_parts)
+    listing.found = None if problems else [units, projects]
+    return sorted(problems), units, projects, listing
 
 
-def scan_ahead(root: Path) -> Background:
+def _as_found(listing: Listing, root: str) -> bool:
+    """Whether the files ``listing`` says the last walk found could be what this walk
+    finds: unit files and records at their depth in folders listed, nothing hidden (the
+    listing is in the output folder, which a restored CI cache can change; each file is
+    then ``lstat``-ed and must be a regular file)."""
+    found = listing.found
+    if not (isinstance(found, list) and len(found) == 2
+            and all(isinstance(paths, list) and all(isinstance(p, str) for p in paths)
+                    for paths in found)):
+        return False
+    top, sep = re.escape(root.rstrip(os.sep) + os.sep), re.escape(os.sep)
+    plain = r"[^.\0%s][^\0%s]*" % (sep, sep)              # a name, not hidden
+    for paths, shape in ((found[0], f"{top}{plain}{sep}unit\\.yaml"),
+                         (found[1], f"{top}{plain}{sep}{plain}{sep}{plain}\\.yaml")):
+        if not re.fullmatch(f"(?:{shape}\0)*", "".join(p + "\0" for p in paths)):
+            return False
+        if not {p.rpartition(os.sep)[0] for p in paths} <= listing.folders.keys():
+            return False
+    return True
+
+
+def scan_ahead(root: Path, listed: Path | None = None) -> Background:
     """``_scan`` of ``root`` and the size and mtime of each file found, in a child process
     while the build reads its caches (walking and stat-ing 100,000 record files took
-    1.7 s of a rebuild): what ``load_content`` takes as ``scanned``."""
-    return Background(_scan_and_stat, Path(root))
+    1.7 s of a rebuild): what ``load_content`` takes as ``scanned``.  ``listed``: where
+    the previous build saved its ``walk.Listing`` of ``root``."""
+    return Background(_scan_and_stat, Path(root), listed)
 
 
-def _scan_and_stat(root: Path) -> tuple:
-    unsafe, unit_paths, project_paths = _scan(root)
+def _scan_and_stat(root: Path, listed: Path | None = None) -> tuple:
+    before = Listing.read(listed) if listed else None
+    unsafe, unit_paths, project_paths, listing = _scan(root, before)
     stats = {}
     for path in (*unit_paths, *project_paths):
         try:
-            st = os.stat(path)
+            st = os.lstat(path)
         except OSError:
             continue                  # _read_all reports it
+        if not stat.S_ISREG(st.st_mode):     # (a listing taken over that is not the folder's)
+            return _scan_and_stat(root) if before is not None else (*_scan(root), None)
         stats[str(path)] = (st.st_size, st.st_mtime_ns)
-    return unsafe, unit_paths, project_paths, stats
+    # (the listing goes back only when it is new: 41,092 folders took 0.6 s through the pipe)
+    kept = listing is not None and listing.reused
+    return unsafe, unit_paths, project_paths, None if kept else listing, stats
 
 
 def scan_result(root: Path, scanned: Background | tuple | None) -> tuple:
     """What ``scan_ahead`` found (``scanned``, or what this returned already), or (when
     it was not asked or failed) ``_scan`` now: (special files, unit files, record files,
-    the size and mtime of each, or None)."""
+    the folders' ``walk.Listing``, the size and mtime of each file, or None)."""
     if isinstance(scanned, tuple):
         return scanned
     if scanned is not None:
@@ -391,7 +429,7 @@ def load_content(root: Path, strict: bool = False, cache: RecordCache | None = N
     records = _Records()
     if not root.is_dir():
         raise ContentError([Problem(str(root), 1, 1, "", "content directory does not exist")])
-    unsafe, unit_paths, project_paths, stats = scan_result(root, scanned)
+    unsafe, unit_paths, project_paths, _, stats = scan_result(root, scanned)
     if unsafe:
         raise ContentError(unsafe)       # before any file is read
     cache = cache or RecordCache(None)

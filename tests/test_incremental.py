@@ -225,9 +225,10 @@ def test_nothing_the_build_reads_back_is_pickle(work):
     _edit(_project_file(content), "target: '>=95%'", "target: '>=96%'")
     build(content, site, templates, log=None)
     cache = site / ".build-cache"
-    assert sorted(p.name for p in cache.iterdir()) == ["reads.json", "records.sqlite",
-                                                       "render.json"]
+    assert sorted(p.name for p in cache.iterdir()) == ["folders.json", "reads.json",
+                                                       "records.sqlite", "render.json"]
     json.loads((cache / "render.json").read_text("utf-8"))
+    json.loads((cache / "folders.json").read_text("utf-8"))
     json.loads((cache / "reads.json").read_text("utf-8"))
     with sqlite3.connect(cache / "records.sqlite") as db:
         checks = [row[0] for row in db.execute("SELECT warnings FROM records")]
