@@ -40,7 +40,7 @@ from .catalog import Catalog
 from .model import Project, Unit
 from .outputs import Outputs, Parts
 from .reads import _short, digest, split
-from .record_cache import _columns
+from .record_cache import WARNED, _columns
 from .render import Renderer, _piece, latest_data_file, pieces_key, unit_data_files
 from .settings import build_date, read_settings
 from .stored import StoredProject
@@ -229,7 +229,7 @@ def find(content: Path, strict: bool, memory: Memory, scan, warnings: bool = Tru
     if any(read.record.unit not in units for read in records):
         return None
     said = sorted([w for read in records for w in read.warnings] + [
-        w for shown, row in cache.rows("warnings != '[]'").items() if shown not in changed
+        w for shown, row in cache.rows(WARNED).items() if shown not in changed
         for w in cache.entry(shown, row).warnings]) if warnings else []
     make = partial(_catalog, cache, records, units, pages, settings, content, said)
     rows = {}

@@ -43,7 +43,11 @@ CREATE TABLE IF NOT EXISTS records (
 -- row above and few of these (in one table, scanning the rows read a page per record:
 -- 0.55 s for 105,000 rows, against 0.1 s apart)
 CREATE TABLE IF NOT EXISTS bodies (path TEXT PRIMARY KEY, json BLOB);
+-- the rows with warnings, which a correction says again (``WARNED``): found without
+-- reading every row (a scan of 105,000 rows took 0.05-0.2 s of a one-record rebuild)
+CREATE INDEX IF NOT EXISTS warned ON records(path) WHERE warnings != '[]';
 """
+WARNED = "warnings != '[]'"     # the condition of the index ``warned``, as ``rows`` takes it
 _ROW = "path, size, mtime_ns, sha1, digest, warnings, " + ", ".join(SUMMARY_COLUMNS)
 
 

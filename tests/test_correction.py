@@ -206,6 +206,18 @@ def test_warnings_are_reported_as_a_whole_build_reports_them(work, capsys):
     assert [l for l in capsys.readouterr().err.splitlines() if ": warning: " in l] == clean
 
 
+def test_the_records_with_warnings_are_found_by_their_index(work):
+    """What a correction says again (every other record's warnings) is read through the
+    partial index ``warned``, not by reading every row of the record cache."""
+    import sqlite3
+    from jixiao.record_cache import _ROW, WARNED
+    content, templates, site, tmp = work
+    with sqlite3.connect(site / ".build-cache" / "records.sqlite") as db:
+        plan = db.execute(f"EXPLAIN QUERY PLAN SELECT {_ROW} FROM records WHERE {WARNED}")
+        assert "USING INDEX warned" in str(plan.fetchall())
+        assert db.execute(f"SELECT count(*) FROM records WHERE {WARNED}").fetchone()[0] > 0
+
+
 def test_a_page_that_comes_to_read_more_than_its_unit_takes_the_whole_build(work, monkeypatch):
     """The project page made for a correction reads something its catalog cannot answer
     as the whole one does (here: every year): nothing is written, the whole build runs."""
