@@ -330,7 +330,6 @@ def _scan(root: Path, before: Listing | None = None
     found: tuple[list, list] = ([], [])          # depth 1 (unit.yaml), depth 2 (records)
     listing = walk(str(root), before)
     top = len(str(root).split(os.sep))
-    hidden_folders: set[str] = set()
     for folder, (_, entries) in listing.folders.items():
         parts = folder.split(os.sep)
         depth = len(parts) - top                     # the folder's: root 0, a unit 1

@@ -74,8 +74,7 @@ class Listing:
 
     def entries(self, folder: str, mtime_ns: int) -> list[str] | None:
         """The entries of ``folder`` as listed, if its mtime says they are still its own
-        (and each is a plain name: the file is in the output folder, which a restored
-        CI cache can change, and must not lead the walk out of the tree)."""
+        (``read`` checked that each is a plain name)."""
         known = self.folders.get(folder)
         if (isinstance(known, list) and len(known) == 2 and known[0] == mtime_ns
                 and mtime_ns < self.started_ns - RACY_NS):
