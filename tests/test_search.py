@@ -636,6 +636,46 @@ def test_bulk_postings_read_back_as_whooshs(tmp_path, catalog, monkeypatch, bloc
         assert size["bulk"] < 0.8 * size["whoosh"]
 
 
+@pytest.mark.parametrize("long", [1, 3])
+def test_long_lists_read_as_arrays_are_the_blocks_postings(tmp_path, catalog, monkeypatch, long):
+    """A segment's lists of ``long`` postings or more are written again as arrays
+    (``whoosh_arrays``) into its compound file; ``_term`` reads them from there and gives
+    what the blocks give, term by term (docnums, weights, every position), and a search
+    answers exactly as from the blocks alone (the judged queries and the natural ones)."""
+    import numpy as np
+    import yaml
+    from jixiao.search import whoosh_arrays, whoosh_postings
+    from jixiao.search.whoosh_search import Leaf, _term
+    folders = {}
+    for name, limit in (("arrays", long), ("blocks", 10 ** 9)):
+        monkeypatch.setattr(whoosh_postings, "LONG", limit)
+        folders[name] = tmp_path / name
+        index(catalog, folders[name])
+    read = []
+    monkeypatch.setattr(whoosh_arrays.Arrays, "read", staticmethod(
+        lambda f, e, p=True, real=whoosh_arrays.Arrays.read: read.append(e) or real(f, e, p)))
+    backends = {name: open_backend(folder) for name, folder in folders.items()}
+    leaves = backends["arrays"].generation().leaves()
+    assert sum(len(terms) for leaf in leaves for terms in leaf.arrays.directory.values()) > 1000
+    assert not any(leaf.arrays.directory for leaf in backends["blocks"].generation().leaves())
+    plain = [Leaf(leaf.reader, leaf.base, whoosh_arrays.Arrays({})) for leaf in leaves]
+    compared = 0
+    for leaf in leaves:
+        for field, terms in leaf.arrays.directory.items():
+            for term in list(terms)[::7]:
+                got, want = _term(leaves, field, term), _term(plain, field, term)
+                for a, b in zip([*got[:2], *got[2]], [*want[:2], *want[2]]):
+                    assert np.array_equal(a, b), (field, term)
+                compared += 1
+    assert compared > 100 and read
+    natural = Path(__file__).resolve().parent / "fixtures" / "search" / "natural.yaml"
+    queries = [*JUDGED, *(q["q"] for q in yaml.safe_load(natural.read_text("utf-8"))["queries"])]
+    read.clear()
+    for q in queries:
+        assert search(backends["arrays"], q=q) == search(backends["blocks"], q=q), q
+    assert len(read) > len(queries)
+
+
 def _reference_terms(folded: str) -> dict[str, list[int]]:
     """term_positions by its definition: every token of ``tokens``, plus each 2–4 tokens
     that are not CJK and stand at consecutive positions, joined, at the first's position."""
@@ -724,59 +764,62 @@ def test_postings_read_in_one_piece_agree_with_whoosh(tmp_path):
             assert (ids.tolist(), weights.tolist(), values) == (*expected[:2], [])
 
 
+def _runs_by_document(candidates: list[int], columns: list[list[list[int]]]) -> dict:
+    """The oracle: docnum → how often slot i stands at start + i for every slot
+    (``columns[i][k]``: slot i's positions in ``candidates[k]``), one document at a time."""
+    out = {}
+    for k, d in enumerate(candidates):
+        starts = set.intersection(*({p - i for p in column[k]}
+                                    for i, column in enumerate(columns)))
+        if starts:
+            out[d] = float(len(starts))
+    return out
+
+
 def test_runs_counted_with_numpy_agree_with_document_checks():
     """The vectorised phrase check gives the runs that checking each document gives, for
-    2–4 slots, each slot read for all its documents or for the candidates only;
-    'I'-encoded positions (≥ 65536) are left to the per-document check."""
+    2–4 slots, each slot read for all its documents or for the candidates only, positions
+    ``H``- or ``I``-encoded (a field of more than 65,535 tokens)."""
     import random
 
     import numpy as np
     from jixiao.search.whoosh_index import ArrayPositions
-    from jixiao.search.whoosh_search import _runs, _runs_checked, _runs_counted
+    from jixiao.search.whoosh_search import _decoded, _runs
     encode = ArrayPositions().encode
     rng = random.Random(7)
     found = 0
-    for _ in range(300):
+    for case in range(300):
         slots = rng.choice([2, 3, 4])
+        base = 70000 if case % 10 == 0 else 0
         # each slot in its own documents, some shared by all slots
         shared = rng.sample(range(20000), rng.randint(1, 40))
-        postings = []
+        postings, lists = [], []
         for _ in range(slots):
             docs = sorted(set(shared) | set(rng.sample(range(20000), rng.randint(0, 60))))
+            positions = [sorted(rng.sample(range(base, base + 60), rng.randint(1, 8)))
+                         for _ in docs]
             postings.append((np.array(docs, dtype=np.int64),
-                             [encode(sorted(rng.sample(range(60), rng.randint(1, 8))))
-                              for _ in docs]))
+                             _decoded([encode(ps) for ps in positions])))
+            lists.append(dict(zip(docs, positions)))
         candidates = sorted(set.intersection(*(set(d.tolist()) for d, _ in postings)))
-        columns = [[values[d.tolist().index(c)] for c in candidates] for d, values in postings]
-        expected = _runs_checked(candidates, columns)
+        expected = _runs_by_document(candidates, [[ps[c] for c in candidates] for ps in lists])
         docs, runs = _runs(postings)
         assert dict(zip(docs.tolist(), runs.tolist())) == expected
         found += len(expected)
     assert found > 100                     # the cases do hold runs
-    big = [(np.array([3]), [encode([70000, 70005])]), (np.array([3]), [encode([70001])])]
-    assert _runs_counted(big) is None
-    docs, runs = _runs(big)
-    assert (docs.tolist(), runs.tolist()) == ([3], [1.0])
 
 
-def test_no_runs_found_by_numpy_is_not_checked_again(monkeypatch):
-    """Candidates holding every slot but never in a row: the vectorised answer (none) is
-    the answer; the per-document check runs only for positions numpy cannot read."""
+def test_positions_taken_for_some_postings_are_theirs():
+    """``take`` picks the positions of the postings asked for, in the order asked."""
     import numpy as np
-    from jixiao.search import whoosh_search
     from jixiao.search.whoosh_index import ArrayPositions
+    from jixiao.search.whoosh_search import _decoded, take
     encode = ArrayPositions().encode
-
-    def refuse(docs, columns):
-        raise AssertionError("checked document by document again")
-
-    monkeypatch.setattr(whoosh_search, "_runs_checked", refuse)
-    docs = np.array([4, 7])
-    none = whoosh_search._runs([(docs, [encode([1, 5]), encode([9])]),
-                                (docs, [encode([3]), encode([2, 20])])])
-    assert len(none[0]) == 0
-    one = whoosh_search._runs([(np.array([4]), [encode([1])]), (np.array([4]), [encode([2])])])
-    assert (one[0].tolist(), one[1].tolist()) == ([4], [1.0])
+    lists = [[1, 5], [9], [2, 20, 21], [70000], [4]]
+    counts, flat = take(_decoded([encode(ps) for ps in lists]), np.array([4, 0, 2]))
+    assert counts.tolist() == [1, 2, 3] and flat.tolist() == [4, 1, 5, 2, 20, 21]
+    counts, flat = take(_decoded([encode(ps) for ps in lists]), np.array([], dtype=np.int64))
+    assert counts.tolist() == [] and flat.tolist() == []
 
 
 # ── a year in the query ──

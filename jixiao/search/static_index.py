@@ -49,8 +49,6 @@ import hashlib
 import json
 import os
 import shutil
-import sys
-from array import array
 from decimal import Decimal
 from pathlib import Path
 
@@ -81,13 +79,6 @@ def _varints(values, out: bytearray) -> None:
             out.append((v & 0x7F) | 0x80)
             v >>= 7
         out.append(v)
-
-
-def _u32(values) -> bytes:
-    a = array("I", values)
-    if sys.byteorder == "big":
-        a.byteswap()
-    return a.tobytes()
 
 
 def _bucket_count(items: int, per_bucket: float) -> int:
@@ -153,32 +144,24 @@ def _varint_array(values) -> bytes:
 
 def _whoosh_postings(gen):
     """``(term) → [(field, documents, frequencies, positions)]`` read from whoosh's postings
-    (``whoosh_search._term``: each document's positions a machine array, its typecode byte
-    first), in site order, deleted documents left out; numpy arrays, positions flat."""
+    (``whoosh_search._term``), in site order, deleted documents left out; numpy arrays,
+    positions flat."""
     import numpy as np
-    from .whoosh_search import _term
-    leaves = gen.searcher().reader().leaf_readers()
+    from .whoosh_search import _term, take
+    leaves = gen.leaves()
     fields = list(FIELDS)
 
     def read(term: str, ks: list[int]) -> list[tuple]:
         out = []
         for k in ks:
-            docs, _, values = _term(leaves, fields[k], term)
+            docs, _, positions = _term(leaves, fields[k], term)
             site = gen.site_order[docs]
             live = np.flatnonzero(site >= 0)
             if not len(live):
                 continue
             order = live[np.argsort(site[live], kind="stable")]
-            values = [values[i] for i in order.tolist()]
-            if any(v[0] == ord("I") for v in values):   # a field of more than 65,535 tokens
-                values = [v if v[0] == ord("I") else b"I" + _u32(array("H", v[1:])) for v in values]
-            width = 4 if values[0][0] == ord("I") else 2
-            sizes = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
-            blob = np.delete(np.frombuffer(b"".join(values), dtype=np.uint8),
-                             np.cumsum(sizes) - sizes)          # the typecode bytes
-            positions = np.frombuffer(blob.tobytes(), dtype="<u2" if width == 2 else "<u4")
-            out.append((k, site[order].astype(np.int64), (sizes - 1) // width,
-                        positions.astype(np.int64)))
+            counts, flat = take(positions, order)
+            out.append((k, site[order].astype(np.int64), counts, flat.astype(np.int64)))
         return out
     return read
 

@@ -53,6 +53,7 @@ from whoosh.writing import SegmentWriter
 
 from ..catalog import department_slug
 from . import whoosh_postings
+from .whoosh_arrays import EXT as ARRAYS_EXT, ArraysWriter
 from .analysis import fold, term_positions, tokens
 from .documents import FIELDS, field_texts, project_doc, unit_docs
 
@@ -222,8 +223,11 @@ class _Writer(SegmentWriter):
 
     def _flush_segment(self):
         self.perdocwriter.close()
-        whoosh_postings.write(self.fieldwriter, self.schema, self.pool, self._lengths)
+        arrays = ArraysWriter({name for name, field in self.schema.items()
+                               if isinstance(field, RunText)})
+        whoosh_postings.write(self.fieldwriter, self.schema, self.pool, self._lengths, arrays)
         self.fieldwriter.close()
+        arrays.save(self.newsegment.create_file(self.storage, ARRAYS_EXT))
 
 
 # ── documents ────────────────────────────────────────────────────────────────

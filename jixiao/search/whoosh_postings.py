@@ -22,6 +22,8 @@ from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3TermInfo
 from whoosh.system import pack_ushort
 from whoosh.util.numeric import length_to_byte
 
+from .whoosh_arrays import LONG
+
 PROTOCOL = 5               # of the pickled block data (whoosh writes 2; see above)
 # Blocks of 1,024 postings, not compressed (whoosh's W3Codec writes 128, zlib level 3;
 # its reader takes any size and level, each block says its own).  A first search reads
@@ -66,16 +68,18 @@ class Postings:
         self.terms.clear()
 
 
-def write(fieldwriter, schema, postings: Postings, lengths: dict) -> None:
+def write(fieldwriter, schema, postings: Postings, lengths: dict, arrays=None) -> None:
     """Write every term of ``postings`` with ``fieldwriter`` (a ``W3FieldWriter``), fields
     and terms in sorted order; ``lengths``: field → docnum → length as whoosh stores it
-    (documents of length 0 left out)."""
+    (documents of length 0 left out).  The long lists of ``arrays.fields`` go to
+    ``arrays`` too (a ``whoosh_arrays.ArraysWriter``), when given."""
     blocklimit, compression = BLOCK_LIMIT, COMPRESSION
     postfile = fieldwriter._postfile
     for fieldname in sorted(postings.terms):
         fieldwriter.start_field(fieldname, schema[fieldname])
         prefix = pack_ushort(fieldwriter._fieldid)
         terms = postings.terms[fieldname]
+        copy = arrays is not None and fieldname in arrays.fields
         for term in sorted(terms):          # str and UTF-8 bytes sort alike
             flat = terms[term]
             ids, weights, values = flat[0::3], flat[1::3], flat[2::3]
@@ -83,6 +87,8 @@ def write(fieldwriter, schema, postings: Postings, lengths: dict) -> None:
             info = _write_term(postfile, schema[fieldname].format, ids, weights,
                                values, lengths.get(fieldname, {}), blocklimit, compression)
             fieldwriter._tindex.add(prefix + btext, info.to_bytes())
+            if copy and len(ids) >= LONG:
+                arrays.add(fieldname, btext.decode("utf-8"), ids, weights, values)
         fieldwriter.finish_field()
 
 

@@ -44,6 +44,7 @@ from .bitsets import to_mask
 from .documents import FIELDS
 from .params import FACETS
 from .results import matched_indicators, snippets
+from .whoosh_arrays import EXT as ARRAYS_EXT, Arrays
 from .whoosh_index import NoIndex, unpack
 
 # ── search ───────────────────────────────────────────────────────────────────
@@ -214,6 +215,9 @@ class Generation:
             self.lengths = {f: np.fromiter(((reader.doc_field_length(d, f) or 0) if r else 0
                                             for d, r in enumerate(rows)),
                                            dtype=np.float64, count=len(rows)) for f in FIELDS}
+            # segment id → its arrays' directory, read before the first query needs it
+            self._arrays = {r._segment.segment_id(): Arrays.of(r._storage, r._segment)
+                            for r, _ in reader.leaf_readers()}
         live = [r for r in rows if r is not None]
         n = len(live)
         self.n = n                                          # live documents
@@ -279,6 +283,15 @@ class Generation:
             s = self._local.searcher = self.ix.searcher()
         return s
 
+    def leaves(self) -> list["Leaf"]:
+        """This thread's segments, each with its arrays."""
+        leaves = getattr(self._local, "leaves", None)
+        if leaves is None:
+            leaves = self._local.leaves = [
+                Leaf(reader, base, self._arrays[reader._segment.segment_id()])
+                for reader, base in self.searcher().reader().leaf_readers()]
+        return leaves
+
     def stored(self, position: int) -> dict:
         return unpack(self.searcher().stored_fields(self.docnum[position])["doc"])
 
@@ -333,7 +346,7 @@ class Generation:
         """Every part must match in some field; name matches first, then unit matches, then
         by score (BM25 over live documents), then site order.  Sets of documents are numpy
         flags by docnum."""
-        leaves = self.searcher().reader().leaf_readers()
+        leaves = self.leaves()
         size = len(self.pos)
         scores = np.zeros(size)
         matched = in_name = in_unit = in_header = None
@@ -432,13 +445,37 @@ class Generation:
 K1, B = 1.2, 0.75          # BM25's usual constants (whoosh's BM25F defaults)
 
 
-def _positions_of(value: bytes):
-    """The positions of a posting value of ``whoosh_index.ArrayPositions`` (little-endian
-    machines; ``ArrayPositions.decode_positions`` is the portable reader)."""
-    return memoryview(value)[1:].cast(chr(value[0]))
+def _decoded(values: list[bytes]) -> tuple:
+    """(positions per posting, every posting's positions one after the other: a numpy
+    array) of ``whoosh_index.ArrayPositions`` encodings (a typecode byte, then
+    little-endian ``H`` items, or ``I`` for a field of more than 65,535 tokens)."""
+    n = len(values)
+    if not n:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.uint16)
+    sizes = np.fromiter(map(len, values), dtype=np.int64, count=n)
+    blob = np.frombuffer(b"".join(values), dtype=np.uint8)
+    starts = np.cumsum(sizes) - sizes
+    if (blob[starts] == _H).all():
+        keep = np.ones(len(blob), dtype=bool)
+        keep[starts] = False                              # the typecodes out: the positions
+        return (sizes - 1) >> 1, blob[keep].view("<u2")
+    parts = [np.frombuffer(v, dtype="<u2" if v[0] == _H else "<u4", offset=1) for v in values]
+    return (np.fromiter(map(len, parts), dtype=np.int64, count=n),
+            np.concatenate(parts).astype(np.uint32))
+
+
+def take(positions: tuple, idx: "np.ndarray") -> tuple:
+    """The ``positions`` (per posting, all: as ``_decoded``) of the postings ``idx``."""
+    counts, flat = positions
+    starts = np.cumsum(counts) - counts
+    chosen = counts[idx]
+    ends = np.cumsum(chosen)
+    total = int(ends[-1]) if len(ends) else 0
+    return chosen, flat[np.repeat(starts[idx] - (ends - chosen), chosen) + np.arange(total)]
 
 
 _BLOCK_SIZE = struct.Struct("!i")          # whoosh's ``write_int``
+_H = ord("H")
 
 
 def _blocks(raw: bytes):
@@ -498,51 +535,81 @@ def _bulk(terms, field: str, btext: bytes, with_values: bool = True) -> tuple:
 _NONE = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64))
 
 
-def _term(leaves, field: str, text: str, values: bool = True) -> tuple:
-    """(docnums ascending, weights, encoded positions or []) of one term in one field,
-    over all segments (deleted documents included: the caller drops them)."""
+class Leaf:
+    """One segment as a thread's queries read it: its whoosh reader, the docnum of its
+    first document in the generation, and its long lists as arrays (``whoosh_arrays``)."""
+
+    __slots__ = ("reader", "base", "arrays", "_file")
+
+    def __init__(self, reader, base: int, arrays: Arrays):
+        self.reader, self.base, self.arrays, self._file = reader, base, arrays, None
+
+    def file(self):
+        """The segment's arrays file, opened once by this thread."""
+        if self._file is None:
+            self._file = self.reader._storage.open_file(
+                self.reader._segment.make_filename(ARRAYS_EXT))
+        return self._file
+
+
+def _term(leaves: list[Leaf], field: str, text: str, values: bool = True) -> tuple:
+    """(docnums ascending, weights, positions: as ``_decoded``, or None without
+    ``values``) of one term in one field, over all segments (deleted documents included:
+    the caller drops them).  A long list is read from the segment's arrays, the others
+    from whoosh's blocks."""
     btext = text.encode("utf-8")
-    ids, weights, vs = [], [], []
-    for reader, base in leaves:                  # in docnum order
-        try:
-            i, w, v = _bulk(reader._terms, field, btext, values)
-        except TermNotFound:
-            continue
-        ids.append(i + base)
+    ids, weights, counts, flats = [], [], [], []
+    for leaf in leaves:                          # in docnum order
+        entry = leaf.arrays.entry(field, text)
+        if entry is not None:
+            i, w, c, f = Arrays.read(leaf.file(), entry, values)
+        else:
+            try:
+                i, w, vs = _bulk(leaf.reader._terms, field, btext, values)
+            except TermNotFound:
+                continue
+            c, f = _decoded(vs) if values else (None, None)
+        ids.append(i + leaf.base)
         weights.append(w)
-        vs += v
+        counts.append(c)
+        flats.append(f)
     if not ids:
-        return (*_NONE, vs)
-    return np.concatenate(ids), np.concatenate(weights), vs
+        return (*_NONE, _decoded([]) if values else None)
+    positions = (np.concatenate(counts), np.concatenate(flats)) if values else None
+    return np.concatenate(ids), np.concatenate(weights), positions
 
 
-def _present(leaves, field: str, btext: bytes) -> bool:
-    """Whether some segment holds the term (a look in its term table, no postings read)."""
-    key = (field, btext)
-    return any(key in reader._terms for reader, _ in leaves)
+def _present(leaves: list[Leaf], field: str, text: str) -> bool:
+    """Whether some segment holds the term (a look in its term tables, no postings read)."""
+    key = (field, text.encode("utf-8"))
+    return any(leaf.arrays.entry(field, text) is not None or key in leaf.reader._terms
+               for leaf in leaves)
 
 
-def _run_hits(leaves, field: str, slots: tuple[str, ...]) -> tuple:
+def _run_hits(leaves: list[Leaf], field: str, slots: tuple[str, ...]) -> tuple:
     """(docnums, how often ``slots`` stand at consecutive positions in ``field`` in each)."""
     if len(slots) == 1:
         return _term(leaves, field, slots[0], values=False)[:2]
     term = shingle(slots)                   # =100%, ≥90%: one term, no position check
     if term is not None:
         return _term(leaves, field, term, values=False)[:2]
-    if not all(_present(leaves, field, slot.encode("utf-8")) for slot in slots):
+    if not all(_present(leaves, field, slot) for slot in slots):
         return _NONE                        # (服务对象 in names: 务对 is in none)
     postings = []
     for slot in slots:
-        docs, _, values = _term(leaves, field, slot)
+        docs, _, positions = _term(leaves, field, slot)
         if not len(docs):
             return _NONE
-        postings.append((docs, values))
+        postings.append((docs, positions))
     return _runs(postings)
 
 
 def _runs(postings: list[tuple]) -> tuple:
     """(docnums, runs) of the documents where slot i stands at start + i for every slot,
-    with how often (``postings[i]``: slot i's docnums, ascending, and encoded positions)."""
+    with how often (``postings[i]``: slot i's docnums, ascending, and positions as
+    ``_decoded``).  Each position of slot i becomes the key (document << 32) + position −
+    i; the slots' keys are intersected, fewest first, and what is left counted per
+    document."""
     order = sorted(range(len(postings)), key=lambda i: len(postings[i][0]))
     candidates = postings[order[0]][0]              # the rarest slot's documents …
     for i in order[1:]:                             # … that hold every other slot
@@ -551,64 +618,19 @@ def _runs(postings: list[tuple]) -> tuple:
         return _NONE
     # each slot's positions in the candidates only, unless they are most of its documents
     # (then all of them: the keys' intersection drops the rest)
-    columns = [(candidates, _of(candidates, docs, values)) if 2 * len(candidates) < len(docs)
-               else (docs, values) for docs, values in postings]
-    found = _runs_counted(columns)
-    if found is None:
-        found = _runs_checked(candidates.tolist(),
-                              [_of(candidates, docs, values) for docs, values in columns])
-        return (np.fromiter(found, dtype=np.int64, count=len(found)),
-                np.fromiter(found.values(), dtype=np.float64, count=len(found)))
-    return found
-
-
-def _of(candidates: "np.ndarray", docs: "np.ndarray", values: list) -> list:
-    """The ``values`` (one per document of ``docs``) of the ``candidates`` (a subset)."""
-    if len(docs) == len(candidates):
-        return values
-    return list(map(values.__getitem__, np.searchsorted(docs, candidates).tolist()))
-
-
-def _runs_checked(docs: list[int], columns: list[list[bytes]]) -> dict[int, float]:
-    """docnum → how often slot i stands at start + i for every slot (``columns[i][k]``:
-    the encoded positions of slot i in ``docs[k]``), checked document by document (any
-    position encoding)."""
-    out = {}
-    for k, d in enumerate(docs):
-        starts = None
-        for i, column in enumerate(columns):       # slot i stands at start + i
-            run = [p - i for p in _positions_of(column[k])]
-            if starts is None:
-                starts = set(run)
-            else:
-                starts.intersection_update(run)
-            if not starts:
-                break
-        if starts:
-            out[d] = float(len(starts))
-    return out
-
-
-_H = ord("H")
-
-
-def _runs_counted(columns: list[tuple]) -> tuple | None:
-    """``_runs_checked`` for every document at once, with numpy, as (docnums, runs)
-    (``columns[i]``: docnums ascending, and slot i's encoded positions in each): each
-    position of slot i becomes the key (document << 20) + position − i, the slots' keys
-    are intersected, fewest first, and what is left counted per document.  None when a
-    value is not ``H``-encoded (positions ≥ 65536: the caller checks document by
-    document)."""
-    slots = [_position_keys(docs, values, i) for i, (docs, values) in enumerate(columns)]
-    if any(keys is None for keys in slots):
-        return None
+    slots = []
+    for i, (docs, positions) in enumerate(postings):
+        if 2 * len(candidates) < len(docs):
+            docs, positions = candidates, take(positions, np.searchsorted(docs, candidates))
+        counts, flat = positions
+        slots.append((np.repeat(docs, counts) << 32) + flat.astype(np.int64) - i)
     slots.sort(key=len)
     common = slots[0]
     for keys in slots[1:]:
         common = _in_sorted(common, keys)
         if not len(common):
             return _NONE
-    owner = common >> 20
+    owner = common >> 32
     firsts = np.flatnonzero(np.concatenate(([True], owner[1:] != owner[:-1])))
     runs = np.diff(np.append(firsts, len(owner))).astype(np.float64)
     return owner[firsts], runs
@@ -627,19 +649,3 @@ def _in_sorted(a: "np.ndarray", b: "np.ndarray") -> "np.ndarray":
     both = np.concatenate((a, b))
     both.sort(kind="stable")
     return both[:-1][both[1:] == both[:-1]]
-
-
-def _position_keys(docs: "np.ndarray", values: list[bytes], i: int) -> "np.ndarray | None":
-    """(docs[k] << 20) + position − i for every position in ``values[k]`` (``H``-encoded:
-    a typecode byte, then 2-byte little-endian positions, ascending), ascending; None
-    when a value is encoded otherwise."""
-    blob = np.frombuffer(b"".join(values), dtype=np.uint8)
-    sizes = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
-    starts = np.cumsum(sizes) - sizes
-    if (blob[starts] != _H).any():
-        return None
-    keep = np.ones(len(blob), dtype=bool)
-    keep[starts] = False                                  # the typecodes out: the positions
-    positions = blob[keep].view("<u2").astype(np.int64)
-    owner = np.repeat(np.asarray(docs, dtype=np.int64), (sizes - 1) >> 1)
-    return (owner << 20) + positions - i
