@@ -8,7 +8,7 @@ from pathlib import Path
 
 from . import downloads, export
 from .catalog import Catalog, Department, total, year_groups
-from .filters import FUND_LABELS, markdown, prior_change
+from .filters import FUND_LABELS, LIST_LIMIT, markdown, prior_change
 from .model import Project, Unit
 
 def free_page_view(page) -> dict:
@@ -68,9 +68,20 @@ def list_sorts(sort_filter) -> list[dict]:
 
 
 def home_view(c: Catalog, indicator_summary: list[dict]) -> dict:
+    units = unit_rows(c)
     return {"years": year_groups(c.projects), "total": c.total_yuan,
-            "units": unit_rows(c), "departments": c.departments,
+            "units": units, "departments": c.departments,
+            "units_shown": most(units, lambda row: len(row["projects"])),
+            "departments_shown": most(c.departments, lambda d: len(d.projects)),
             "indicator_groups": indicator_summary, "coverage": coverage(c)}
+
+
+def most(rows: list, size) -> list:
+    """``rows``, or the ``LIST_LIMIT`` largest by ``size`` when there are more (ties in
+    their order)."""
+    if len(rows) <= LIST_LIMIT:
+        return rows
+    return sorted(rows, key=size, reverse=True)[:LIST_LIMIT]
 
 
 def top_region(region: str | None) -> str:

@@ -252,6 +252,45 @@ def test_home_page(site, catalog):
     assert "不是某地的全部预算" in pg.text
 
 
+def test_overviews_of_many_show_the_largest_and_link_the_rest(tmp_path, monkeypatch):
+    """Past ``LIST_LIMIT`` rows (100: at 100,000 projects a year page listed 4,300 units in
+    1.5 MB) the home page, a year's and a department's unit tables show the largest and
+    link the full list, with totals still over all of them; /departments/ names a few
+    units per department and links the rest."""
+    from jixiao import filters, views
+    from jixiao.validate import load_content
+    monkeypatch.setattr(views, "LIST_LIMIT", 3)
+    monkeypatch.setitem(filters.GLOBALS, "list_limit", 3)
+    monkeypatch.setitem(filters.GLOBALS, "units_shown", 1)
+    content = ROOT / "content"
+    catalog = load_content(content)
+    out = tmp_path / "site"
+    build(content, out, log=None)
+    year, projects = max(catalog.by_year.items(), key=lambda kv: len({p.unit for p in kv[1]}))
+    units = {p.unit for p in projects}
+    assert len(units) > 3
+    pg = page(out, f"/years/{year}/")
+    assert f"共 {len(units)} 个单位，下表列出年度资金合计最多的 3 个" in pg.text
+    html = (out / "years" / str(year) / "index.html").read_text("utf-8")
+    table = html.split("年度各单位项目数与资金合计</caption>")[1].split("</table>")[0]
+    largest = sorted(units, key=lambda u: -sum(p.funds.annual_yuan for p in projects
+                                                 if p.unit == u))
+    shown = re.findall(r'<th scope="row"><a href="/units/([^/]+)/">', table)
+    assert shown == largest[:3]
+    total = sum(p.funds.annual_yuan for p in projects)
+    assert f"{total:,.2f} 元" in table.split("<tfoot>")[1]
+    assert "/units/" in pg.hrefs()
+    home = page(out, "/")
+    assert f"共 {len(catalog.units)} 个单位，这里列出项目最多的 3 个" in home.text
+    named = [u for u in catalog.units.values() if (u.url, u.name) in home.links]
+    assert len(named) == 3
+    most = sorted(len(catalog.by_unit[u.id]) for u in catalog.units.values())[-3:]
+    assert sorted(len(catalog.by_unit[u.id]) for u in named) == most
+    depts = page(out, "/departments/")
+    big = [d for d in catalog.departments if len(d.units) > 1]
+    assert big and all(f"等 {len(d.units)} 个单位" in depts.text for d in big)
+
+
 def test_units_pages(site, catalog):
     pg = page(site, "/units/")
     for u in catalog.units.values():
