@@ -218,8 +218,9 @@ def _median(runs: list[dict]) -> dict:
 def _searches(site: Path, queries: list[str], rounds: int) -> tuple[list, list]:
     """(seconds of each search, of the first round's) of ``queries`` ``rounds`` times by
     a backend opened for them (after one search to open it)."""
-    from jixiao.search import open_backend, parse_params
-    backend = open_backend(site)
+    from jixiao.search import parse_params
+    from jixiao.search.whoosh_backend import WhooshBackend
+    backend = WhooshBackend(site.resolve())   # its own, not open_backend's (one per process)
     backend.search(parse_params({"q": ["预热"]}))
     every = []
     for _ in range(rounds):

@@ -14,7 +14,7 @@ from .targets import parse_target
 SITE_NAME = "财政项目支出绩效目标公开平台"
 LIST_LIMIT = 100           # rows of an overview (home, a year, a department) before it
                            # shows the largest and links the full list: a page < 300 KB
-UNITS_SHOWN = 10           # units named per department on /departments/ (then "等 N 个")
+UNITS_SHOWN = 3            # units named per department on /departments/ (then "等 N 个")
 
 OP_WORDS = {"≥": "不低于", "≤": "不高于", "=": "等于", ">": "高于", "<": "低于"}
 FUND_LABELS = [
