@@ -12,8 +12,6 @@ from .derive import CATEGORY_LABELS
 from .targets import parse_target
 
 SITE_NAME = "财政项目支出绩效目标公开平台"
-LIST_LIMIT = 100           # rows of an overview (home, a year, a department) before it
-                           # shows the largest and links the full list: a page < 300 KB
 UNITS_SHOWN = 3            # units named per department on /departments/ (then "等 N 个")
 
 OP_WORDS = {"≥": "不低于", "≤": "不高于", "=": "等于", ">": "高于", "<": "低于"}
@@ -184,5 +182,4 @@ def indicator_rows(indicators) -> list[dict]:
 FILTERS = {"money": money, "readable": readable, "amount": amount_html}
 GLOBALS = {"site_name": SITE_NAME, "indicator_rows": indicator_rows, "target_note": target_note,
            "target_units": target_units, "fund_labels": FUND_LABELS,
-           "category_labels": CATEGORY_LABELS, "list_limit": LIST_LIMIT,
-           "units_shown": UNITS_SHOWN}
+           "category_labels": CATEGORY_LABELS, "units_shown": UNITS_SHOWN}

@@ -4,11 +4,12 @@ long lists."""
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from pathlib import Path
 
 from . import downloads, export
 from .catalog import Catalog, Department, total, year_groups
-from .filters import FUND_LABELS, LIST_LIMIT, markdown, prior_change
+from .filters import FUND_LABELS, markdown, prior_change
 from .model import Project, Unit
 
 def free_page_view(page) -> dict:
@@ -17,6 +18,8 @@ def free_page_view(page) -> dict:
 
 PAGE_SIZE = 200             # projects per list page (≈70 KB of HTML)
 UNITS_PER_PAGE = 200        # units per page of /units/ (≈140 KB)
+LIST_LIMIT = 100            # rows of an overview (home, a year, a department) before it
+                            # shows the largest and links the full list: a page < 300 KB
 INDICATOR_NAMES_SHOWN = 40  # names per 二级指标 with their samples on a category page (the
                             # others as a list of links): a page stays under ~300 KB
 
@@ -154,14 +157,22 @@ def unit_view(c: Catalog, u: Unit) -> dict:
 
 
 def department_view(c: Catalog, d: Department) -> dict:
-    return {"department": d, "units": c.unit_groups(d.projects), "all_units": d.units,
+    units = c.unit_groups(d.projects)
+    return {"department": d, "units": units, "units_shown": most(units, _funds),
+            "all_units": d.units,
             "idle_units": [u for u in d.units if not c.by_unit[u.id]],
             "years": year_groups(d.projects), "total": total(d.projects)}
 
 
 def year_view(c: Catalog, year: int, projects: list[Project]) -> dict:
+    units, departments = c.unit_groups(projects), c.department_groups(projects)
     return {"year": year, "projects": projects, "total": total(projects),
-            "units": c.unit_groups(projects), "departments": c.department_groups(projects)}
+            "units": units, "departments": departments,
+            "units_shown": most(units, _funds), "departments_shown": most(departments, _funds)}
+
+
+def _funds(group) -> Decimal:
+    return group.total
 
 
 def project_view(c: Catalog, p: Project, sources: dict[str, Path]) -> dict:

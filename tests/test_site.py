@@ -260,7 +260,6 @@ def test_overviews_of_many_show_the_largest_and_link_the_rest(tmp_path, monkeypa
     from jixiao import filters, views
     from jixiao.validate import load_content
     monkeypatch.setattr(views, "LIST_LIMIT", 3)
-    monkeypatch.setitem(filters.GLOBALS, "list_limit", 3)
     monkeypatch.setitem(filters.GLOBALS, "units_shown", 1)
     content = ROOT / "content"
     catalog = load_content(content)
