@@ -784,7 +784,8 @@ def test_runs_counted_with_numpy_agree_with_document_checks():
 
     import numpy as np
     from jixiao.search.whoosh_index import ArrayPositions
-    from jixiao.search.whoosh_search import _decoded, _runs
+    from jixiao.search.whoosh_arrays import decoded as _decoded
+    from jixiao.search.whoosh_search import _runs
     encode = ArrayPositions().encode
     rng = random.Random(7)
     found = 0
@@ -813,7 +814,8 @@ def test_positions_taken_for_some_postings_are_theirs():
     """``take`` picks the positions of the postings asked for, in the order asked."""
     import numpy as np
     from jixiao.search.whoosh_index import ArrayPositions
-    from jixiao.search.whoosh_search import _decoded, take
+    from jixiao.search.whoosh_arrays import decoded as _decoded
+    from jixiao.search.whoosh_search import take
     encode = ArrayPositions().encode
     lists = [[1, 5], [9], [2, 20, 21], [70000], [4]]
     counts, flat = take(_decoded([encode(ps) for ps in lists]), np.array([4, 0, 2]))

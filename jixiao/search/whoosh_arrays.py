@@ -33,6 +33,26 @@ _TRAILER = struct.Struct("<Q8s")
 _H = ord("H")
 
 
+def decoded(values: list[bytes]) -> tuple:
+    """(positions per posting, every posting's positions one after the other: a numpy
+    array, uint16 when every value is ``H``-encoded) of ``whoosh_index.ArrayPositions``
+    encodings (a typecode byte, then little-endian ``H`` items, or ``I`` for a field of
+    more than 65,535 tokens)."""
+    n = len(values)
+    if not n:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.uint16)
+    sizes = np.fromiter(map(len, values), dtype=np.int64, count=n)
+    blob = np.frombuffer(b"".join(values), dtype=np.uint8)
+    starts = np.cumsum(sizes) - sizes
+    if (blob[starts] == _H).all():
+        keep = np.ones(len(blob), dtype=bool)
+        keep[starts] = False                              # the typecodes out: the positions
+        return (sizes - 1) >> 1, blob[keep].view("<u2")
+    parts = [np.frombuffer(v, dtype="<u2" if v[0] == _H else "<u4", offset=1) for v in values]
+    return (np.fromiter(map(len, parts), dtype=np.int64, count=n),
+            np.concatenate(parts).astype(np.uint32))
+
+
 class ArraysWriter:
     """Collects the long lists of one segment's ``fields`` (of ``ArrayPositions``) as
     ``whoosh_postings.write`` goes; ``save`` writes the file."""
@@ -48,21 +68,14 @@ class ArraysWriter:
         """One term's postings (``values``: ``ArrayPositions`` encodings); a list with a
         position past 65,535 (``I``-encoded), or a weight other than its count of
         positions (a field boost), stays in the blocks only."""
-        n = len(ids)
-        sizes = np.fromiter(map(len, values), dtype=np.int64, count=n)
-        blob = np.frombuffer(b"".join(values), dtype=np.uint8)
-        starts = np.cumsum(sizes) - sizes
-        counts = (sizes - 1) >> 1
-        if ((blob[starts] != _H).any() or not np.array_equal(counts, weights)
+        counts, positions = decoded(values)
+        if (positions.dtype != np.uint16 or not np.array_equal(counts, weights)
                 or counts.max() > 0xFFFF):
             return
-        keep = np.ones(len(blob), dtype=bool)
-        keep[starts] = False
-        positions = blob[keep]                  # little-endian uint16 pairs, as they were
         chunk = b"".join((np.asarray(ids, dtype="<u4").tobytes(),
                           counts.astype("<u2").tobytes(),
-                          positions.tobytes()))
-        self.directory.setdefault(field, {})[term] = [self.size, n, len(positions) >> 1]
+                          positions.astype("<u2").tobytes()))
+        self.directory.setdefault(field, {})[term] = [self.size, len(ids), len(positions)]
         pad = -len(chunk) % 8
         self.parts.append(chunk + b"\0" * pad)
         self.size += len(chunk) + pad

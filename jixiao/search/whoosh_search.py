@@ -44,7 +44,7 @@ from .bitsets import to_mask
 from .documents import FIELDS
 from .params import FACETS
 from .results import matched_indicators, snippets
-from .whoosh_arrays import EXT as ARRAYS_EXT, Arrays
+from .whoosh_arrays import EXT as ARRAYS_EXT, Arrays, decoded
 from .whoosh_index import NoIndex, unpack
 
 # ── search ───────────────────────────────────────────────────────────────────
@@ -445,27 +445,8 @@ class Generation:
 K1, B = 1.2, 0.75          # BM25's usual constants (whoosh's BM25F defaults)
 
 
-def _decoded(values: list[bytes]) -> tuple:
-    """(positions per posting, every posting's positions one after the other: a numpy
-    array) of ``whoosh_index.ArrayPositions`` encodings (a typecode byte, then
-    little-endian ``H`` items, or ``I`` for a field of more than 65,535 tokens)."""
-    n = len(values)
-    if not n:
-        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.uint16)
-    sizes = np.fromiter(map(len, values), dtype=np.int64, count=n)
-    blob = np.frombuffer(b"".join(values), dtype=np.uint8)
-    starts = np.cumsum(sizes) - sizes
-    if (blob[starts] == _H).all():
-        keep = np.ones(len(blob), dtype=bool)
-        keep[starts] = False                              # the typecodes out: the positions
-        return (sizes - 1) >> 1, blob[keep].view("<u2")
-    parts = [np.frombuffer(v, dtype="<u2" if v[0] == _H else "<u4", offset=1) for v in values]
-    return (np.fromiter(map(len, parts), dtype=np.int64, count=n),
-            np.concatenate(parts).astype(np.uint32))
-
-
 def take(positions: tuple, idx: "np.ndarray") -> tuple:
-    """The ``positions`` (per posting, all: as ``_decoded``) of the postings ``idx``."""
+    """The ``positions`` (per posting, all: as ``decoded``) of the postings ``idx``."""
     counts, flat = positions
     starts = np.cumsum(counts) - counts
     chosen = counts[idx]
@@ -475,7 +456,6 @@ def take(positions: tuple, idx: "np.ndarray") -> tuple:
 
 
 _BLOCK_SIZE = struct.Struct("!i")          # whoosh's ``write_int``
-_H = ord("H")
 
 
 def _blocks(raw: bytes):
@@ -553,7 +533,7 @@ class Leaf:
 
 
 def _term(leaves: list[Leaf], field: str, text: str, values: bool = True) -> tuple:
-    """(docnums ascending, weights, positions: as ``_decoded``, or None without
+    """(docnums ascending, weights, positions: as ``decoded``, or None without
     ``values``) of one term in one field, over all segments (deleted documents included:
     the caller drops them).  A long list is read from the segment's arrays, the others
     from whoosh's blocks."""
@@ -568,13 +548,13 @@ def _term(leaves: list[Leaf], field: str, text: str, values: bool = True) -> tup
                 i, w, vs = _bulk(leaf.reader._terms, field, btext, values)
             except TermNotFound:
                 continue
-            c, f = _decoded(vs) if values else (None, None)
+            c, f = decoded(vs) if values else (None, None)
         ids.append(i + leaf.base)
         weights.append(w)
         counts.append(c)
         flats.append(f)
     if not ids:
-        return (*_NONE, _decoded([]) if values else None)
+        return (*_NONE, decoded([]) if values else None)
     positions = (np.concatenate(counts), np.concatenate(flats)) if values else None
     return np.concatenate(ids), np.concatenate(weights), positions
 
@@ -607,7 +587,7 @@ def _run_hits(leaves: list[Leaf], field: str, slots: tuple[str, ...]) -> tuple:
 def _runs(postings: list[tuple]) -> tuple:
     """(docnums, runs) of the documents where slot i stands at start + i for every slot,
     with how often (``postings[i]``: slot i's docnums, ascending, and positions as
-    ``_decoded``).  Each position of slot i becomes the key (document << 32) + position −
+    ``decoded``).  Each position of slot i becomes the key (document << 32) + position −
     i; the slots' keys are intersected, fewest first, and what is left counted per
     document."""
     order = sorted(range(len(postings)), key=lambda i: len(postings[i][0]))
