@@ -177,6 +177,15 @@ def test_every_th_has_a_scope_and_tables_scroll_in_their_box(site, pages):
         assert tables == wrapped, f"{path}: every table sits in a .scroll box"
 
 
+def test_department_list_cells_name_their_column_on_a_phone(site):
+    """/departments/ is a card per department below 40rem: each cell carries its column's
+    name (``data-label``), or its project count and yuan would stand there unnamed."""
+    html = (site / "departments" / "index.html").read_text("utf-8")
+    body = html.split("<tbody>")[1].split("</tbody>")[0]
+    cells = re.findall(r"<td[^>]*>", body)
+    assert cells and all("data-label=" in td for td in cells)
+
+
 def test_accessible_skeleton(pages):
     for url, pg in pages.items():
         tags = [t for t, _ in pg.tags]
