@@ -65,5 +65,7 @@ def level_label(label: str | None) -> str:
 
 
 def natural_key(text: str) -> tuple:
-    """``2. 技术评估会`` before ``10. 推进…``: numbers in a name compare as numbers."""
-    return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text or ""))
+    """``2. 技术评估会`` before ``10. 推进…``: numbers in a name compare as numbers (runs of
+    decimal digits, as ``\d`` finds them: ``¹`` and ``①`` are digits to ``isdigit`` but no
+    number ``int`` reads, so they stay text)."""
+    return tuple(int(t) if k % 2 else t for k, t in enumerate(re.split(r"(\d+)", text or "")))

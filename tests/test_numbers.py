@@ -65,3 +65,15 @@ def test_any_spelling_is_a_number_in_range_or_a_message(tmp_path, spelling):
         assert value.is_finite() and len(digits) + exponent <= 15 and -exponent <= 10
     else:
         assert all(":" in p for p in problems)
+
+
+def test_names_sort_with_their_numbers_as_numbers_and_other_digits_as_text():
+    """``natural_key``: 2 before 10; a superscript or circled digit (``¹``, ``①``: digits to
+    ``str.isdigit``, not to ``int``) is text, never a crash of the build (found by
+    tests/test_hostile.py with an indicator named ``¹``)."""
+    from jixiao.derive import natural_key
+    names = ["10. 推进", "2. 技术评估会", "¹", "①号线", "第３期", "第12期", ""]
+    ordered = sorted(names, key=natural_key)
+    assert ordered.index("2. 技术评估会") < ordered.index("10. 推进")
+    assert ordered.index("第３期") < ordered.index("第12期")          # full-width 3 is 3
+    assert natural_key("¹") == ("¹",) and natural_key("①号线") == ("①号线",)
